@@ -1,0 +1,108 @@
+package spec
+
+// Vendor names a chat vendor groupsync can drive.
+type Vendor string
+
+// The vendors groupsync supports.
+const (
+	Yunzhijia Vendor = "yunzhijia"
+	Lunkr     Vendor = "lunkr"
+)
+
+// Lunkr group types.
+const (
+	TypeTopic    = "topic"
+	TypePublic   = "public"
+	TypeSysTopic = "sysTopic"
+)
+
+// Pos is a place in a manifest file, used in error messages.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// Manifest is the resolved, validated desired world. Nothing downstream
+// re-checks raw YAML: every handle is resolved to a vendor id, every group's
+// provider exists, and every vendor rule of SPEC section 2 holds.
+type Manifest struct {
+	Providers map[string]*Provider // by provider name
+	People    map[string]Person    // by handle
+	Groups    []*Group             // in file order, then document order
+	// Files lists the manifest files read, in the order they were merged.
+	Files []string
+	// Digest is a hex SHA-256 over the files' names and bytes in merge order;
+	// a saved plan records it to detect a changed manifest.
+	Digest string
+}
+
+// Provider is one vendor connection.
+type Provider struct {
+	Name     string
+	Vendor   Vendor
+	Endpoint string // base URL ending in '/'; the vendor's default when unset
+	// TokenEnv is the environment variable named by `token: ${VAR}`; empty
+	// when TokenCommand is used instead. It is resolved only when a command
+	// needs the token (see Provider.Token).
+	TokenEnv     string
+	TokenCommand []string
+	Operator     string  // resolved vendor id; empty when unset
+	Workspace    string  // Yunzhijia eid, for message-history links
+	RateLimit    float64 // requests per second; 0 means unlimited
+	Pos          Pos
+}
+
+// Person is one entry of the people directory: handle -> id per vendor.
+type Person struct {
+	Handle string
+	IDs    map[Vendor]string
+}
+
+// Member is one resolved member of a group.
+type Member struct {
+	Handle string // the people handle used in the manifest; empty for a raw id
+	ID     string // the vendor id (Yunzhijia uid; Lunkr email or decimal uid)
+}
+
+// Label is how a member is shown to a user: "bob (5b6c…)" or the raw id.
+func (m Member) Label() string {
+	if m.Handle == "" || m.Handle == m.ID {
+		return m.ID
+	}
+	return m.Handle + " (" + m.ID + ")"
+}
+
+// Group is one desired group.
+type Group struct {
+	Key         string
+	Provider    string
+	Vendor      Vendor
+	Name        string
+	Type        string  // Lunkr only: topic (default), public, sysTopic; empty on Yunzhijia
+	Owner       *Member // Yunzhijia: creator and currentUid; nil when unset
+	Members     []Member
+	Subscribers []Member // Lunkr sysTopic only
+	Notices     []Notice
+	Banners     []Banner
+	GroupID     string   // pinned vendor group id (adoption); empty when not pinned
+	Previously  []string // earlier keys of this group
+	Pos         Pos
+}
+
+// Notice is a Yunzhijia group notice.
+type Notice struct {
+	Title   string
+	Content string
+}
+
+// Banner is a Yunzhijia group banner; every field is optional.
+type Banner struct {
+	Content        string
+	Title          string
+	LightAppID     string
+	ThumbURL       string
+	WebpageURL     string
+	PrimaryContent string
+	ContentURL     string
+}

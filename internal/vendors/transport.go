@@ -1,0 +1,331 @@
+package vendors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Transport is the HTTP path every vendor call takes: per-provider rate
+// limit, the access token in the query, retries with exponential backoff and
+// jitter, and redaction of the token from every error it returns.
+//
+// Retry rules (SPEC section 4): a Safe call (a read, add-members) is retried
+// on network errors, 5xx and 429. Any call is retried when it provably was
+// not made: 429, 503, or a failure before the request was written. Any other
+// failure of an unsafe call after sending is ErrUnknownOutcome.
+type Transport struct {
+	Vendor  string
+	BaseURL string // ends in '/'
+	HTTP    *http.Client
+	Token   *TokenSource
+	Limiter *rate.Limiter // nil means unlimited
+	Logger  *slog.Logger  // nil means no logging
+
+	MaxAttempts int           // per call, first try included; default 5
+	BackoffBase time.Duration // default 200ms
+	BackoffMax  time.Duration // default 10s; also caps Retry-After
+
+	// Observe, when set, is told of every attempt: the call, its outcome
+	// ("ok", "error", "retry", "unknown") and how long it took.
+	Observe func(call, outcome string, d time.Duration)
+
+	// Sleep waits between attempts; tests replace it. Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NewHTTPClient returns the client vendor transports share: bounded timeouts
+// and enough idle connections for a parallel plan.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 256
+	tr.MaxIdleConnsPerHost = 128
+	tr.ResponseHeaderTimeout = timeout
+	return &http.Client{Timeout: timeout, Transport: tr}
+}
+
+// Call is one vendor request.
+type Call struct {
+	Name   string // the vendor call, for errors, logs and metrics
+	Method string
+	Path   string     // relative to BaseURL
+	Query  url.Values // without the token
+	Body   any        // JSON-encoded when non-nil
+	Safe   bool       // a read or an idempotent write
+}
+
+// ErrUnreadable is what a decoder returns (wrapped) when the answer is not
+// what the vendor's format says; the transport then treats the call as
+// failed after sending.
+var ErrUnreadable = errors.New("unreadable answer")
+
+// Do makes the call and hands a 2xx answer's body to decode, which fills the
+// caller's result and returns a *Error for a vendor-level error, or an error
+// wrapping ErrUnreadable. A *Error of kind ErrUnauthorized makes Do refresh a
+// command token once and try again.
+func (t *Transport) Do(ctx context.Context, c Call, decode func(body []byte) error) error {
+	var body []byte
+	if c.Body != nil {
+		b, err := json.Marshal(c.Body)
+		if err != nil {
+			return t.fail(c, ErrBadRequest, "", "encode request", err)
+		}
+		body = b
+	}
+	maxAttempts := t.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 5
+	}
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		res := t.attempt(ctx, c, body, decode)
+		if res.err == nil {
+			return nil
+		}
+		if res.unauthorized && !refreshed {
+			refreshed = true
+			_, ok, err := t.Token.Refresh(ctx, res.token)
+			if err != nil {
+				return t.fail(c, ErrUnauthorized, "", "refresh token", err)
+			}
+			if ok {
+				attempt-- // a refreshed token is a fresh start, not a retry
+				continue
+			}
+		}
+		if !res.retry || attempt >= maxAttempts || ctx.Err() != nil {
+			return res.err
+		}
+		wait := t.backoff(attempt)
+		if res.retryAfter > 0 {
+			wait = min(res.retryAfter, t.backoffMax())
+		}
+		t.log(ctx, "retrying vendor call", "vendor", t.Vendor, "call", c.Name, "attempt", attempt, "wait", wait, "error", res.err.Error())
+		if err := t.sleep(ctx, wait); err != nil {
+			return res.err
+		}
+	}
+}
+
+type attemptResult struct {
+	err          error
+	retry        bool
+	retryAfter   time.Duration
+	unauthorized bool
+	token        string
+}
+
+func (t *Transport) attempt(ctx context.Context, c Call, body []byte, decode func([]byte) error) (res attemptResult) {
+	start := time.Now()
+	outcome := "ok"
+	defer func() {
+		if t.Observe != nil {
+			switch {
+			case res.err == nil:
+			case res.retry:
+				outcome = "retry"
+			case errors.Is(res.err, ErrUnknownOutcome):
+				outcome = "unknown"
+			default:
+				outcome = "error"
+			}
+			t.Observe(c.Name, outcome, time.Since(start))
+		}
+	}()
+	if t.Limiter != nil {
+		if err := t.Limiter.Wait(ctx); err != nil {
+			return attemptResult{err: t.fail(c, ErrTransient, "", "rate limiter", err)}
+		}
+	}
+	tok, err := t.Token.Token(ctx)
+	if err != nil {
+		return attemptResult{err: t.fail(c, ErrUnauthorized, "", "", err)}
+	}
+	res.token = tok
+	req, err := t.newRequest(ctx, c, body, tok)
+	if err != nil {
+		return attemptResult{err: t.fail(c, ErrBadRequest, "", "build request", err)}
+	}
+	wrote := false
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true },
+	}))
+	resp, err := t.HTTP.Do(req)
+	if err != nil {
+		return t.sendFailure(c, tok, wrote, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return t.sendFailure(c, tok, true, err)
+	}
+	return t.classify(c, tok, resp, data, decode)
+}
+
+func (t *Transport) newRequest(ctx context.Context, c Call, body []byte, tok string) (*http.Request, error) {
+	q := url.Values{}
+	for k, v := range c.Query {
+		q[k] = v
+	}
+	q.Set("accessToken", tok)
+	u := t.BaseURL + c.Path + "?" + q.Encode()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.Method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		req.Header.Set("Content-Type", "application/json;charset=utf-8")
+	}
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// sendFailure classifies a failure to get an answer.
+func (t *Transport) sendFailure(c Call, tok string, wrote bool, err error) attemptResult {
+	msg := t.Token.Redact(err.Error())
+	cause := redactedError{msg}
+	switch {
+	case !wrote:
+		// The request never left: it was not made, so any call may retry.
+		return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, "", "request not sent", cause)}
+	case c.Safe:
+		return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, "", "", cause)}
+	default:
+		return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, "", "sent but no answer", cause)}
+	}
+}
+
+func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byte, decode func([]byte) error) attemptResult {
+	status := strconv.Itoa(resp.StatusCode)
+	snippet := t.Token.Redact(truncate(string(data), 200))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return attemptResult{token: tok, retry: true, retryAfter: retryAfter(resp.Header.Get("Retry-After")), err: t.fail(c, ErrRateLimited, status, snippet, nil)}
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		return attemptResult{token: tok, retry: true, retryAfter: retryAfter(resp.Header.Get("Retry-After")), err: t.fail(c, ErrTransient, status, snippet, nil)}
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return attemptResult{token: tok, unauthorized: true, err: t.fail(c, ErrUnauthorized, status, snippet, nil)}
+	case resp.StatusCode >= 500:
+		if c.Safe {
+			return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, status, snippet, nil)}
+		}
+		return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, status, snippet, nil)}
+	case resp.StatusCode >= 400:
+		return attemptResult{token: tok, err: t.fail(c, ErrBadRequest, status, snippet, nil)}
+	case resp.StatusCode >= 300:
+		return attemptResult{token: tok, err: t.fail(c, ErrVendor, status, "unexpected redirect", nil)}
+	}
+	err := decode(data)
+	if err == nil {
+		return attemptResult{token: tok}
+	}
+	var ve *Error
+	if errors.As(err, &ve) {
+		ve.Message = t.Token.Redact(ve.Message)
+		return attemptResult{token: tok, err: ve, unauthorized: errors.Is(ve, ErrUnauthorized)}
+	}
+	cause := redactedError{t.Token.Redact(err.Error())}
+	if c.Safe {
+		return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, status, "unreadable answer", cause)}
+	}
+	return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, status, "unreadable answer", cause)}
+}
+
+func (t *Transport) fail(c Call, kind error, code, msg string, err error) *Error {
+	if err != nil {
+		err = redactedError{t.Token.Redact(err.Error())}
+	}
+	return &Error{Vendor: t.Vendor, Call: c.Name, Kind: kind, Code: code, Message: t.Token.Redact(msg), Err: err}
+}
+
+func (t *Transport) backoffMax() time.Duration {
+	if t.BackoffMax > 0 {
+		return t.BackoffMax
+	}
+	return 10 * time.Second
+}
+
+// backoff is exponential with jitter: a random wait in [d/2, d) where d
+// doubles each attempt from BackoffBase up to BackoffMax.
+func (t *Transport) backoff(attempt int) time.Duration {
+	base := t.BackoffBase
+	if base <= 0 {
+		base = 200 * time.Millisecond
+	}
+	d := base << min(attempt-1, 20)
+	if d > t.backoffMax() || d <= 0 {
+		d = t.backoffMax()
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+func (t *Transport) sleep(ctx context.Context, d time.Duration) error {
+	if t.Sleep != nil {
+		return t.Sleep(ctx, d)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+func (t *Transport) log(ctx context.Context, msg string, args ...any) {
+	if t.Logger != nil {
+		t.Logger.Log(ctx, slog.LevelWarn, msg, args...)
+	}
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if at, err := http.ParseTime(h); err == nil {
+		if d := time.Until(at); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Decode is a helper for decoders: it unmarshals body into v and wraps a
+// failure in ErrUnreadable.
+func Decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+// Package vendors declares what the reconciler needs from a chat vendor (the
+// Client interface and each vendor's Capabilities), the typed errors every
+// vendor client returns, and the HTTP transport they share: rate limiting,
+// retries that never repeat a write whose outcome is unknown, token sources,
+// and redaction of the access token from everything that leaves the package.
+//
+// One package per vendor (yunzhijia, lunkr) implements Client and ships a
+// simulator that speaks the same wire format.
+package vendors
+
+import "context"
+
+// Capabilities says what a vendor's API can do, so that the planner can tell
+// what it can converge and what it must report as drift to fix by hand.
+type Capabilities struct {
+	AddMembers bool // add members to an existing group
+	Notices    bool // post group notices
+	Banners    bool // post group banners
+	ListGroups bool // list the groups of a user (used to recover unknown creates)
+	History    bool // create a merged message history
+}
+
+// LiveMember is a member as a vendor reports it. Yunzhijia fills ID only;
+// Lunkr fills ID (uid), Email and Name.
+type LiveMember struct {
+	ID    string `json:"id"`
+	Email string `json:"email,omitempty"`
+	Name  string `json:"name,omitempty"`
+}
+
+// Group is one live read of a group.
+type Group struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name,omitempty"` // empty when the vendor's read does not return it (Yunzhijia)
+	Type        string       `json:"type,omitempty"`
+	CreateTime  int64        `json:"createTime,omitempty"` // Unix milliseconds; 0 when unknown
+	Managers    []string     `json:"managers,omitempty"`
+	Members     []LiveMember `json:"members"` // includes managers
+	Subscribers []LiveMember `json:"subscribers,omitempty"`
+}
+
+// GroupRef is one entry of a user's group list (Lunkr groups/list).
+type GroupRef struct {
+	ID    string
+	Email string
+	Name  string
+	Type  string // topic, public or sysTopic
+	Role  int
+}
+
+// CreateRequest describes a group to create.
+type CreateRequest struct {
+	// Operator is the creator (Yunzhijia currentUid). The Yunzhijia client
+	// leaves it out of userIds; Lunkr ignores it.
+	Operator    string
+	Name        string
+	Type        string   // Lunkr group type; empty means topic
+	Members     []string // vendor ids of every desired member
+	Subscribers []string // Lunkr sysTopic only
+}
+
+// Notice is a group notice (Yunzhijia).
+type Notice struct {
+	Title   string
+	Content string
+}
+
+// Banner is a group banner (Yunzhijia); every field is optional.
+type Banner struct {
+	Content        string
+	Title          string
+	LightAppID     string
+	ThumbURL       string
+	WebpageURL     string
+	PrimaryContent string
+	ContentURL     string
+}
+
+// Client is what the reconciler needs from a vendor. Every method returns a
+// *Error (test it with errors.Is against the Err* kinds) and never an error
+// that contains the access token. A method the vendor does not offer (see
+// Capabilities) returns ErrUnsupported without a network call.
+type Client interface {
+	// Capabilities is constant for a vendor.
+	Capabilities() Capabilities
+	// ReadGroup reads a group's live membership; operator is the currentUid
+	// on Yunzhijia and ignored on Lunkr. ErrNotFound means the vendor said the
+	// group does not exist; any other error says nothing about existence.
+	ReadGroup(ctx context.Context, groupID, operator string) (*Group, error)
+	// CreateGroup creates a group and returns its id. It is retried only when
+	// the request provably was not made; otherwise a lost answer is
+	// ErrUnknownOutcome and the caller must not send it again blindly.
+	CreateGroup(ctx context.Context, req CreateRequest) (groupID string, err error)
+	// AddMembers adds ids to a group in one call (idempotent, retried).
+	AddMembers(ctx context.Context, groupID, operator string, ids []string) error
+	// PostNotice posts a notice and returns its id; retried like CreateGroup.
+	PostNotice(ctx context.Context, groupID, operator string, n Notice) (noticeID string, err error)
+	// PostBanner posts a banner and returns its id; retried like CreateGroup.
+	PostBanner(ctx context.Context, groupID, operator string, b Banner) (bannerID string, err error)
+	// ListGroups lists the groups userID belongs to (Lunkr groups/list).
+	ListGroups(ctx context.Context, userID string) ([]GroupRef, error)
+}
