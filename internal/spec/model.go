@@ -44,13 +44,16 @@ type Provider struct {
 	Endpoint string // base URL ending in '/'; the vendor's default when unset
 	// TokenEnv is the environment variable named by `token: ${VAR}`; empty
 	// when TokenCommand is used instead. It is resolved only when a command
-	// needs the token (see Provider.Token).
+	// needs the token (see Provider.ResolveToken).
 	TokenEnv     string
 	TokenCommand []string
-	Operator     string  // resolved vendor id; empty when unset
-	Workspace    string  // Yunzhijia eid, for message-history links
-	RateLimit    float64 // requests per second; 0 means unlimited
-	Pos          Pos
+	Operator     string // resolved vendor id; empty when unset
+	// OperatorHandle is the people handle the operator was given as, for
+	// display; empty when it was a raw id or unset.
+	OperatorHandle string
+	Workspace      string  // Yunzhijia eid, for message-history links
+	RateLimit      float64 // requests per second; 0 means unlimited
+	Pos            Pos
 }
 
 // Person is one entry of the people directory: handle -> id per vendor.
@@ -75,12 +78,16 @@ func (m Member) Label() string {
 
 // Group is one desired group.
 type Group struct {
-	Key         string
-	Provider    string
-	Vendor      Vendor
-	Name        string
-	Type        string  // Lunkr only: topic (default), public, sysTopic; empty on Yunzhijia
-	Owner       *Member // Yunzhijia: creator and currentUid; nil when unset
+	Key      string
+	Provider string
+	Vendor   Vendor
+	Name     string
+	Type     string // Lunkr only: topic (default), public, sysTopic; empty on Yunzhijia
+	// Owner is, on Yunzhijia, the effective creator and currentUid of the
+	// group's calls: its owner, else its provider's operator (never nil on
+	// a valid Yunzhijia group). Nil on Lunkr. Members does not include it
+	// implicitly; it may also be listed there.
+	Owner       *Member
 	Members     []Member
 	Subscribers []Member // Lunkr sysTopic only
 	Notices     []Notice

@@ -1,0 +1,163 @@
+package spec
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// groupCheck is one group being validated: its raw form, the model being
+// filled, and its label for messages ("group release-crew").
+type groupCheck struct {
+	r     *rawGroup
+	g     *Group
+	label string
+	p     *Provider // nil when the provider is missing or unknown
+}
+
+// addGroup validates one group and appends it to the manifest.
+func (b *builder) addGroup(r *rawGroup) {
+	c := &groupCheck{r: r, g: &Group{Pos: r.pos}, label: "this group"}
+	b.groupKey(c)
+	b.groupProvider(c)
+	b.groupCommon(c)
+	if c.p != nil && c.p.Vendor != "" {
+		c.g.Provider, c.g.Vendor = c.p.Name, c.p.Vendor
+		if c.p.Vendor == Yunzhijia {
+			b.yunzhijiaGroup(c)
+		} else {
+			b.lunkrGroup(c)
+		}
+		c.g.Members = b.resolveAll(c.p.Vendor, r.members, c.label+": member")
+		b.groupID(c)
+	}
+	b.m.Groups = append(b.m.Groups, c.g)
+}
+
+func (b *builder) groupKey(c *groupCheck) {
+	k := c.r.key
+	switch {
+	case !k.set:
+		if _, given := c.r.fields["key"]; !given {
+			b.errs.add(c.r.pos, "group needs a key: a stable name in this repository, e.g. key: release-crew")
+		}
+		return
+	case !keyRE.MatchString(k.val):
+		b.errs.add(k.pos, "group key %q is not valid: use %s", k.val, keyForm)
+		return
+	}
+	c.g.Key, c.label = k.val, "group "+k.val
+	if first, dup := b.keys[k.val]; dup {
+		b.errs.add(k.pos, "duplicate group key %q (first defined at %s)", k.val, first)
+		return
+	}
+	b.keys[k.val] = k.pos
+}
+
+func (b *builder) groupProvider(c *groupCheck) {
+	s := c.r.provider
+	if !s.set {
+		if _, given := c.r.fields["provider"]; !given {
+			b.errs.add(c.r.pos, "%s: needs a provider", c.label)
+		}
+		return
+	}
+	p, ok := b.m.Providers[s.val]
+	if !ok {
+		b.errs.add(s.pos, "%s: unknown provider %q: define it under providers", c.label, s.val)
+		return
+	}
+	c.p = p
+}
+
+// groupCommon checks what does not depend on the vendor: name and
+// previously.
+func (b *builder) groupCommon(c *groupCheck) {
+	if n := c.r.name; n.set {
+		if n.val == "" {
+			b.errs.add(n.pos, "%s: name is empty: give a name or remove it", c.label)
+		}
+		c.g.Name = n.val
+	}
+	for _, s := range c.r.previously {
+		if !keyRE.MatchString(s.val) {
+			b.errs.add(s.pos, "%s: previously key %q is not valid: use %s", c.label, s.val, keyForm)
+			continue
+		}
+		if first, dup := b.claims[s.val]; dup {
+			b.errs.add(s.pos, "%s: previously key %q is already claimed by %s (at %s)", c.label, s.val, first.group, first.pos)
+			continue
+		}
+		b.claims[s.val] = claim{group: c.label, pos: s.pos}
+		c.g.Previously = append(c.g.Previously, s.val)
+	}
+}
+
+// groupID checks a pinned group id's form and that no other group of the
+// same provider pins it.
+func (b *builder) groupID(c *groupCheck) {
+	s := c.r.groupID
+	if !s.set {
+		return
+	}
+	id, ok := normalizeGroupID(c.p.Vendor, s.val)
+	if !ok {
+		b.errs.add(s.pos, "%s: groupId %q is not a %s group id (%s)", c.label, s.val, c.p.Vendor, groupIDForm(c.p.Vendor))
+		return
+	}
+	k := c.p.Name + "/" + id
+	if first, dup := b.groupIDs[k]; dup {
+		b.errs.add(s.pos, "%s: groupId %s is also pinned by %s (at %s)", c.label, id, first.group, first.pos)
+		return
+	}
+	b.groupIDs[k] = claim{group: c.label, pos: s.pos}
+	c.g.GroupID = id
+}
+
+func groupIDForm(v Vendor) string {
+	if v == Lunkr {
+		return "a decimal number"
+	}
+	return "24 hexadecimal digits"
+}
+
+// notLunkr reports fields that only Yunzhijia has, with why.
+var notLunkr = map[string]string{
+	"owner":   "lunkr has no owner field (the account behind the token creates the group; a sysTopic's members are its administrators): remove owner",
+	"notices": "lunkr groups have no notices (the vendor has no notice API): remove them or use a yunzhijia provider",
+	"banners": "lunkr groups have no banners (the vendor has no banner API): remove them or use a yunzhijia provider",
+}
+
+// notYunzhijia reports fields that only Lunkr has.
+var notYunzhijia = map[string]string{
+	"type":        "type is lunkr only (topic, public or sysTopic): remove it from this yunzhijia group",
+	"subscribers": "subscribers are lunkr only (sysTopic broadcasts): remove them from this yunzhijia group",
+}
+
+// refuse reports each field of c present in the table.
+func (b *builder) refuse(c *groupCheck, table map[string]string) {
+	for field, why := range table {
+		if pos, given := c.r.fields[field]; given {
+			b.errs.add(pos, "%s: %s", c.label, why)
+		}
+	}
+}
+
+// runeLen checks that s holds between 1 and max characters.
+func (b *builder) runeLen(s scalar, at Pos, what string, max int) bool {
+	n := utf8.RuneCountInString(s.val)
+	switch {
+	case !s.set:
+		b.errs.add(at, "%s is missing (1–%d characters)", what, max)
+	case n == 0:
+		b.errs.add(s.pos, "%s is empty (1–%d characters)", what, max)
+	case n > max:
+		b.errs.add(s.pos, "%s has %d characters: at most %d are allowed", what, n, max)
+	default:
+		return true
+	}
+	return false
+}
+
+func (c *groupCheck) what(format string, args ...any) string {
+	return c.label + ": " + fmt.Sprintf(format, args...)
+}

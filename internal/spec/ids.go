@@ -1,0 +1,120 @@
+package spec
+
+import (
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+var (
+	// keyRE is the form of a group key, a previously key and a provider
+	// name: ASCII letters, digits, '.', '_' and '-', starting with a letter
+	// or digit, at most 100 characters. Keys are typed on command lines
+	// (state show KEY) and stored in the state, so they stay plain.
+	keyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	// handleRE is the form of a people handle: a letter (any script), then
+	// letters, digits, '.', '_' or '-', at most 64 characters. Starting with
+	// a letter and having no '@' keeps handles apart from Lunkr uids and
+	// emails.
+	handleRE = regexp.MustCompile(`^\pL[\pL\pN._-]{0,63}$`)
+	// envRE is a token reference: exactly ${NAME}.
+	envRE = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+	yunzhijiaIDRE = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
+	lunkrUIDRE    = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+	emailRE       = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+)
+
+const (
+	keyForm    = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 100"
+	handleForm = "a letter, then letters, digits, '.', '_' or '-', at most 64"
+)
+
+// defaultEndpoints are the vendors' production bases.
+var defaultEndpoints = map[Vendor]string{
+	Yunzhijia: "https://www.yunzhijia.com/gateway/",
+	Lunkr:     "https://api.lunkr.cn/api/",
+}
+
+// idForm says in words what an id of v looks like, for error messages.
+func idForm(v Vendor) string {
+	if v == Lunkr {
+		return "a lunkr id (an email address or a decimal uid)"
+	}
+	return "a yunzhijia id (24 hexadecimal digits)"
+}
+
+// normalizeID reports whether s looks like a user id of v and returns it in
+// canonical form: Yunzhijia ids in lower case; Lunkr ids as written (emails
+// are compared without case, see sameID).
+func normalizeID(v Vendor, s string) (string, bool) {
+	switch v {
+	case Yunzhijia:
+		if yunzhijiaIDRE.MatchString(s) {
+			return strings.ToLower(s), true
+		}
+	case Lunkr:
+		if lunkrUIDRE.MatchString(s) || (len(s) <= 254 && emailRE.MatchString(s)) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// idKey is the form in which two ids of v compare equal: Lunkr emails
+// without case.
+func idKey(v Vendor, id string) string {
+	if v == Lunkr {
+		return strings.ToLower(id)
+	}
+	return id
+}
+
+// normalizeGroupID reports whether s looks like a group id of v: Yunzhijia
+// 24 hexadecimal digits, Lunkr a decimal number.
+func normalizeGroupID(v Vendor, s string) (string, bool) {
+	switch v {
+	case Yunzhijia:
+		if yunzhijiaIDRE.MatchString(s) {
+			return strings.ToLower(s), true
+		}
+	case Lunkr:
+		if lunkrUIDRE.MatchString(s) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// checkEndpoint returns the endpoint in canonical form (ending in '/') or a
+// message saying what is wrong with it.
+func checkEndpoint(raw string) (string, string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return "", "is not an absolute URL: write it as https://host/path/"
+	case u.User != nil:
+		return "", "must not carry a user or password: the token goes in token or tokenCommand"
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", "must not have a query or fragment"
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return "", "must use https:// (plain http:// is allowed only for a loopback host)"
+	}
+	if !strings.HasSuffix(raw, "/") {
+		raw += "/"
+	}
+	return raw, ""
+}
+
+// isLoopback reports whether host is localhost or a loopback IP
+// (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,165 @@
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads the manifest files and directories in paths (a directory
+// means its *.yaml and *.yml files in name order, not recursively, skipping
+// names that start with '.'), merges them in the order given, and validates
+// the result against every rule of SPEC section 2.
+//
+// On any problem it returns a nil manifest and an ErrorList holding every
+// problem found. A file named twice is read once.
+func Load(paths ...string) (*Manifest, error) {
+	var errs ErrorList
+	files := expand(paths, &errs)
+	digest := sha256.New()
+	var docs []*rawDoc
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs.add(Pos{File: f}, "%s", ioMessage(err))
+			continue
+		}
+		// Name, length, bytes: no two different file sets hash alike.
+		fmt.Fprintf(digest, "%s\x00%d\x00", f, len(data))
+		digest.Write(data)
+		docs = append(docs, parseFile(f, data, &errs)...)
+	}
+	if len(docs) == 0 && len(errs) == 0 {
+		errs.add(Pos{File: files[0], Line: 1, Col: 1}, "manifest is empty: it needs at least version: 1")
+	}
+	m := build(docs, &errs)
+	if len(errs) > 0 {
+		errs.Sort()
+		return nil, errs
+	}
+	m.Files = files
+	m.Digest = hex.EncodeToString(digest.Sum(nil))
+	return m, nil
+}
+
+// expand turns paths into the list of files to read, in merge order.
+func expand(paths []string, errs *ErrorList) []string {
+	if len(paths) == 0 {
+		errs.add(Pos{}, "no manifest given: pass a file or a directory (-f PATH)")
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, p := range paths {
+		for _, f := range expandOne(filepath.Clean(p), errs) {
+			if !seen[f] {
+				seen[f] = true
+				files = append(files, f)
+			}
+		}
+	}
+	return files
+}
+
+func expandOne(path string, errs *ErrorList) []string {
+	info, err := os.Stat(path)
+	if err != nil {
+		errs.add(Pos{File: path}, "%s", ioMessage(err))
+		return nil
+	}
+	if !info.IsDir() {
+		return []string{path}
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		errs.add(Pos{File: path}, "%s", ioMessage(err))
+		return nil
+	}
+	var files []string
+	for _, e := range entries {
+		name := e.Name()
+		ext := filepath.Ext(name)
+		if strings.HasPrefix(name, ".") || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		f := filepath.Join(path, name)
+		if info, err := os.Stat(f); err == nil && info.IsDir() {
+			continue
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		errs.add(Pos{File: path}, "directory has no *.yaml or *.yml file")
+	}
+	return files
+}
+
+// ioMessage is err without the path, which the error's position already
+// names.
+func ioMessage(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return "cannot read: " + pe.Err.Error()
+	}
+	return "cannot read: " + err.Error()
+}
+
+// parseFile decodes every document of one file.
+func parseFile(file string, data []byte, errs *ErrorList) []*rawDoc {
+	d := &decoder{file: file, errs: errs}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*rawDoc
+	for {
+		var root yaml.Node
+		err := decodeNode(dec, &root)
+		if err == io.EOF {
+			return docs
+		}
+		if err != nil {
+			line, msg := syntaxError(err)
+			errs.add(Pos{File: file, Line: line, Col: 1}, "invalid YAML: %s", msg)
+			return docs
+		}
+		if len(root.Content) == 0 {
+			continue
+		}
+		if doc := d.document(root.Content[0]); doc != nil {
+			docs = append(docs, doc)
+		}
+	}
+}
+
+// decodeNode decodes the next document, turning a panic of the YAML parser
+// into an error: a manifest must never crash the program.
+func decodeNode(dec *yaml.Decoder, root *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("yaml: the parser failed on this file")
+		}
+	}()
+	return dec.Decode(root)
+}
+
+var yamlErrRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+
+// syntaxError splits a yaml.v3 error into its line (1 when it gives none:
+// the parser omits line 1) and its message.
+func syntaxError(err error) (int, string) {
+	msg := err.Error()
+	m := yamlErrRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 1, msg
+	}
+	line, _ := strconv.Atoi(m[1])
+	return max(line, 1), msg[len(m[0]):]
+}

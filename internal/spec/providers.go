@@ -1,0 +1,128 @@
+package spec
+
+import "strings"
+
+// addProvider validates one provider entry and adds it to the manifest.
+// Its operator is resolved later, once every file's people are known.
+func (b *builder) addProvider(r *rawProvider) {
+	name := r.name.val
+	if first, dup := b.rawProviders[name]; dup {
+		b.errs.add(r.name.pos, "duplicate provider %q (first defined at %s)", name, first.name.pos)
+		return
+	}
+	if !keyRE.MatchString(name) {
+		b.errs.add(r.name.pos, "provider name %q is not valid: use %s", name, keyForm)
+	}
+	p := &Provider{Name: name, Pos: r.name.pos}
+	b.rawProviders[name] = r
+	b.m.Providers[name] = p
+	p.Vendor = b.providerVendor(r)
+	b.providerEndpoint(p, r)
+	b.providerToken(p, r)
+	b.providerExtras(p, r)
+}
+
+func (b *builder) providerVendor(r *rawProvider) Vendor {
+	v := Vendor(r.vendor.val)
+	switch {
+	case v == Yunzhijia || v == Lunkr:
+		return v
+	case !r.vendor.set:
+		if _, given := r.fields["vendor"]; !given {
+			b.errs.add(r.name.pos, "provider %s: needs a vendor (yunzhijia or lunkr)", r.name.val)
+		}
+	default:
+		b.errs.add(r.vendor.pos, "provider %s: unknown vendor %q (yunzhijia or lunkr)", r.name.val, r.vendor.val)
+	}
+	return ""
+}
+
+func (b *builder) providerEndpoint(p *Provider, r *rawProvider) {
+	if !r.endpoint.set {
+		p.Endpoint = defaultEndpoints[p.Vendor]
+		return
+	}
+	// The URL itself is not repeated: it might carry a password.
+	ep, problem := checkEndpoint(r.endpoint.val)
+	if problem != "" {
+		b.errs.add(r.endpoint.pos, "provider %s: endpoint %s", p.Name, problem)
+		return
+	}
+	p.Endpoint = ep
+}
+
+// providerToken enforces exactly one of token (a ${VAR} reference) and
+// tokenCommand. No message ever repeats the token's value.
+func (b *builder) providerToken(p *Provider, r *rawProvider) {
+	tokPos, hasTok := r.fields["token"]
+	cmdPos, hasCmd := r.fields["tokenCommand"]
+	switch {
+	case hasTok && hasCmd:
+		b.errs.add(later(tokPos, cmdPos), "provider %s: set token or tokenCommand, not both", p.Name)
+	case !hasTok && !hasCmd:
+		b.errs.add(p.Pos, "provider %s: needs a token (${ENV_VAR}) or a tokenCommand", p.Name)
+	}
+	if r.token.set {
+		p.TokenEnv = b.tokenEnv(p.Name, r.token)
+	}
+	for _, s := range r.tokenCommand {
+		p.TokenCommand = append(p.TokenCommand, s.val)
+	}
+}
+
+// tokenEnv returns VAR from a token written ${VAR}, or reports why the
+// token is refused.
+func (b *builder) tokenEnv(provider string, tok scalar) string {
+	if m := envRE.FindStringSubmatch(tok.val); m != nil {
+		return m[1]
+	}
+	switch {
+	case tok.val == "":
+		b.errs.add(tok.pos, "provider %s: token is empty: use ${ENV_VAR} or tokenCommand", provider)
+	case strings.Contains(tok.val, "${"):
+		b.errs.add(tok.pos, "provider %s: token must be exactly one ${ENV_VAR} reference, nothing around it", provider)
+	default:
+		b.errs.add(tok.pos, "provider %s: a literal token is refused: use ${ENV_VAR} or tokenCommand", provider)
+	}
+	return ""
+}
+
+func (b *builder) providerExtras(p *Provider, r *rawProvider) {
+	if r.workspace.set {
+		switch {
+		case p.Vendor == Lunkr:
+			b.errs.add(r.workspace.pos, "provider %s: workspace is a yunzhijia eid and lunkr has none: remove it", p.Name)
+		case r.workspace.val == "":
+			b.errs.add(r.workspace.pos, "provider %s: workspace is empty: give the eid or remove it", p.Name)
+		default:
+			p.Workspace = r.workspace.val
+		}
+	}
+	if r.rateLimitSet {
+		if r.rateLimit <= 0 {
+			b.errs.add(r.fields["rateLimit"], "provider %s: rateLimit must be greater than 0 (requests per second); remove it for no limit", p.Name)
+		} else {
+			p.RateLimit = r.rateLimit
+		}
+	}
+}
+
+// resolveOperator resolves the provider's operator against the people of
+// every file.
+func (b *builder) resolveOperator(p *Provider) {
+	r := b.rawProviders[p.Name]
+	if !r.operator.set || p.Vendor == "" {
+		return
+	}
+	if m, ok := b.resolve(p.Vendor, r.operator, "provider "+p.Name+": operator"); ok {
+		p.Operator, p.OperatorHandle = m.ID, m.Handle
+	}
+}
+
+// later returns the later of two positions in one file.
+func later(a, b Pos) Pos {
+	if b.Line > a.Line || (b.Line == a.Line && b.Col > a.Col) {
+		return b
+	}
+	return a
+}
