@@ -13,6 +13,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -109,7 +110,8 @@ func (t *Transport) Do(ctx context.Context, c Call, decode func(body []byte) err
 			return res.err
 		}
 		wait := t.backoff(attempt)
-		if res.retryAfter > 0 {
+		if res.hasRetryAfter {
+			// Retry-After: 0 means "now", not "use the default backoff".
 			wait = min(res.retryAfter, t.backoffMax())
 		}
 		t.log(ctx, "retrying vendor call", "vendor", t.Vendor, "call", c.Name, "attempt", attempt, "wait", wait, "error", res.err.Error())
@@ -120,11 +122,12 @@ func (t *Transport) Do(ctx context.Context, c Call, decode func(body []byte) err
 }
 
 type attemptResult struct {
-	err          error
-	retry        bool
-	retryAfter   time.Duration
-	unauthorized bool
-	token        string
+	err           error
+	retry         bool
+	retryAfter    time.Duration
+	hasRetryAfter bool // the answer carried a usable Retry-After header
+	unauthorized  bool
+	token         string
 }
 
 func (t *Transport) attempt(ctx context.Context, c Call, body []byte, decode func([]byte) error) (res attemptResult) {
@@ -158,13 +161,16 @@ func (t *Transport) attempt(ctx context.Context, c Call, body []byte, decode fun
 	if err != nil {
 		return attemptResult{err: t.fail(c, ErrBadRequest, "", "build request", err)}
 	}
-	wrote := false
+	// The hook runs on the transport's write goroutine, so the flag is
+	// atomic. It is set even when the write failed part way: a request that
+	// may have reached the vendor counts as sent (never a blind retry).
+	var wrote atomic.Bool
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true },
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
 	}))
 	resp, err := t.HTTP.Do(req)
 	if err != nil {
-		return t.sendFailure(c, tok, wrote, err)
+		return t.sendFailure(c, tok, wrote.Load(), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -218,9 +224,11 @@ func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byt
 	snippet := t.Token.Redact(truncate(string(data), 200))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return attemptResult{token: tok, retry: true, retryAfter: retryAfter(resp.Header.Get("Retry-After")), err: t.fail(c, ErrRateLimited, status, snippet, nil)}
+		ra, ok := retryAfter(resp.Header.Get("Retry-After"))
+		return attemptResult{token: tok, retry: true, retryAfter: ra, hasRetryAfter: ok, err: t.fail(c, ErrRateLimited, status, snippet, nil)}
 	case resp.StatusCode == http.StatusServiceUnavailable:
-		return attemptResult{token: tok, retry: true, retryAfter: retryAfter(resp.Header.Get("Retry-After")), err: t.fail(c, ErrTransient, status, snippet, nil)}
+		ra, ok := retryAfter(resp.Header.Get("Retry-After"))
+		return attemptResult{token: tok, retry: true, retryAfter: ra, hasRetryAfter: ok, err: t.fail(c, ErrTransient, status, snippet, nil)}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return attemptResult{token: tok, unauthorized: true, err: t.fail(c, ErrUnauthorized, status, snippet, nil)}
 	case resp.StatusCode >= 500:
@@ -239,7 +247,16 @@ func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byt
 	}
 	var ve *Error
 	if errors.As(err, &ve) {
+		if ve.Vendor == "" {
+			ve.Vendor = t.Vendor
+		}
+		if ve.Call == "" {
+			ve.Call = c.Name
+		}
 		ve.Message = t.Token.Redact(ve.Message)
+		if ve.Err != nil {
+			ve.Err = redactedError{t.Token.Redact(ve.Err.Error())}
+		}
 		return attemptResult{token: tok, err: ve, unauthorized: errors.Is(ve, ErrUnauthorized)}
 	}
 	cause := redactedError{t.Token.Redact(err.Error())}
@@ -298,20 +315,20 @@ func (t *Transport) log(ctx context.Context, msg string, args ...any) {
 	}
 }
 
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(h string) time.Duration {
+// retryAfter parses a Retry-After header: seconds or an HTTP date. ok is
+// false when the header is absent or unparsable (use the default backoff);
+// "0" and a date in the past are ok with a zero wait.
+func retryAfter(h string) (d time.Duration, ok bool) {
 	if h == "" {
-		return 0
+		return 0, false
 	}
 	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+		return time.Duration(s) * time.Second, true
 	}
 	if at, err := http.ParseTime(h); err == nil {
-		if d := time.Until(at); d > 0 {
-			return d
-		}
+		return max(time.Until(at), 0), true
 	}
-	return 0
+	return 0, false
 }
 
 func truncate(s string, n int) string {

@@ -1,0 +1,80 @@
+package vendors
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRetryAfterParse(t *testing.T) {
+	tests := []struct {
+		h    string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{"3", 3 * time.Second, true},
+		{"-1", 0, false},
+		{"soon", 0, false},
+		{"Mon, 02 Jan 2006 15:04:05 GMT", 0, true}, // in the past: now
+	}
+	for _, tt := range tests {
+		got, ok := retryAfter(tt.h)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tt.h, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestRetryAfterZeroHonoured: "Retry-After: 0" means retry now, not after
+// the default backoff.
+func TestRetryAfterZeroHonoured(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if first {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	tr := &Transport{
+		Vendor: "test", BaseURL: srv.URL + "/", HTTP: srv.Client(), Token: StaticToken("p", "tok"),
+		BackoffBase: time.Hour,
+		Sleep:       func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return nil },
+	}
+	err := tr.Do(context.Background(), Call{Name: "c", Method: http.MethodPost, Path: "x", Body: struct{}{}}, func([]byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != 1 || waits[0] != 0 {
+		t.Fatalf("waits %v, want [0]", waits)
+	}
+}
+
+// TestDecoderErrorFilled: a decoder may return a *Error without vendor and
+// call; the transport names them.
+func TestDecoderErrorFilled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) }))
+	defer srv.Close()
+	tr := &Transport{Vendor: "test", BaseURL: srv.URL + "/", HTTP: srv.Client(), Token: StaticToken("p", "tok-123")}
+	err := tr.Do(context.Background(), Call{Name: "c", Method: http.MethodGet, Path: "x"}, func([]byte) error {
+		return &Error{Kind: ErrVendor, Message: "echo tok-123", Err: errors.New("cause tok-123")}
+	})
+	want := "test c: vendor error: echo REDACTED: cause REDACTED"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
