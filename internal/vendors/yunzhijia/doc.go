@@ -1,0 +1,56 @@
+// Package yunzhijia is the Yunzhijia (云之家) group API: a typed client that
+// implements vendors.Client, and a simulator of the same API (an
+// http.Handler) for tests, benchmarks and the CLI's sandbox.
+//
+// # Wire format
+//
+// Every call is a POST of a JSON body with Content-Type application/json to
+// a path under the gateway base (default https://www.yunzhijia.com/gateway/),
+// with the access token in the accessToken query parameter:
+//
+//	call name      path                                        Safe (retried after sending)
+//	createGroup    xtinterface/group/createGroup               no
+//	addGroupUser   xtinterface/group/addGroupUser              yes (adding a member twice is a no-op)
+//	groupUsers     xtinterface/group/groupUsers                yes (a read)
+//	notice/create  xtinterface/notice/create                   no
+//	banner/create  xtinterface/banner/create                   no
+//	merge          xtinterface/message/merge/createForCloudflow yes (a repeat only makes another link)
+//
+// Every answer is the envelope {"success", "data", "error", "errorCode"} and
+// success alone decides: the merge call answers errorCode 200 with error
+// "no error" on success, the others errorCode 0 with error null (groupUsers
+// leaves error out). An answer whose envelope does not parse, or whose data
+// lacks what the call returns, wraps vendors.ErrUnreadable, which the
+// transport turns into an unknown outcome for a write.
+//
+// # Error codes (assumed)
+//
+// The vendor's pages document no failure codes. This package assumes the
+// gateway reuses HTTP-like numbers in errorCode, as its merge call does
+// with 200, and the client and the simulator share this mapping:
+//
+//	errorCode  meaning                                   vendors kind
+//	400        bad parameter (missing field, wrong type,  ErrBadRequest
+//	           id not 24 hex digits, notice length)
+//	401        accessToken missing, invalid or expired   ErrUnauthorized (a tokenCommand is re-run once)
+//	403        operator (currentUid) not in the group     ErrNoPermission
+//	404        group not found                            ErrNotFound
+//	410        group dismissed                            ErrNotFound
+//	other      anything else                              ErrVendor
+//
+// An unknown code whose message speaks of an invalid or expired token is
+// also taken as ErrUnauthorized, and so is HTTP 401 or 403 (handled by
+// vendors.Transport). The simulator answers a bad or missing token with HTTP
+// 200 and errorCode 401, as the gateway's envelope style suggests.
+//
+// # Simulator
+//
+// Simulator serves the calls above at the root of its mount point: requests
+// come as /xtinterface/...; a leading /gateway is also accepted, so both
+// srv.URL+"/" and srv.URL+"/gateway/" work as base URLs. It keeps a world of
+// groups (members, managers, notices, banners), checks the token, method,
+// content type and every field, counts calls, and injects faults (latency,
+// 503, 429, a rate limit, answers lost or connections dropped after a write
+// was applied) for retry and unknown-outcome tests. Its ids are 24 hex
+// digits from a counter, so tests are deterministic.
+package yunzhijia

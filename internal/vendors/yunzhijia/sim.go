@@ -1,0 +1,396 @@
+package yunzhijia
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Simulator is an in-memory Yunzhijia gateway: an http.Handler that answers
+// the group calls as the vendor's pages say, over a world of groups kept in
+// memory. Mount it at the gateway base: requests come as /xtinterface/...
+// (a leading /gateway is also accepted), so a test serves it with
+// httptest.NewServer(sim) and uses srv.URL+"/" as the base URL.
+//
+// It is safe for concurrent use. Lookups are map-based, so a world of
+// 10,000 groups of 200 members stays cheap.
+type Simulator struct {
+	mu     sync.Mutex
+	tokens map[string]bool
+	groups map[string]*simGroup
+	gone   map[string]bool // dismissed group ids: calls on them answer 410
+	next   uint64          // id counter
+	calls  map[string]int
+	faults faultState
+	now    func() time.Time
+}
+
+type simGroup struct {
+	id       string
+	name     string
+	managers []string
+	members  []string // participants, managers included, in order of joining
+	in       map[string]struct{}
+	notices  []noticeInfo
+	banners  []bannerRecord
+}
+
+type bannerRecord struct {
+	ID string `json:"bannerId"`
+	bannerParams
+}
+
+// NewSimulator returns a simulator with an empty world that accepts the
+// given access tokens; with none, it accepts any non-empty token.
+func NewSimulator(tokens ...string) *Simulator {
+	s := &Simulator{
+		tokens: make(map[string]bool, len(tokens)),
+		groups: make(map[string]*simGroup),
+		gone:   make(map[string]bool),
+		calls:  make(map[string]int),
+		now:    time.Now,
+	}
+	for _, t := range tokens {
+		s.tokens[t] = true
+	}
+	s.faults.reset(Faults{})
+	return s
+}
+
+// endpoint is one call the simulator serves.
+type endpoint struct {
+	name   string
+	write  bool
+	fields []string // the request body's allowed keys
+	// serve handles a checked request with s.mu held; applied reports
+	// that it succeeded (and, for a write, changed the world).
+	serve func(s *Simulator, f fields) (ans any, applied bool)
+}
+
+var endpoints = map[string]endpoint{
+	"/" + pathCreateGroup:  {CallCreateGroup, true, []string{"currentUid", "groupName", "userIds"}, (*Simulator).createGroup},
+	"/" + pathAddGroupUser: {CallAddGroupUser, true, []string{"currentUid", "groupId", "userIds"}, (*Simulator).addGroupUser},
+	"/" + pathGroupUsers:   {CallGroupUsers, false, []string{"currentUid", "groupId"}, (*Simulator).groupUsers},
+	"/" + pathNotice:       {CallNotice, true, []string{"currentUid", "groupId", "title", "content"}, (*Simulator).createNotice},
+	"/" + pathBanner:       {CallBanner, true, []string{"currentUid", "groupId", "params"}, (*Simulator).createBanner},
+	"/" + pathMerge:        {CallMerge, true, []string{"currentUid", "groupId"}, (*Simulator).merge},
+}
+
+// ServeHTTP answers one call. Order of checks: the path (404), faults that
+// refuse the call (429, 503), the method (405), the content type (415), the
+// token (errorCode 401), the body's fields (400), the group (404, 410), the
+// operator's membership (403); then the call is applied, and faults that
+// lose the answer may strike.
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ep, ok := endpoints[strings.TrimPrefix(r.URL.Path, "/gateway")]
+	if !ok {
+		writeHTTPError(w, http.StatusNotFound, "no such api: "+r.URL.Path)
+		return
+	}
+	// Reading the body first lets the server notice a client that goes
+	// away during the latency below.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		return // the client went away
+	}
+	s.mu.Lock()
+	s.calls[ep.name]++
+	pre := s.faults.before(ep.name)
+	s.mu.Unlock()
+
+	if pre.latency > 0 && !sleep(r, pre.latency) {
+		return
+	}
+	if pre.status != 0 {
+		w.Header().Set("Retry-After", pre.retryAfter)
+		writeHTTPError(w, pre.status, http.StatusText(pre.status))
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeHTTPError(w, http.StatusMethodNotAllowed, "method must be POST")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeHTTPError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return
+	}
+	s.mu.Lock()
+	var ans any
+	applied := false
+	if !s.tokenOK(r.URL.Query().Get("accessToken")) {
+		ans = failure(CodeInvalidToken, "accessToken is invalid or expired")
+	} else if f, err := parseObject(body, ep.fields...); err != nil {
+		ans = failure(CodeBadParam, err.Error())
+	} else {
+		ans, applied = ep.serve(s, f)
+	}
+	post := postNone
+	if applied {
+		post = s.faults.after(ep.name, ep.write)
+	}
+	out, err := json.Marshal(ans)
+	s.mu.Unlock()
+
+	switch {
+	case err != nil:
+		writeHTTPError(w, http.StatusInternalServerError, err.Error())
+	case post == postLose:
+		writeHTTPError(w, http.StatusInternalServerError, "internal error")
+	case post == postDrop:
+		dropConnection(w)
+	default:
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *Simulator) tokenOK(tok string) bool {
+	if len(s.tokens) == 0 {
+		return tok != ""
+	}
+	return s.tokens[tok]
+}
+
+// The calls. Each runs with s.mu held.
+
+func (s *Simulator) createGroup(f fields) (any, bool) {
+	uid, err := f.uid("currentUid")
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	name, err := f.str("groupName", false)
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	ids, err := f.uids("userIds")
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	g := s.addGroupLocked(s.newIDLocked(), name, []string{uid}, append([]string{uid}, ids...))
+	return success(g.info()), true
+}
+
+func (s *Simulator) addGroupUser(f fields) (any, bool) {
+	uid, gid, fail := groupArgs(f)
+	if fail != nil {
+		return fail, false
+	}
+	ids, err := f.uids("userIds")
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	g, fail := s.operatorGroupLocked(gid, uid)
+	if fail != nil {
+		return fail, false
+	}
+	for _, id := range ids {
+		g.add(id)
+	}
+	return success(g.info()), true
+}
+
+func (s *Simulator) groupUsers(f fields) (any, bool) {
+	uid, gid, fail := groupArgs(f)
+	if fail != nil {
+		return fail, false
+	}
+	g, fail := s.operatorGroupLocked(gid, uid)
+	if fail != nil {
+		return fail, false
+	}
+	// As on the vendor's page, this answer has no error key.
+	return answerNoError{Success: true, ErrorCode: CodeOK, Data: groupUsersData{ManagerIDs: g.managers, ParticipantIDs: g.members}}, true
+}
+
+func (s *Simulator) createNotice(f fields) (any, bool) {
+	uid, gid, fail := groupArgs(f)
+	if fail != nil {
+		return fail, false
+	}
+	title, err := f.str("title", true)
+	if err == nil && utf8.RuneCountInString(title) > 40 {
+		err = fmt.Errorf("title is longer than 40 characters")
+	}
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	content, err := f.str("content", true)
+	if err == nil && utf8.RuneCountInString(content) > 2000 {
+		err = fmt.Errorf("content is longer than 2000 characters")
+	}
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	g, fail := s.operatorGroupLocked(gid, uid)
+	if fail != nil {
+		return fail, false
+	}
+	// The vendor names the creator; the simulator knows only ids.
+	n := noticeInfo{NoticeID: s.newIDLocked(), Creator: uid, Title: title, Content: content, CreateTime: s.now().UnixMilli()}
+	g.notices = append(g.notices, n)
+	return success(n), true
+}
+
+var bannerFields = []string{"content", "title", "lightAppId", "thumbUrl", "webpageUrl", "primaryContent", "contentUrl"}
+
+func (s *Simulator) createBanner(f fields) (any, bool) {
+	uid, gid, fail := groupArgs(f)
+	if fail != nil {
+		return fail, false
+	}
+	pf, err := f.object("params", bannerFields...)
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	var vals [7]string
+	for i, k := range bannerFields {
+		if vals[i], err = pf.str(k, false); err != nil {
+			return failure(CodeBadParam, "params: "+err.Error()), false
+		}
+	}
+	g, fail := s.operatorGroupLocked(gid, uid)
+	if fail != nil {
+		return fail, false
+	}
+	b := bannerRecord{ID: s.newIDLocked(), bannerParams: bannerParams{
+		Content: vals[0], Title: vals[1], LightAppID: vals[2], ThumbURL: vals[3],
+		WebpageURL: vals[4], PrimaryContent: vals[5], ContentURL: vals[6],
+	}}
+	g.banners = append(g.banners, b)
+	return success(bannerInfo{BannerID: b.ID}), true
+}
+
+func (s *Simulator) merge(f fields) (any, bool) {
+	uid, gid, fail := groupArgs(f)
+	if fail != nil {
+		return fail, false
+	}
+	if _, fail := s.operatorGroupLocked(gid, uid); fail != nil {
+		return fail, false
+	}
+	msg := "no error"
+	return answer{Success: true, Data: s.newIDLocked(), Error: &msg, ErrorCode: CodeMergeOK}, true
+}
+
+// groupArgs reads currentUid and groupId.
+func groupArgs(f fields) (uid, gid string, fail any) {
+	uid, err := f.uid("currentUid")
+	if err != nil {
+		return "", "", failure(CodeBadParam, err.Error())
+	}
+	gid, err = f.str("groupId", true)
+	if err != nil {
+		return "", "", failure(CodeBadParam, err.Error())
+	}
+	return uid, gid, nil
+}
+
+// operatorGroupLocked finds group gid and checks that uid is in it.
+func (s *Simulator) operatorGroupLocked(gid, uid string) (*simGroup, any) {
+	g, ok := s.groups[gid]
+	switch {
+	case !ok && s.gone[gid]:
+		return nil, failure(CodeGroupDismissed, "group "+gid+" is dismissed")
+	case !ok:
+		return nil, failure(CodeGroupNotFound, "group "+gid+" not found")
+	case !g.has(uid):
+		return nil, failure(CodeNoPermission, "user "+uid+" is not in group "+gid)
+	}
+	return g, nil
+}
+
+// addGroupLocked creates or replaces group id. Managers are made members;
+// an empty name is made from the first members' ids, as the vendor names a
+// group after its participants.
+func (s *Simulator) addGroupLocked(id, name string, managers, members []string) *simGroup {
+	g := &simGroup{id: id, in: make(map[string]struct{}, len(members)+len(managers))}
+	g.fill(managers, members)
+	if name == "" {
+		name = strings.Join(g.members[:min(3, len(g.members))], "、")
+	}
+	g.name = name
+	s.groups[id] = g
+	delete(s.gone, id)
+	return g
+}
+
+// newIDLocked returns a fresh 24-hex id from the counter.
+func (s *Simulator) newIDLocked() string {
+	for {
+		s.next++
+		id := fmt.Sprintf("5e000000%016x", s.next)
+		if _, taken := s.groups[id]; !taken && !s.gone[id] {
+			return id
+		}
+	}
+}
+
+// fill adds members, then managers (who are members too).
+func (g *simGroup) fill(managers, members []string) {
+	for _, m := range members {
+		g.add(m)
+	}
+	for _, m := range managers {
+		if !slices.Contains(g.managers, m) {
+			g.managers = append(g.managers, m)
+		}
+		g.add(m)
+	}
+}
+
+func (g *simGroup) has(uid string) bool {
+	_, ok := g.in[uid]
+	return ok
+}
+
+func (g *simGroup) add(uid string) {
+	if !g.has(uid) {
+		g.in[uid] = struct{}{}
+		g.members = append(g.members, uid)
+	}
+}
+
+func (g *simGroup) info() groupInfo {
+	// groupType and status as on the vendor's page (their meaning is not documented).
+	return groupInfo{GroupID: g.id, GroupName: g.name, GroupType: 2, Status: 1059}
+}
+
+func success(data any) answer {
+	return answer{Success: true, Data: data, ErrorCode: CodeOK}
+}
+
+func failure(code int, msg string) answer {
+	return answer{Success: false, Error: &msg, ErrorCode: code}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// writeHTTPError answers an HTTP-level failure, in the envelope with the
+// status as errorCode.
+func writeHTTPError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(failure(status, msg))
+	writeJSON(w, status, b)
+}
+
+// sleep waits d or until the client goes away, which it reports as false.
+func sleep(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}

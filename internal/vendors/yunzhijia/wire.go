@@ -1,0 +1,280 @@
+package yunzhijia
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"groupsync/internal/vendors"
+)
+
+// Vendor is the vendor name in errors, logs and metrics.
+const Vendor = "yunzhijia"
+
+// DefaultBaseURL is the vendor's gateway.
+const DefaultBaseURL = "https://www.yunzhijia.com/gateway/"
+
+// errorCode values. 0 and 200 are on the vendor's pages; the failure codes
+// are assumed (see the package documentation) and shared by the client and
+// the simulator.
+const (
+	CodeOK             = 0   // success of every call but merge
+	CodeMergeOK        = 200 // success of merge, with error "no error"
+	CodeBadParam       = 400
+	CodeInvalidToken   = 401
+	CodeNoPermission   = 403
+	CodeGroupNotFound  = 404
+	CodeGroupDismissed = 410
+	CodeInternal       = 500
+)
+
+// Call names, as in vendors.Error.Call and Simulator.Calls.
+const (
+	CallCreateGroup  = "createGroup"
+	CallAddGroupUser = "addGroupUser"
+	CallGroupUsers   = "groupUsers"
+	CallNotice       = "notice/create"
+	CallBanner       = "banner/create"
+	CallMerge        = "merge"
+)
+
+// Paths relative to the gateway base.
+const (
+	pathCreateGroup  = "xtinterface/group/createGroup"
+	pathAddGroupUser = "xtinterface/group/addGroupUser"
+	pathGroupUsers   = "xtinterface/group/groupUsers"
+	pathNotice       = "xtinterface/notice/create"
+	pathBanner       = "xtinterface/banner/create"
+	pathMerge        = "xtinterface/message/merge/createForCloudflow"
+)
+
+// Request bodies.
+
+type createGroupRequest struct {
+	CurrentUID string   `json:"currentUid"`
+	GroupName  string   `json:"groupName,omitempty"`
+	UserIDs    []string `json:"userIds"` // never null: the vendor requires the array
+}
+
+type addGroupUserRequest struct {
+	CurrentUID string   `json:"currentUid"`
+	GroupID    string   `json:"groupId"`
+	UserIDs    []string `json:"userIds"`
+}
+
+// groupRequest is the body of groupUsers and merge.
+type groupRequest struct {
+	CurrentUID string `json:"currentUid"`
+	GroupID    string `json:"groupId"`
+}
+
+type noticeRequest struct {
+	CurrentUID string `json:"currentUid"`
+	GroupID    string `json:"groupId"`
+	Title      string `json:"title"`
+	Content    string `json:"content"`
+}
+
+type bannerRequest struct {
+	CurrentUID string        `json:"currentUid"`
+	GroupID    string        `json:"groupId"`
+	Params     *bannerParams `json:"params"`
+}
+
+type bannerParams struct {
+	Content        string `json:"content,omitempty"`
+	Title          string `json:"title,omitempty"`
+	LightAppID     string `json:"lightAppId,omitempty"`
+	ThumbURL       string `json:"thumbUrl,omitempty"`
+	WebpageURL     string `json:"webpageUrl,omitempty"`
+	PrimaryContent string `json:"primaryContent,omitempty"`
+	ContentURL     string `json:"contentUrl,omitempty"`
+}
+
+// Success data, as the simulator writes it. The client decodes only the
+// fields it needs (see the *Answer types), so that an unexpected type in a
+// field it ignores cannot turn a successful create into an unknown outcome.
+
+type groupInfo struct {
+	GroupID   string `json:"groupId"`
+	GroupName string `json:"groupName"`
+	GroupType int    `json:"groupType"`
+	Status    int    `json:"status"`
+}
+
+type groupUsersData struct {
+	ManagerIDs     []string `json:"managerIds"`
+	ParticipantIDs []string `json:"participantIds"`
+}
+
+type noticeInfo struct {
+	NoticeID   string `json:"noticeId"`
+	Creator    string `json:"creator"`
+	Title      string `json:"title"`
+	Content    string `json:"content"`
+	CreateTime int64  `json:"createTime"`
+}
+
+type bannerInfo struct {
+	BannerID string `json:"bannerId"`
+}
+
+type groupIDAnswer struct {
+	GroupID string `json:"groupId"`
+}
+
+type noticeIDAnswer struct {
+	NoticeID string `json:"noticeId"`
+}
+
+// mergeID is merge's data: a bare string.
+type mergeID string
+
+// envelope is an answer as the client reads it: loosely, since only
+// success must be a boolean.
+type envelope struct {
+	Success   *bool           `json:"success"`
+	Data      json.RawMessage `json:"data"`
+	Error     json.RawMessage `json:"error"`
+	ErrorCode json.RawMessage `json:"errorCode"`
+}
+
+// answer is an answer as the simulator writes it.
+type answer struct {
+	Success   bool    `json:"success"`
+	Data      any     `json:"data"`
+	Error     *string `json:"error"`
+	ErrorCode int     `json:"errorCode"`
+}
+
+// answerNoError is groupUsers' success answer, which has no error key.
+type answerNoError struct {
+	Data      any  `json:"data"`
+	Success   bool `json:"success"`
+	ErrorCode int  `json:"errorCode"`
+}
+
+// decodeAnswer reads an answer of call. On success it unmarshals data into
+// out (when out is non-nil); on failure it returns a *vendors.Error of the
+// kind the errorCode maps to. An answer that is not an envelope, or whose
+// data does not fit out, is an error wrapping vendors.ErrUnreadable.
+func decodeAnswer(call string, body []byte, out any) error {
+	var env envelope
+	if err := vendors.Decode(body, &env); err != nil {
+		return err
+	}
+	if env.Success == nil {
+		return fmt.Errorf("%w: no success field", vendors.ErrUnreadable)
+	}
+	if !*env.Success {
+		return answerError(call, rawCode(env.ErrorCode), rawMessage(env.Error))
+	}
+	if out == nil {
+		return nil
+	}
+	if len(env.Data) == 0 || string(env.Data) == "null" {
+		return fmt.Errorf("%w: success without data", vendors.ErrUnreadable)
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return fmt.Errorf("%w: data: %v", vendors.ErrUnreadable, err)
+	}
+	if c, ok := out.(checker); ok {
+		if err := c.check(); err != nil {
+			return fmt.Errorf("%w: data: %v", vendors.ErrUnreadable, err)
+		}
+	}
+	return nil
+}
+
+// checker is data that can tell whether it holds what the call returns.
+type checker interface{ check() error }
+
+func (a *groupIDAnswer) check() error  { return nonEmpty("groupId", a.GroupID) }
+func (a *noticeIDAnswer) check() error { return nonEmpty("noticeId", a.NoticeID) }
+func (a *bannerInfo) check() error     { return nonEmpty("bannerId", a.BannerID) }
+func (m *mergeID) check() error        { return nonEmpty("merge id", string(*m)) }
+
+func (d *groupUsersData) check() error {
+	if d.ParticipantIDs == nil {
+		return errors.New("no participantIds")
+	}
+	return nil
+}
+
+func nonEmpty(name, v string) error {
+	if v == "" {
+		return errors.New("no " + name)
+	}
+	return nil
+}
+
+// answerError maps a failure answer to a vendors.Error (see the package
+// documentation for the table).
+func answerError(call, code, msg string) *vendors.Error {
+	return &vendors.Error{Vendor: Vendor, Call: call, Kind: kindOf(code, msg), Code: code, Message: msg}
+}
+
+func kindOf(code, msg string) error {
+	switch code {
+	case strconv.Itoa(CodeBadParam):
+		return vendors.ErrBadRequest
+	case strconv.Itoa(CodeInvalidToken):
+		return vendors.ErrUnauthorized
+	case strconv.Itoa(CodeNoPermission):
+		return vendors.ErrNoPermission
+	case strconv.Itoa(CodeGroupNotFound), strconv.Itoa(CodeGroupDismissed):
+		return vendors.ErrNotFound
+	}
+	if tokenRefused(msg) {
+		return vendors.ErrUnauthorized
+	}
+	return vendors.ErrVendor
+}
+
+// tokenRefused recognises a message about a bad token under a code this
+// package does not know.
+func tokenRefused(msg string) bool {
+	m := strings.ToLower(msg)
+	if !strings.Contains(m, "token") {
+		return false
+	}
+	for _, w := range []string{"invalid", "expired", "illegal", "无效", "过期", "失效", "非法"} {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// rawCode renders errorCode, a number or a string, as text.
+func rawCode(raw json.RawMessage) string {
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String()
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s
+	}
+	return ""
+}
+
+// rawMessage renders error, a string or null, as text.
+func rawMessage(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		s = string(raw)
+	}
+	if r := []rune(s); len(r) > maxMessage {
+		s = string(r[:maxMessage]) + "…"
+	}
+	return s
+}
+
+// maxMessage bounds the vendor message kept in an error, in runes.
+const maxMessage = 300
