@@ -1,0 +1,185 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// A migration moves the schema from version-1 to version. Migrations are
+// applied forward, in order, each in its own transaction that also records
+// its version in schema_version. Adding a schema version is appending one
+// entry to migrations; a released entry is never edited.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+// migrations lists every schema version; migrations[i].version == i+1.
+var migrations = []migration{
+	{1, "initial schema", schemaV1},
+}
+
+// currentVersion is the schema version this groupsync writes.
+func currentVersion() int { return len(migrations) }
+
+var schemaV1 = []string{
+	`CREATE TABLE meta (
+		name  TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	) WITHOUT ROWID`,
+	`INSERT INTO meta (name, value) VALUES ('serial', 0)`,
+	`CREATE TABLE bindings (
+		key      TEXT PRIMARY KEY,
+		provider TEXT NOT NULL,
+		group_id TEXT NOT NULL,
+		origin   TEXT NOT NULL CHECK (origin IN ('created', 'adopted', 'imported', 'recovered')),
+		bound_at TEXT NOT NULL
+	)`,
+	`CREATE TABLE reads (
+		key        TEXT PRIMARY KEY,
+		provider   TEXT NOT NULL,
+		group_id   TEXT NOT NULL,
+		group_json BLOB NOT NULL,
+		read_at    TEXT NOT NULL
+	)`,
+	`CREATE TABLE posts (
+		key       TEXT NOT NULL,
+		kind      TEXT NOT NULL CHECK (kind IN ('notice', 'banner')),
+		hash      TEXT NOT NULL,
+		vendor_id TEXT NOT NULL,
+		posted_at TEXT NOT NULL,
+		PRIMARY KEY (key, kind, hash)
+	)`,
+	`CREATE TABLE intents (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		key        TEXT NOT NULL,
+		provider   TEXT NOT NULL,
+		kind       TEXT NOT NULL CHECK (kind IN ('create', 'notice', 'banner')),
+		name       TEXT NOT NULL,
+		hash       TEXT NOT NULL,
+		group_id   TEXT NOT NULL,
+		started_at TEXT NOT NULL,
+		UNIQUE (key, kind, hash)
+	)`,
+	`CREATE TABLE runs (
+		id       INTEGER PRIMARY KEY AUTOINCREMENT,
+		started  TEXT NOT NULL,
+		ended    TEXT,
+		trigger  TEXT NOT NULL,
+		outcome  TEXT NOT NULL DEFAULT '',
+		created  INTEGER NOT NULL DEFAULT 0,
+		added    INTEGER NOT NULL DEFAULT 0,
+		posted   INTEGER NOT NULL DEFAULT 0,
+		drift    INTEGER NOT NULL DEFAULT 0,
+		errors   INTEGER NOT NULL DEFAULT 0,
+		message  TEXT NOT NULL DEFAULT ''
+	)`,
+	`CREATE TABLE lock (
+		id        INTEGER PRIMARY KEY CHECK (id = 1),
+		pid       INTEGER NOT NULL,
+		host      TEXT NOT NULL,
+		boot_id   TEXT NOT NULL,
+		pid_ns    TEXT NOT NULL,
+		pid_start TEXT NOT NULL,
+		since     TEXT NOT NULL,
+		command   TEXT NOT NULL,
+		token     TEXT NOT NULL
+	)`,
+}
+
+// migrate brings the file forward to currentVersion.
+func migrate(ctx context.Context, db *sql.DB, path string) error {
+	return migrateTo(ctx, db, path, currentVersion())
+}
+
+// migrateTo applies the migrations up to and including version target. Each
+// step re-reads the version inside its IMMEDIATE transaction, so two
+// processes opening a new file at once do not both apply a step.
+func migrateTo(ctx context.Context, db *sql.DB, path string, target int) error {
+	for {
+		done, err := migrateStep(ctx, db, path, target)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateStep applies the next migration, or reports that none is due.
+func migrateStep(ctx context.Context, db *sql.DB, path string, target int) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	defer tx.Rollback()
+	v, err := schemaVersion(ctx, tx, path)
+	if err != nil {
+		return false, err
+	}
+	if v > currentVersion() {
+		return false, &newerSchemaError{path: path, have: v, known: currentVersion()}
+	}
+	if v >= target {
+		return true, nil
+	}
+	m := migrations[v]
+	for _, stmt := range m.stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+		m.version, formatTime(now()))
+	if err != nil {
+		return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
+	}
+	return false, nil
+}
+
+// schemaVersion returns the file's schema version, creating schema_version
+// in a new, empty file. A file that has tables but no schema_version is not a
+// groupsync state file and is refused rather than written to.
+func schemaVersion(ctx context.Context, tx *sql.Tx, path string) (int, error) {
+	var tables, versioned int
+	err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE name = 'schema_version')
+		FROM sqlite_schema WHERE type = 'table'`).Scan(&tables, &versioned)
+	if err != nil {
+		return 0, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	if versioned == 0 {
+		if tables > 0 {
+			return 0, fmt.Errorf("open state file %s: not a groupsync state file (it has tables but no schema_version)", path)
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE schema_version (
+			version    INTEGER PRIMARY KEY,
+			applied_at TEXT NOT NULL
+		)`)
+		if err != nil {
+			return 0, fmt.Errorf("open state file %s: %w", path, err)
+		}
+		return 0, nil
+	}
+	var v int
+	err = tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// newerSchemaError refuses a file written by a newer groupsync.
+type newerSchemaError struct {
+	path        string
+	have, known int
+}
+
+func (e *newerSchemaError) Error() string {
+	return fmt.Sprintf("state file %s has schema version %d, newer than this groupsync understands (%d): upgrade groupsync",
+		e.path, e.have, e.known)
+}
+
+func (e *newerSchemaError) Is(target error) bool { return target == ErrNewerSchema }

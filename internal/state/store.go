@@ -1,0 +1,217 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Errors callers branch on with errors.Is.
+var (
+	// ErrNotFound: the key or intent is not in the state.
+	ErrNotFound = errors.New("not in state")
+	// ErrAlreadyBound: the key is already bound to a vendor group.
+	ErrAlreadyBound = errors.New("already bound")
+	// ErrIntentOpen: an intent for the same call on the same key is still
+	// open; its outcome must be resolved before the call is made again.
+	ErrIntentOpen = errors.New("an intent is already open")
+	// ErrNewerSchema: the file was written by a newer groupsync.
+	ErrNewerSchema = errors.New("newer schema version")
+)
+
+// Store is an open state file. Its methods are safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// busyTimeout is how long a statement waits for another connection's or
+// process's write lock before failing with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// Open opens the state file at path, creating it with mode 0600 if it does
+// not exist, and migrates its schema forward to the current version.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open state: empty path")
+	}
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("open state file %s: the path must not contain '?'", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
+	defer cancel()
+	if err := migrate(ctx, db, path); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn builds the modernc.org/sqlite data source name. Every transaction
+// begins IMMEDIATE, taking the write lock up front, so that a transaction
+// that reads then writes never fails half-way with SQLITE_BUSY. WAL with
+// synchronous=FULL makes each commit durable against a process kill and a
+// power loss alike: an intent is on disk before its vendor call is sent.
+func dsn(path string) string {
+	p := path
+	if strings.HasPrefix(p, "file:") {
+		p = "./" + p // a plain name, never a URI
+	}
+	return p + "?_txlock=immediate" +
+		fmt.Sprintf("&_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()) +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=journal_size_limit(67108864)"
+}
+
+// createPrivate creates path with mode 0600 if it does not exist. SQLite
+// gives the -wal and -shm files it creates the mode of the database file.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// Close closes the state file.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close state file %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path is the state file's path as given to Open.
+func (s *Store) Path() string { return s.path }
+
+// IntegrityCheck runs SQLite's integrity check and the foreign key check and
+// returns an error listing what they found, or nil.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	return integrityCheck(ctx, s.db, s.path)
+}
+
+func integrityCheck(ctx context.Context, db *sql.DB, path string) error {
+	var problems []string
+	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("check state file %s: %w", path, err)
+	}
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			rows.Close()
+			return fmt.Errorf("check state file %s: %w", path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("check state file %s: %w", path, err)
+	}
+	var fk int
+	err = db.QueryRowContext(ctx, "SELECT count(*) FROM pragma_foreign_key_check").Scan(&fk)
+	if err != nil {
+		return fmt.Errorf("check state file %s: %w", path, err)
+	}
+	if fk > 0 {
+		problems = append(problems, fmt.Sprintf("%d foreign key violations", fk))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("state file %s is damaged: %s", path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Serial is a counter that changes with every write to bindings, posts or
+// intents (not with cached reads or runs). A saved plan records it; a
+// different value at apply time means the state moved since the plan.
+func (s *Store) Serial(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'serial'").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("read state serial: %w", err)
+	}
+	return n, nil
+}
+
+// bumpSerial advances the serial inside a write transaction.
+func bumpSerial(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "UPDATE meta SET value = value + 1 WHERE name = 'serial'")
+	return err
+}
+
+// inTx runs fn in one (IMMEDIATE) transaction and commits it if fn succeeds.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// closeRows closes rows and returns the iteration error, if any.
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// timeFormat is fixed-width so that stored times sort as text.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+// formatTime renders t in UTC; the zero time is stored as NULL.
+func formatTime(t time.Time) sql.NullString {
+	if t.IsZero() {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: t.UTC().Format(timeFormat), Valid: true}
+}
+
+// parseTime reads a time written by formatTime; NULL is the zero time.
+func parseTime(v sql.NullString) (time.Time, error) {
+	if !v.Valid || v.String == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad time %q in state: %w", v.String, err)
+	}
+	return t.UTC(), nil
+}
+
+// now is the current time in UTC, without a monotonic reading.
+func now() time.Time { return time.Now().UTC().Round(0) }
+
+// orNow returns t in UTC, or the current time when t is zero.
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return now()
+	}
+	return t.UTC()
+}
