@@ -150,10 +150,16 @@ func decodeNode(dec *yaml.Decoder, root *yaml.Node) (err error) {
 	return dec.Decode(root)
 }
 
-var yamlErrRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+var (
+	yamlErrRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+	// parserErrRE matches the problems of yaml.v3's parser (as opposed to
+	// its scanner): their line is 0-based, and absent when 0.
+	parserErrRE = regexp.MustCompile(`^(did not find expected|found duplicate %|found incompatible YAML|found undefined tag)`)
+)
 
-// syntaxError splits a yaml.v3 error into its line (1 when it gives none:
-// the parser omits line 1) and its message.
+// syntaxError splits a yaml.v3 error into a 1-based line and a message. The
+// scanner reports 1-based lines, the parser 0-based ones (the line where the
+// unfinished construct starts); either omits the line when its mark is 0.
 func syntaxError(err error) (int, string) {
 	msg := err.Error()
 	m := yamlErrRE.FindStringSubmatch(msg)
@@ -161,5 +167,9 @@ func syntaxError(err error) (int, string) {
 		return 1, msg
 	}
 	line, _ := strconv.Atoi(m[1])
-	return max(line, 1), msg[len(m[0]):]
+	msg = msg[len(m[0]):]
+	if parserErrRE.MatchString(msg) {
+		line++
+	}
+	return max(line, 1), msg
 }
