@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"groupsync/internal/vendors"
@@ -71,25 +73,114 @@ func saveRead(ctx context.Context, stmt *sql.Stmt, r Read, at time.Time) error {
 	return err
 }
 
-// Reads returns every cached read by key.
+// Reads returns every cached read by key. Decoding the cached groups is
+// most of the work; it is spread over GOMAXPROCS goroutines while one
+// goroutine scans the rows.
 func (s *Store) Reads(ctx context.Context) (map[string]Read, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT key, provider, group_id, group_json, read_at FROM reads")
 	if err != nil {
 		return nil, fmt.Errorf("read cached reads: %w", err)
 	}
-	out := map[string]Read{}
-	for rows.Next() {
-		r, err := scanRead(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read cached read of %s: %w", r.Key, err)
-		}
-		out[r.Key] = r
+	workers := runtime.GOMAXPROCS(0)
+	raw := make(chan []rawRead, workers)
+	decoded := make(chan decodedBatch, workers)
+	var scanErr error
+	go func() {
+		defer close(raw)
+		scanErr = scanRawReads(rows, raw)
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for batch := range raw {
+				decoded <- decodeBatch(batch)
+			}
+		})
 	}
-	if err := closeRows(rows); err != nil {
-		return nil, fmt.Errorf("read cached reads: %w", err)
+	go func() {
+		wg.Wait()
+		close(decoded)
+	}()
+	out := map[string]Read{}
+	var decodeErr error
+	for batch := range decoded {
+		if batch.err != nil && decodeErr == nil {
+			decodeErr = batch.err
+		}
+		for _, r := range batch.reads {
+			out[r.Key] = r
+		}
+	}
+	// decoded is closed only after the scanner finished: scanErr is set.
+	if scanErr != nil {
+		return nil, fmt.Errorf("read cached reads: %w", scanErr)
+	}
+	if decodeErr != nil {
+		return nil, decodeErr
 	}
 	return out, nil
+}
+
+// rawRead is a row of reads whose group is not decoded yet.
+type rawRead struct {
+	read Read
+	data []byte
+	at   sql.NullString
+}
+
+type decodedBatch struct {
+	reads []Read
+	err   error // the first read that failed to decode
+}
+
+// readBatchSize is how many rows a decoding goroutine takes at a time.
+const readBatchSize = 128
+
+// scanRawReads sends the rows in batches and closes them.
+func scanRawReads(rows *sql.Rows, out chan<- []rawRead) error {
+	batch := make([]rawRead, 0, readBatchSize)
+	for rows.Next() {
+		var r rawRead
+		if err := rows.Scan(&r.read.Key, &r.read.Provider, &r.read.GroupID, &r.data, &r.at); err != nil {
+			rows.Close()
+			return err
+		}
+		batch = append(batch, r)
+		if len(batch) == readBatchSize {
+			out <- batch
+			batch = make([]rawRead, 0, readBatchSize)
+		}
+	}
+	if len(batch) > 0 {
+		out <- batch
+	}
+	return closeRows(rows)
+}
+
+func decodeBatch(batch []rawRead) decodedBatch {
+	var d decodedBatch
+	d.reads = make([]Read, 0, len(batch))
+	for _, raw := range batch {
+		r, err := decodeRead(raw)
+		if err != nil {
+			if d.err == nil {
+				d.err = fmt.Errorf("read cached read of %s: %w", r.Key, err)
+			}
+			continue
+		}
+		d.reads = append(d.reads, r)
+	}
+	return d
+}
+
+func decodeRead(raw rawRead) (Read, error) {
+	r := raw.read
+	if err := json.Unmarshal(raw.data, &r.Group); err != nil {
+		return r, err
+	}
+	var err error
+	r.ReadAt, err = parseTime(raw.at)
+	return r, err
 }
 
 // CachedRead returns the cached read of key, and false when there is none.
@@ -107,16 +198,9 @@ func (s *Store) CachedRead(ctx context.Context, key string) (Read, bool, error) 
 }
 
 func scanRead(sc scanner) (Read, error) {
-	var r Read
-	var data []byte
-	var at sql.NullString
-	if err := sc.Scan(&r.Key, &r.Provider, &r.GroupID, &data, &at); err != nil {
-		return r, err
+	var raw rawRead
+	if err := sc.Scan(&raw.read.Key, &raw.read.Provider, &raw.read.GroupID, &raw.data, &raw.at); err != nil {
+		return raw.read, err
 	}
-	if err := json.Unmarshal(data, &r.Group); err != nil {
-		return r, err
-	}
-	t, err := parseTime(at)
-	r.ReadAt = t
-	return r, err
+	return decodeRead(raw)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,4 +169,31 @@ func mustJSON(g vendors.Group) []byte {
 		panic(err)
 	}
 	return data
+}
+
+func TestReadsNamesAnUndecodableRead(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var reads []Read
+	for i := range 3 * readBatchSize {
+		reads = append(reads, testRead(i, 2))
+	}
+	if err := s.SaveReads(ctx, reads); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, "UPDATE reads SET group_json = '{\"members\": 7}' WHERE key = ?", reads[200].Key); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Reads(ctx)
+	if err == nil || !strings.Contains(err.Error(), reads[200].Key) {
+		t.Errorf("Reads = %v, want an error naming %s", err, reads[200].Key)
+	}
+	if _, _, err := s.CachedRead(ctx, reads[200].Key); err == nil {
+		t.Error("CachedRead decoded a damaged read")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Reads(cancelled); err == nil {
+		t.Error("Reads with a cancelled context succeeded")
+	}
 }
