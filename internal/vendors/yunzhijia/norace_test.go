@@ -1,0 +1,5 @@
+//go:build !race
+
+package yunzhijia
+
+const raceEnabled = false
