@@ -201,4 +201,3 @@ func renderings(err error) []string {
 }
 
 func noSleep(context.Context, time.Duration) error { return nil }
-
