@@ -15,6 +15,20 @@ import (
 type decoder struct {
 	file string
 	errs *ErrorList
+	// budget bounds the values visited, so that aliases cannot make a small
+	// file expand into an unbounded walk; see spend.
+	budget int
+}
+
+// spend takes one visited value from the budget. Without aliases a file
+// never runs out (every value takes bytes of the file); when aliases make it
+// run out, the walk stops with one error.
+func (d *decoder) spend() bool {
+	d.budget--
+	if d.budget == -1 {
+		d.errs.add(Pos{File: d.file, Line: 1, Col: 1}, "aliases expand this file too far: write the repeated parts out")
+	}
+	return d.budget >= 0
 }
 
 // scalar is a string value with the place it was written; set is false when
@@ -83,7 +97,7 @@ func (d *decoder) mapping(n *yaml.Node, what string, known []string, fn func(k, 
 		return false
 	}
 	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && d.spend(); i += 2 {
 		k, v := deref(n.Content[i]), n.Content[i+1]
 		if !d.key(k, what, known) {
 			continue
@@ -175,6 +189,9 @@ func (d *decoder) list(n *yaml.Node, field string, fn func(item *yaml.Node)) {
 		return
 	}
 	for _, item := range n.Content {
+		if !d.spend() {
+			return
+		}
 		fn(item)
 	}
 }
@@ -182,6 +199,9 @@ func (d *decoder) list(n *yaml.Node, field string, fn func(item *yaml.Node)) {
 // strs decodes a list of non-empty strings.
 func (d *decoder) strs(n *yaml.Node, field string) []scalar {
 	var out []scalar
+	if n := deref(n); n.Kind == yaml.SequenceNode {
+		out = make([]scalar, 0, len(n.Content))
+	}
 	d.list(n, field, func(item *yaml.Node) {
 		s := d.str(item, field+" item")
 		switch {

@@ -21,9 +21,8 @@ var (
 	// envRE is a token reference: exactly ${NAME}.
 	envRE = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
-	yunzhijiaIDRE = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
-	lunkrUIDRE    = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
-	emailRE       = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	lunkrUIDRE = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+	emailRE    = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 )
 
 const (
@@ -51,7 +50,7 @@ func idForm(v Vendor) string {
 func normalizeID(v Vendor, s string) (string, bool) {
 	switch v {
 	case Yunzhijia:
-		if yunzhijiaIDRE.MatchString(s) {
+		if isYunzhijiaID(s) {
 			return strings.ToLower(s), true
 		}
 	case Lunkr:
@@ -71,12 +70,27 @@ func idKey(v Vendor, id string) string {
 	return id
 }
 
+// isYunzhijiaID reports whether s is 24 hexadecimal digits (a hand-written
+// check: it runs once per member, millions of times for a large manifest).
+func isYunzhijiaID(s string) bool {
+	if len(s) != 24 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 // normalizeGroupID reports whether s looks like a group id of v: Yunzhijia
 // 24 hexadecimal digits, Lunkr a decimal number.
 func normalizeGroupID(v Vendor, s string) (string, bool) {
 	switch v {
 	case Yunzhijia:
-		if yunzhijiaIDRE.MatchString(s) {
+		if isYunzhijiaID(s) {
 			return strings.ToLower(s), true
 		}
 	case Lunkr:

@@ -116,7 +116,7 @@ func ioMessage(err error) string {
 
 // parseFile decodes every document of one file.
 func parseFile(file string, data []byte, errs *ErrorList) []*rawDoc {
-	d := &decoder{file: file, errs: errs}
+	d := &decoder{file: file, errs: errs, budget: 2*len(data) + 1024}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*rawDoc
 	for {

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,5 +148,22 @@ func TestDigest(t *testing.T) {
 	}
 	if ab == digest(a, b) {
 		t.Error("digest ignores content")
+	}
+}
+
+// TestAliasBudget: aliases cannot make a small file expand into a huge
+// walk; a file without aliases never hits the budget.
+func TestAliasBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nprovider: {p: {vendor: lunkr, token: \"${T}\"}}\nx: &big [")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "%d,", i+1)
+	}
+	b.WriteString("]\ngroups:\n  - &g {key: a, provider: p, members: *big}\n")
+	b.WriteString(strings.Repeat("  - *g\n", 3000))
+	dir := writeFiles(t, map[string]string{"bomb.yaml": b.String()})
+	_, err := Load(filepath.Join(dir, "bomb.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "bomb.yaml:1:1: aliases expand this file too far") {
+		t.Errorf("Load = %v, want the alias budget error", err)
 	}
 }

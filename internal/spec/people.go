@@ -12,7 +12,7 @@ func (b *builder) addPerson(r *rawPerson) {
 	switch {
 	case !handleRE.MatchString(h):
 		b.errs.add(r.handle.pos, "handle %q is not valid: use %s", h, handleForm)
-	case yunzhijiaIDRE.MatchString(h):
+	case isYunzhijiaID(h):
 		b.errs.add(r.handle.pos, "handle %q looks like a yunzhijia id: pick a name", h)
 	}
 	person := Person{Handle: h, IDs: map[Vendor]string{}}

@@ -108,19 +108,20 @@ func (b *builder) resolve(v Vendor, s scalar, what string) (Member, bool) {
 
 // resolveAll resolves a list of handles or ids and refuses duplicates.
 func (b *builder) resolveAll(v Vendor, items []scalar, what string) []Member {
-	var out []Member
-	first := map[string]scalar{}
-	for _, s := range items {
+	out := make([]Member, 0, len(items))
+	first := make(map[string]int, len(items)) // idKey -> index in items
+	for i, s := range items {
 		m, ok := b.resolve(v, s, what)
 		if !ok {
 			continue
 		}
 		k := idKey(v, m.ID)
-		if prev, dup := first[k]; dup {
+		if j, dup := first[k]; dup {
+			prev := items[j]
 			b.errs.add(s.pos, "%s %q is listed twice%s (first at %s)", what, s.val, sameAs(prev.val, s.val), prev.pos)
 			continue
 		}
-		first[k] = s
+		first[k] = i
 		out = append(out, m)
 	}
 	return out
