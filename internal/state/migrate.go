@@ -94,10 +94,18 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	return migrateTo(ctx, db, path, currentVersion())
 }
 
-// migrateTo applies the migrations up to and including version target. Each
-// step re-reads the version inside its IMMEDIATE transaction, so two
-// processes opening a new file at once do not both apply a step.
+// migrateTo applies the migrations up to and including version target. A
+// file already at target is only read, so that opening an up-to-date file
+// takes no write lock. Each step re-reads the version inside its IMMEDIATE
+// transaction, so two processes opening a new file at once do not both apply
+// a step.
 func migrateTo(ctx context.Context, db *sql.DB, path string, target int) error {
+	if v, ok, err := readVersion(ctx, db); err == nil && ok && v >= target {
+		if v > currentVersion() {
+			return &newerSchemaError{path: path, have: v, known: currentVersion()}
+		}
+		return nil
+	}
 	for {
 		done, err := migrateStep(ctx, db, path, target)
 		if err != nil || done {
@@ -144,31 +152,42 @@ func migrateStep(ctx context.Context, db *sql.DB, path string, target int) (done
 // in a new, empty file. A file that has tables but no schema_version is not a
 // groupsync state file and is refused rather than written to.
 func schemaVersion(ctx context.Context, tx *sql.Tx, path string) (int, error) {
-	var tables, versioned int
-	err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE name = 'schema_version')
-		FROM sqlite_schema WHERE type = 'table'`).Scan(&tables, &versioned)
+	v, versioned, err := readVersion(ctx, tx)
 	if err != nil {
 		return 0, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	if versioned == 0 {
-		if tables > 0 {
-			return 0, fmt.Errorf("open state file %s: not a groupsync state file (it has tables but no schema_version)", path)
-		}
-		_, err := tx.ExecContext(ctx, `CREATE TABLE schema_version (
-			version    INTEGER PRIMARY KEY,
-			applied_at TEXT NOT NULL
-		)`)
-		if err != nil {
-			return 0, fmt.Errorf("open state file %s: %w", path, err)
-		}
-		return 0, nil
+	if versioned {
+		return v, nil
+	}
+	var tables int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return 0, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	if tables > 0 {
+		return 0, fmt.Errorf("open state file %s: not a groupsync state file (it has tables but no schema_version)", path)
+	}
+	_, err = tx.ExecContext(ctx, `CREATE TABLE schema_version (
+		version    INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`)
+	if err != nil {
+		return 0, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	return 0, nil
+}
+
+// readVersion returns the schema version, and false when the file has no
+// schema_version table.
+func readVersion(ctx context.Context, q rowQuerier) (int, bool, error) {
+	var versioned int
+	err := q.QueryRowContext(ctx,
+		"SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'").Scan(&versioned)
+	if err != nil || versioned == 0 {
+		return 0, false, err
 	}
 	var v int
-	err = tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v)
-	if err != nil {
-		return 0, fmt.Errorf("open state file %s: %w", path, err)
-	}
-	return v, nil
+	err = q.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v)
+	return v, err == nil, err
 }
 
 // newerSchemaError refuses a file written by a newer groupsync.

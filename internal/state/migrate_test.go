@@ -132,3 +132,27 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Errorf("version after refusal = %d, %v", v, err)
 	}
 }
+
+func TestConcurrentOpenOfANewFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "groupsync.db")
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			s, err := Open(path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	s := openStore(t, path)
+	var n int
+	if err := s.db.QueryRow("SELECT count(*) FROM schema_version").Scan(&n); err != nil || n != currentVersion() {
+		t.Errorf("schema_version has %d rows, %v; want %d", n, err, currentVersion())
+	}
+}
