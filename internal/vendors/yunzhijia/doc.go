@@ -8,13 +8,13 @@
 // a path under the gateway base (default https://www.yunzhijia.com/gateway/),
 // with the access token in the accessToken query parameter:
 //
-//	call name      path                                        Safe (retried after sending)
-//	createGroup    xtinterface/group/createGroup               no
-//	addGroupUser   xtinterface/group/addGroupUser              yes (adding a member twice is a no-op)
-//	groupUsers     xtinterface/group/groupUsers                yes (a read)
-//	notice/create  xtinterface/notice/create                   no
-//	banner/create  xtinterface/banner/create                   no
-//	merge          xtinterface/message/merge/createForCloudflow yes (a repeat only makes another link)
+//	call name      path                                          retried after sending
+//	createGroup    xtinterface/group/createGroup                 no
+//	addGroupUser   xtinterface/group/addGroupUser                yes: adding a member twice is a no-op
+//	groupUsers     xtinterface/group/groupUsers                  yes: a read
+//	notice/create  xtinterface/notice/create                     no
+//	banner/create  xtinterface/banner/create                     no
+//	merge          xtinterface/message/merge/createForCloudflow  yes: a repeat only makes another link
 //
 // Every answer is the envelope {"success", "data", "error", "errorCode"} and
 // success alone decides: the merge call answers errorCode 200 with error
@@ -25,23 +25,29 @@
 //
 // # Error codes (assumed)
 //
-// The vendor's pages document no failure codes. This package assumes the
-// gateway reuses HTTP-like numbers in errorCode, as its merge call does
-// with 200, and the client and the simulator share this mapping:
+// The vendor's pages document no failure codes, and none has been observed
+// from the live gateway yet. This package assumes the gateway reuses
+// HTTP-like numbers in errorCode, as its merge call does with 200 on
+// success; the client and the simulator share this mapping (the Code*
+// constants), so a live answer that contradicts it shows as ErrVendor with
+// the vendor's code and message:
 //
-//	errorCode  meaning                                   vendors kind
-//	400        bad parameter (missing field, wrong type,  ErrBadRequest
-//	           id not 24 hex digits, notice length)
-//	401        accessToken missing, invalid or expired   ErrUnauthorized (a tokenCommand is re-run once)
-//	403        operator (currentUid) not in the group     ErrNoPermission
-//	404        group not found                            ErrNotFound
-//	410        group dismissed                            ErrNotFound
-//	other      anything else                              ErrVendor
+//	errorCode  meaning                                        vendors kind
+//	400        bad parameter: missing field, wrong type, id   ErrBadRequest
+//	           not 24 hex digits, notice title or content
+//	           length, unknown field
+//	401        accessToken missing, invalid or expired        ErrUnauthorized: a tokenCommand is re-run once
+//	403        operator (currentUid) not in the group         ErrNoPermission
+//	404        group not found                                ErrNotFound
+//	410        group dismissed                                ErrNotFound
+//	other      anything else                                  ErrVendor
 //
 // An unknown code whose message speaks of an invalid or expired token is
 // also taken as ErrUnauthorized, and so is HTTP 401 or 403 (handled by
 // vendors.Transport). The simulator answers a bad or missing token with HTTP
-// 200 and errorCode 401, as the gateway's envelope style suggests.
+// 200 and errorCode 401, as the gateway's envelope style suggests. Its
+// HTTP-level refusals (404 unknown path, 405 method, 415 content type, 429,
+// 500, 503) carry the same envelope with the status as errorCode.
 //
 // # Simulator
 //
