@@ -59,4 +59,11 @@
 // 503, 429, a rate limit, answers lost or connections dropped after a write
 // was applied) for retry and unknown-outcome tests. Its ids are 24 hex
 // digits from a counter, so tests are deterministic.
+//
+// Its rules where the pages are silent: user ids are 24 hex digits; a
+// created group's creator is its manager and first participant, and a
+// group without groupName is named after its first three participants;
+// every call on an existing group (addGroupUser, groupUsers, notice/create,
+// banner/create, merge) needs the operator among its participants; a
+// notice's creator is the operator's id (the vendor gives a person's name).
 package yunzhijia

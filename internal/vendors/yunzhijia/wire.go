@@ -27,7 +27,7 @@ const (
 	CodeNoPermission   = 403
 	CodeGroupNotFound  = 404
 	CodeGroupDismissed = 410
-	CodeInternal       = 500
+	CodeInternal       = 500 // the simulator's "lost" answer (HTTP 500)
 )
 
 // Call names, as in vendors.Error.Call and Simulator.Calls.
