@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+// Exit codes (SPEC section 3).
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan --detailed-exitcode: changes to apply
+	exitDrift   = 3 // plan --detailed-exitcode: only drift to fix by hand
+)
+
+// app is one invocation: its streams and environment, injected so that tests
+// run commands in process.
+type app struct {
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+	getenv   func(string) (string, bool)
+	terminal bool // stdin and stdout are a terminal: prompts and live progress
+}
+
+// exitError carries an exit code other than 1 out of a command.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// silentError is an error already reported to the user.
+var errReported = errors.New("reported")
+
+type command struct {
+	name    string
+	summary string
+	run     func(a *app, ctx context.Context, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"validate", "check manifests (no network, no state)", (*app).validate},
+		{"plan", "show the calls that would converge the groups", (*app).plan},
+		{"apply", "make those calls", (*app).apply},
+		{"run", "plan and apply on a cron schedule", (*app).runScheduled},
+		{"state", "inspect and repair the state file", (*app).stateCmd},
+		{"history", "create a Yunzhijia group's merged message history link", (*app).history},
+		{"simulate", "serve both vendors' APIs from in-process simulators", (*app).simulate},
+	}
+}
+
+const usageText = `groupsync keeps Yunzhijia and Lunkr chat groups in the state YAML manifests declare.
+
+Usage:
+  groupsync <command> [flags] [arguments]
+
+Commands:
+%s
+Common flags (every command that reads the state):
+  --state FILE        state file (default groupsync.db, env GROUPSYNC_STATE)
+  --sandbox           use in-process vendor simulators kept beside the state file
+  --parallelism N     concurrent vendor calls (default 8)
+  --log-format F      text or json (default text)
+
+Examples:
+  groupsync validate -f groups/
+  groupsync plan --sandbox -f examples/groups.yaml
+  groupsync apply --sandbox --auto-approve -f examples/groups.yaml
+
+Run 'groupsync <command> --help' for a command's flags.
+`
+
+func (a *app) usage(w io.Writer) {
+	var b strings.Builder
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, usageText, b.String())
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		a.usage(a.stderr)
+		return exitError
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		a.usage(a.stdout)
+		return exitOK
+	case "-version", "--version", "version":
+		fmt.Fprintln(a.stdout, "groupsync", version())
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return a.exitCode(c.run(a, ctx, args[1:]))
+		}
+	}
+	fmt.Fprintf(a.stderr, "groupsync: unknown command %q\nhint: run 'groupsync --help' for the list of commands\n", args[0])
+	return exitError
+}
+
+func (a *app) exitCode(err error) int {
+	var ec exitCodeError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ec):
+		return ec.code
+	case errors.Is(err, errReported):
+		return exitError
+	}
+	fmt.Fprintf(a.stderr, "groupsync: %v\n", err)
+	return exitError
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "v0.1.0-dev"
+}
+
+// logger returns the slog logger for --log-format.
+func (a *app) logger(format string) (*slog.Logger, error) {
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(a.stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.stderr, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
+}
+
+// stringList is a repeatable string flag (-f a -f b).
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// newFlagSet returns a FlagSet whose usage prints the command's synopsis and
+// example before its flags.
+func (a *app) newFlagSet(name, synopsis, example string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(a.stderr, "Usage: groupsync %s\n\nExample:\n  %s\n\nFlags:\n", synopsis, example)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags that may come before or after positional
+// arguments; "--" ends the flags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// commonFlags are the flags of every command that reads the state.
+type commonFlags struct {
+	state       string
+	sandbox     bool
+	parallelism int
+	logFormat   string
+}
+
+func (a *app) addCommon(fs *flag.FlagSet, c *commonFlags) {
+	def := "groupsync.db"
+	if v, ok := a.getenv("GROUPSYNC_STATE"); ok && v != "" {
+		def = v
+	}
+	fs.StringVar(&c.state, "state", def, "state `file` (env GROUPSYNC_STATE)")
+	fs.BoolVar(&c.sandbox, "sandbox", false, "use in-process vendor simulators whose world is kept beside the state file")
+	fs.IntVar(&c.parallelism, "parallelism", 8, "concurrent vendor calls")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+}
+
+func (c *commonFlags) check() error {
+	if c.parallelism < 1 {
+		return fmt.Errorf("--parallelism: must be at least 1, got %d", c.parallelism)
+	}
+	return nil
+}
+
+func notImplemented(name, issue string) error {
+	return fmt.Errorf("%s is not implemented yet (tracked in issue %s)", name, issue)
+}
+
+var _ = os.Stderr

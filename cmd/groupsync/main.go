@@ -1,0 +1,28 @@
+// Command groupsync keeps enterprise chat groups on Yunzhijia and Lunkr in
+// the state that YAML manifests declare. See `groupsync help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{
+		stdin:    os.Stdin,
+		stdout:   os.Stdout,
+		stderr:   os.Stderr,
+		getenv:   os.LookupEnv,
+		terminal: isTerminal(os.Stdin) && isTerminal(os.Stdout),
+	}
+	os.Exit(a.run(ctx, os.Args[1:]))
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"groupsync/internal/reconcile"
+	"groupsync/internal/render"
+	"groupsync/internal/spec"
+	"groupsync/internal/state"
+)
+
+func (a *app) plan(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("plan", "plan -f PATH... [--out FILE] [--format text|markdown|json] [--refresh=false] [--detailed-exitcode]",
+		"groupsync plan --sandbox -f examples/groups.yaml --detailed-exitcode")
+	var (
+		c        commonFlags
+		files    stringList
+		out      string
+		format   string
+		refresh  bool
+		detailed bool
+	)
+	a.addCommon(fs, &c)
+	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
+	fs.StringVar(&out, "out", "", "save the plan to `file` for `groupsync apply FILE`")
+	fs.StringVar(&format, "format", "text", "output format: text, markdown or json")
+	fs.BoolVar(&refresh, "refresh", true, "read live groups from the vendors; false plans from the state's cache with no network")
+	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing to do, 2 with changes to apply, 3 with only drift to fix by hand")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	files = append(files, pos...)
+	if err := c.check(); err != nil {
+		return err
+	}
+	if format != "text" && format != "markdown" && format != "json" {
+		return fmt.Errorf("--format: %q is not text, markdown or json", format)
+	}
+	m, err := a.load(files)
+	if err != nil {
+		return err
+	}
+	log, err := a.logger(c.logFormat)
+	if err != nil {
+		return err
+	}
+	store, err := state.Open(c.state)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var conns *connections
+	if refresh {
+		if conns, err = a.connect(m, &c, log, nil); err != nil {
+			return err
+		}
+	}
+	p, err := makePlan(ctx, m, store, conns, c.parallelism, refresh)
+	if cerr := conns.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.render(a.stdout, p, format); err != nil {
+		return err
+	}
+	if out != "" {
+		if err := savePlan(out, p); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply %s`.\n", out, out)
+	}
+	return planExit(p, detailed)
+}
+
+// planExit maps a plan to the exit code: 1 when a group is blocked by an
+// error; with --detailed-exitcode 2 for changes, 3 for drift only.
+func planExit(p *reconcile.Plan, detailed bool) error {
+	switch {
+	case p.HasErrors():
+		return errReported
+	case !detailed:
+		return nil
+	case p.CanApply():
+		return exitCodeError{exitChanges}
+	case p.HasDrift():
+		return exitCodeError{exitDrift}
+	}
+	return nil
+}
+
+// makePlan observes (live, or from the cache when refresh is false), caches
+// what it read, and builds the plan.
+func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool) (*reconcile.Plan, error) {
+	bindings, err := store.Bindings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	intents, err := store.OpenIntents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	posts, err := store.Posts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := store.Serial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var obs map[string]reconcile.Observation
+	if refresh {
+		obs = reconcile.Observe(ctx, m, bindings, intents, conns.clients, parallelism, time.Now)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("plan interrupted: %w", err)
+		}
+		if err := store.SaveReads(ctx, reconcile.Reads(m, obs)); err != nil {
+			return nil, err
+		}
+	} else {
+		reads, err := store.Reads(ctx)
+		if err != nil {
+			return nil, err
+		}
+		obs = reconcile.FromCache(m, bindings, reads)
+	}
+	return reconcile.Build(reconcile.Input{
+		Manifest:  m,
+		Bindings:  bindings,
+		Posts:     posts,
+		Intents:   intents,
+		Observed:  obs,
+		Caps:      capabilities(),
+		Refreshed: refresh,
+		Serial:    serial,
+		Now:       time.Now(),
+	}), nil
+}
+
+func (a *app) render(w io.Writer, p *reconcile.Plan, format string) error {
+	bw := bufio.NewWriter(w)
+	var err error
+	switch format {
+	case "markdown":
+		err = render.Markdown(bw, p)
+	case "json":
+		err = render.JSON(bw, p)
+	default:
+		err = render.Text(bw, p, render.Options{Color: a.terminal && !a.noColor()})
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func (a *app) noColor() bool {
+	_, set := a.getenv("NO_COLOR")
+	return set
+}
+
+func savePlan(path string, p *reconcile.Plan) error {
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	return nil
+}
+
+func readPlan(path string) (*reconcile.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read saved plan: %w", err)
+	}
+	var p reconcile.Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("read saved plan %s: %w", path, err)
+	}
+	if p.FormatVersion != reconcile.FormatVersion {
+		return nil, fmt.Errorf("saved plan %s has format version %d; this groupsync reads %d: make the plan again", path, p.FormatVersion, reconcile.FormatVersion)
+	}
+	return &p, nil
+}

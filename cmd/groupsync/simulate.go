@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/yunzhijia"
+)
+
+func (a *app) simulate(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("simulate", "simulate [--listen ADDR] [--token TOKEN] [--latency D]",
+		"groupsync simulate --listen 127.0.0.1:8930")
+	var (
+		listen  string
+		token   string
+		latency time.Duration
+	)
+	fs.StringVar(&listen, "listen", "127.0.0.1:8930", "`address` to serve both vendors' APIs on")
+	fs.StringVar(&token, "token", "", "access token the simulators accept (default: a random one, printed)")
+	fs.DurationVar(&latency, "latency", 0, "latency added to every call")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if token == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		token = hex.EncodeToString(b)
+	}
+	yzj := yunzhijia.NewSimulator(token)
+	lk := lunkr.NewSimulator(token)
+	yzj.SetFaults(yunzhijia.Faults{Latency: latency})
+	lk.SetFaults(lunkr.Faults{Latency: latency})
+	mux := http.NewServeMux()
+	mux.Handle("/yunzhijia/gateway/", http.StripPrefix("/yunzhijia/gateway", yzj))
+	mux.Handle("/lunkr/api/", http.StripPrefix("/lunkr/api", lk))
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(a.stdout, "yunzhijia endpoint: %s/yunzhijia/gateway/\nlunkr endpoint:     %s/lunkr/api/\naccess token:       %s\n", base, base, token)
+	fmt.Fprintln(a.stdout, "Point a provider's endpoint at one of these and export its token variable; Ctrl-C stops.")
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shut)
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
+
+func (a *app) runScheduled(ctx context.Context, args []string) error {
+	return notImplemented("groupsync run", "#6")
+}
+
+func (a *app) history(ctx context.Context, args []string) error {
+	return notImplemented("groupsync history", "#6")
+}

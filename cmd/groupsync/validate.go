@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"groupsync/internal/spec"
+)
+
+func (a *app) validate(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("validate", "validate -f PATH...", "groupsync validate -f examples/groups.yaml")
+	var files stringList
+	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	files = append(files, pos...)
+	m, err := a.load(files)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s: %d providers, %d people, %d groups: valid\n",
+		plural(len(m.Files), "manifest file"), len(m.Providers), len(m.People), len(m.Groups))
+	return nil
+}
+
+// load reads and validates the manifests, printing every error as
+// file:line:col: message.
+func (a *app) load(files []string) (*spec.Manifest, error) {
+	if len(files) == 0 {
+		return nil, errors.New("no manifest given\nhint: name one with -f FILE or -f DIR")
+	}
+	m, err := spec.Load(files...)
+	if err != nil {
+		var list spec.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				fmt.Fprintln(a.stderr, e.Error())
+			}
+			fmt.Fprintf(a.stderr, "groupsync: %s in the manifest; nothing was called or written\n", plural(len(list), "error"))
+			return nil, errReported
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

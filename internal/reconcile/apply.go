@@ -1,0 +1,297 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"groupsync/internal/state"
+	"groupsync/internal/vendors"
+)
+
+// Journal is the part of the state that Apply writes: bindings and the
+// intent journal that makes creates and posts crash-safe. *state.Store
+// implements it.
+type Journal interface {
+	Bind(ctx context.Context, b state.Binding) error
+	Binding(ctx context.Context, key string) (state.Binding, bool, error)
+	Rename(ctx context.Context, oldKey, newKey string) error
+	BeginIntent(ctx context.Context, in state.Intent) (int64, error)
+	CompleteCreate(ctx context.Context, id int64, b state.Binding) error
+	CompletePost(ctx context.Context, id int64, p state.Post) error
+	AbandonIntent(ctx context.Context, id int64) error
+}
+
+var _ Journal = (*state.Store)(nil)
+
+// Applier executes plans.
+type Applier struct {
+	Clients     map[string]vendors.Client // by provider name
+	Journal     Journal
+	Parallelism int
+	Logger      *slog.Logger        // nil: no logs
+	OnGroup     func(r GroupResult) // called once per group applied, from any goroutine
+	Now         func() time.Time    // default time.Now
+}
+
+// GroupResult is what applying one group's steps did.
+type GroupResult struct {
+	Key      string
+	GroupID  string
+	Bound    bool // a state binding was recorded
+	Created  bool
+	Added    int
+	Notices  int
+	Banners  int
+	Err      error // every failure of this group, joined
+	Unknown  bool  // a write's outcome is unknown: resolve it as the next plan says
+	Canceled bool  // steps were skipped because apply was interrupted
+}
+
+// Result is what Apply did.
+type Result struct {
+	Groups   []GroupResult // groups that had steps, in plan order
+	Created  int
+	Added    int
+	Notices  int
+	Banners  int
+	Bound    int
+	Failed   int
+	Canceled bool
+}
+
+// Apply executes the plan's steps, group by group in parallel; each group
+// converges on its own, and one group's failure does not stop the others.
+// When ctx is cancelled, calls in flight finish and are recorded, and no new
+// call starts.
+func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
+	var todo []*GroupPlan
+	for i := range p.Groups {
+		if p.Groups[i].changes() {
+			todo = append(todo, &p.Groups[i])
+		}
+	}
+	results := make([]GroupResult, len(todo))
+	var mu sync.Mutex
+	forEach(ctx, len(todo), a.Parallelism, func(i int) {
+		r := a.applyGroup(ctx, todo[i])
+		mu.Lock()
+		results[i] = r
+		mu.Unlock()
+		if a.OnGroup != nil {
+			a.OnGroup(r)
+		}
+	})
+	res := &Result{Canceled: ctx.Err() != nil}
+	for i, r := range results {
+		if r.Key == "" { // never started: interrupted
+			r = GroupResult{Key: todo[i].Key, GroupID: todo[i].GroupID, Canceled: true}
+		}
+		res.Groups = append(res.Groups, r)
+		res.Created += btoi(r.Created)
+		res.Bound += btoi(r.Bound)
+		res.Added += r.Added
+		res.Notices += r.Notices
+		res.Banners += r.Banners
+		if r.Err != nil {
+			res.Failed++
+		}
+	}
+	return res
+}
+
+func (a *Applier) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// applyGroup runs one group's steps in order: binding, create, add members,
+// notices, banners. Vendor calls run on a context that is not cancelled, so
+// a call in flight at an interrupt completes and is recorded.
+func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan) GroupResult {
+	r := GroupResult{Key: g.Key, GroupID: g.GroupID}
+	call := context.WithoutCancel(ctx)
+	c := a.Clients[g.Provider]
+	if c == nil {
+		r.Err = fmt.Errorf("group %s: no client for provider %s", g.Key, g.Provider)
+		return r
+	}
+	if g.Bind != nil {
+		if err := a.bind(call, g); err != nil {
+			r.Err = err
+			return r
+		}
+		r.Bound = g.Bind.Kind != BindRetry
+		if g.Bind.GroupID != "" {
+			r.GroupID = g.Bind.GroupID
+		}
+	}
+	if g.Create != nil {
+		if ctx.Err() != nil {
+			r.Canceled = true
+			return r
+		}
+		id, err := a.create(call, c, g)
+		if err != nil {
+			r.Err, r.Unknown = err, errors.Is(err, vendors.ErrUnknownOutcome)
+			return r
+		}
+		r.Created, r.GroupID = true, id
+	}
+	var errs []error
+	if len(g.Add) > 0 {
+		if ctx.Err() != nil {
+			r.Canceled = true
+			return r
+		}
+		ids := make([]string, len(g.Add))
+		for i, m := range g.Add {
+			ids[i] = m.ID
+		}
+		if err := c.AddMembers(call, r.GroupID, g.Operator, ids); err != nil {
+			errs = append(errs, fmt.Errorf("group %s: add %d members: %w", g.Key, len(ids), err))
+		} else {
+			r.Added = len(ids)
+		}
+	}
+	for _, kind := range []state.PostKind{state.PostNotice, state.PostBanner} {
+		steps := g.Notices
+		if kind == state.PostBanner {
+			steps = g.Banners
+		}
+		for _, s := range steps {
+			if ctx.Err() != nil {
+				r.Canceled = true
+				break
+			}
+			if err := a.post(call, c, g, r.GroupID, kind, s); err != nil {
+				errs = append(errs, err)
+				r.Unknown = r.Unknown || errors.Is(err, vendors.ErrUnknownOutcome)
+				continue
+			}
+			if kind == state.PostNotice {
+				r.Notices++
+			} else {
+				r.Banners++
+			}
+		}
+	}
+	r.Err = errors.Join(errs...)
+	return r
+}
+
+func (a *Applier) bind(ctx context.Context, g *GroupPlan) error {
+	b := g.Bind
+	var err error
+	switch b.Kind {
+	case BindRename:
+		err = a.Journal.Rename(ctx, b.From, g.Key)
+		if err == nil {
+			var cur state.Binding
+			cur, _, err = a.Journal.Binding(ctx, g.Key)
+			if err == nil && cur.GroupID != b.GroupID {
+				err = a.Journal.Bind(ctx, state.Binding{Key: g.Key, Provider: g.Provider, GroupID: b.GroupID, Origin: state.OriginAdopted, BoundAt: a.now()})
+			}
+		}
+	case BindAdopt, BindRecover:
+		origin := state.OriginAdopted
+		if b.Kind == BindRecover {
+			origin = state.OriginRecovered
+		}
+		binding := state.Binding{Key: g.Key, Provider: g.Provider, GroupID: b.GroupID, Origin: origin, BoundAt: a.now()}
+		if b.IntentID != 0 {
+			err = a.Journal.CompleteCreate(ctx, b.IntentID, binding)
+		} else {
+			err = a.Journal.Bind(ctx, binding)
+		}
+	case BindRetry:
+		err = a.Journal.AbandonIntent(ctx, b.IntentID)
+	}
+	if err != nil {
+		return fmt.Errorf("group %s: record %s in state: %w", g.Key, b.Kind, err)
+	}
+	a.log(ctx, "state updated", "group", g.Key, "change", string(b.Kind), "groupId", b.GroupID)
+	return nil
+}
+
+// create journals the intent, sends the create and records its outcome. An
+// unknown outcome leaves the intent open: the next plan blocks the group
+// until it is resolved, so the group is never created twice.
+func (a *Applier) create(ctx context.Context, c vendors.Client, g *GroupPlan) (string, error) {
+	id, err := a.Journal.BeginIntent(ctx, state.Intent{Key: g.Key, Provider: g.Provider, Kind: state.IntentCreate, Name: g.Create.Name, StartedAt: a.now()})
+	if err != nil {
+		return "", fmt.Errorf("group %s: journal create: %w", g.Key, err)
+	}
+	req := vendors.CreateRequest{Operator: g.Operator, Name: g.Create.Name, Type: g.Create.Type,
+		Members: memberIDs(g.Create.Members), Subscribers: memberIDs(g.Create.Subscribers)}
+	groupID, err := c.CreateGroup(ctx, req)
+	if err != nil {
+		if !errors.Is(err, vendors.ErrUnknownOutcome) {
+			if aerr := a.Journal.AbandonIntent(ctx, id); aerr != nil {
+				err = errors.Join(err, aerr)
+			}
+		}
+		return "", fmt.Errorf("group %s: create: %w", g.Key, err)
+	}
+	b := state.Binding{Key: g.Key, Provider: g.Provider, GroupID: groupID, Origin: state.OriginCreated, BoundAt: a.now()}
+	if err := a.Journal.CompleteCreate(ctx, id, b); err != nil {
+		return "", fmt.Errorf("group %s: created %s but could not record it: %w", g.Key, groupID, err)
+	}
+	a.log(ctx, "group created", "group", g.Key, "groupId", groupID)
+	return groupID, nil
+}
+
+func (a *Applier) post(ctx context.Context, c vendors.Client, g *GroupPlan, groupID string, kind state.PostKind, s PostStep) error {
+	ik := state.IntentNotice
+	if kind == state.PostBanner {
+		ik = state.IntentBanner
+	}
+	id, err := a.Journal.BeginIntent(ctx, state.Intent{Key: g.Key, Provider: g.Provider, Kind: ik, Name: s.Title, Hash: s.Hash, GroupID: groupID, StartedAt: a.now()})
+	if err != nil {
+		return fmt.Errorf("group %s: journal %s %q: %w", g.Key, kind, s.Title, err)
+	}
+	var vid string
+	if s.Notice != nil {
+		vid, err = c.PostNotice(ctx, groupID, g.Operator, vendors.Notice(*s.Notice))
+	} else {
+		vid, err = c.PostBanner(ctx, groupID, g.Operator, vendors.Banner(*s.Banner))
+	}
+	if err != nil {
+		if !errors.Is(err, vendors.ErrUnknownOutcome) {
+			if aerr := a.Journal.AbandonIntent(ctx, id); aerr != nil {
+				err = errors.Join(err, aerr)
+			}
+		}
+		return fmt.Errorf("group %s: post %s %q: %w", g.Key, kind, s.Title, err)
+	}
+	if err := a.Journal.CompletePost(ctx, id, state.Post{Key: g.Key, Kind: kind, Hash: s.Hash, VendorID: vid, PostedAt: a.now()}); err != nil {
+		return fmt.Errorf("group %s: posted %s %q but could not record it: %w", g.Key, kind, s.Title, err)
+	}
+	return nil
+}
+
+func (a *Applier) log(ctx context.Context, msg string, args ...any) {
+	if a.Logger != nil {
+		a.Logger.InfoContext(ctx, msg, args...)
+	}
+}
+
+func memberIDs(ms []Member) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,412 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"groupsync/internal/spec"
+	"groupsync/internal/state"
+	"groupsync/internal/vendors"
+)
+
+// Input is everything the planner decides from. Building a plan does no I/O.
+type Input struct {
+	Manifest *spec.Manifest
+	Bindings map[string]state.Binding
+	Posts    map[string][]state.Post // by group key
+	Intents  []state.Intent          // open journal entries
+	Observed map[string]Observation  // by group key; see Observe
+	// Caps says what each vendor can do; a vendor missing here can do nothing
+	// but create and read.
+	Caps      map[spec.Vendor]vendors.Capabilities
+	Refreshed bool
+	Serial    int64
+	Now       time.Time
+}
+
+// Observation is what was learnt of one group before planning.
+type Observation struct {
+	GroupID string         // the id that was read
+	Group   *vendors.Group // nil when not read or the read failed
+	ReadAt  time.Time
+	Cached  bool  // from the state's cache, not a live read
+	Err     error // the live read failed; errors.Is(Err, vendors.ErrNotFound) means the group is gone
+
+	// For a key with an open create intent on a vendor that can list groups:
+	Searched    bool   // the vendor was searched for the group
+	RecoveredID string // the one group found that the lost create made
+	RecoveryErr error  // the search failed or was ambiguous
+}
+
+// Build makes the plan: a pure function of the desired world, what was
+// observed and the state.
+func Build(in Input) *Plan {
+	p := &Plan{
+		FormatVersion:  FormatVersion,
+		CreatedAt:      in.Now.UTC(),
+		ManifestFiles:  in.Manifest.Files,
+		ManifestDigest: in.Manifest.Digest,
+		StateSerial:    in.Serial,
+		Refreshed:      in.Refreshed,
+	}
+	intents := indexIntents(in.Intents)
+	claimed := map[string]bool{}
+	for _, g := range in.Manifest.Groups {
+		gp := planGroup(in, g, intents[g.Key])
+		claimed[g.Key] = true
+		if gp.Bind != nil && gp.Bind.Kind == BindRename {
+			claimed[gp.Bind.From] = true
+		}
+		p.Groups = append(p.Groups, gp)
+	}
+	for key := range in.Bindings {
+		if !claimed[key] {
+			p.Orphans = append(p.Orphans, key)
+		}
+	}
+	sort.Strings(p.Orphans)
+	p.Summary = summarise(p.Groups)
+	return p
+}
+
+type keyIntents struct {
+	create *state.Intent
+	posts  map[string]*state.Intent // by content hash
+}
+
+func indexIntents(list []state.Intent) map[string]*keyIntents {
+	out := map[string]*keyIntents{}
+	for i := range list {
+		in := &list[i]
+		ki := out[in.Key]
+		if ki == nil {
+			ki = &keyIntents{posts: map[string]*state.Intent{}}
+			out[in.Key] = ki
+		}
+		if in.Kind == state.IntentCreate {
+			ki.create = in
+		} else {
+			ki.posts[in.Hash] = in
+		}
+	}
+	return out
+}
+
+// Target is the vendor group a manifest group refers to, and the state
+// change needed to record that.
+type Target struct {
+	GroupID string // empty when the group must be created
+	Bind    *Bind
+}
+
+// Resolve finds the vendor group of g from its pin and the state. The
+// observer and the planner both use it, so they agree on what to read.
+func Resolve(g *spec.Group, bindings map[string]state.Binding) Target {
+	if b, ok := bindings[g.Key]; ok {
+		if g.GroupID != "" && g.GroupID != b.GroupID {
+			return Target{GroupID: g.GroupID, Bind: &Bind{Kind: BindAdopt, GroupID: g.GroupID,
+				Reason: fmt.Sprintf("manifest pins %s; the state had %s", g.GroupID, b.GroupID)}}
+		}
+		return Target{GroupID: b.GroupID}
+	}
+	for _, old := range g.Previously {
+		if b, ok := bindings[old]; ok {
+			id := b.GroupID
+			if g.GroupID != "" {
+				id = g.GroupID
+			}
+			return Target{GroupID: id, Bind: &Bind{Kind: BindRename, GroupID: id, From: old,
+				Reason: fmt.Sprintf("renamed from %s", old)}}
+		}
+	}
+	if g.GroupID != "" {
+		return Target{GroupID: g.GroupID, Bind: &Bind{Kind: BindAdopt, GroupID: g.GroupID, Reason: "manifest pins the group id"}}
+	}
+	return Target{}
+}
+
+func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
+	gp := GroupPlan{
+		Key:      g.Key,
+		Provider: g.Provider,
+		Vendor:   string(g.Vendor),
+		Name:     g.Name,
+	}
+	if g.Owner != nil {
+		gp.Owner = &Member{Handle: g.Owner.Handle, ID: g.Owner.ID}
+		gp.Operator = g.Owner.ID
+	}
+	caps := in.Caps[g.Vendor]
+	t := Resolve(g, in.Bindings)
+	gp.Bind = t.Bind
+	obs, observed := in.Observed[g.Key]
+
+	if t.GroupID == "" && ki != nil && ki.create != nil {
+		if !resolveUnknownCreate(&gp, g, ki.create, obs) {
+			gp.Action = actionOf(&gp)
+			return gp
+		}
+	}
+	if t.GroupID != "" && ki != nil && ki.create != nil && gp.Bind != nil {
+		// A pin settles a lost create: the intent is closed by the binding.
+		gp.Bind.IntentID = ki.create.ID
+	}
+
+	if t.GroupID == "" && gp.Bind == nil || gp.Bind != nil && gp.Bind.Kind == BindRetry {
+		planCreate(&gp, g)
+		planPosts(&gp, g, nil, ki)
+		gp.Action = actionOf(&gp)
+		return gp
+	}
+	if gp.Bind != nil && gp.Bind.Kind == BindRecover {
+		t.GroupID = gp.Bind.GroupID
+	}
+	gp.GroupID = t.GroupID
+
+	switch {
+	case !observed || obs.Group == nil && obs.Err == nil:
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueNotRead,
+			Message: "no cached read of group " + t.GroupID,
+			Fix:     "run plan with --refresh (the default) to read it"})
+	case obs.Err != nil && errors.Is(obs.Err, vendors.ErrNotFound):
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueVanished,
+			Message: fmt.Sprintf("%s says group %s does not exist", g.Vendor, t.GroupID),
+			Fix:     fmt.Sprintf("run `groupsync state forget %s` to create it again, or pin another id with groupId:", g.Key)})
+	case obs.Err != nil:
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueReadFailed,
+			Message: "read failed, nothing planned for this group: " + obs.Err.Error(),
+			Fix:     "run plan again; if it persists, check the provider's endpoint, token and operator"})
+	default:
+		planMembers(&gp, g, obs.Group, caps)
+		planPosts(&gp, g, in.Posts[g.Key], ki)
+	}
+	gp.Action = actionOf(&gp)
+	return gp
+}
+
+// resolveUnknownCreate handles a key whose last create has an unknown
+// outcome. It reports whether planning may go on (recovered, or provably not
+// created); otherwise the group is blocked with the fix.
+func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, obs Observation) bool {
+	sent := intent.StartedAt.UTC().Format(time.RFC3339)
+	switch {
+	case obs.RecoveredID != "":
+		gp.Bind = &Bind{Kind: BindRecover, GroupID: obs.RecoveredID, IntentID: intent.ID,
+			Reason: fmt.Sprintf("the create sent at %s made group %s", sent, obs.RecoveredID)}
+		return true
+	case obs.Searched && obs.RecoveryErr == nil:
+		gp.Bind = &Bind{Kind: BindRetry, IntentID: intent.ID,
+			Reason: fmt.Sprintf("the create sent at %s made no group: %s lists none named %q since", sent, g.Vendor, g.Name)}
+		return true
+	case obs.RecoveryErr != nil:
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueRecoveryFailed,
+			Message: fmt.Sprintf("create sent at %s has an unknown outcome and the search for it failed: %v", sent, obs.RecoveryErr),
+			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Key)})
+	default:
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueUnknownCreate,
+			Message: fmt.Sprintf("create sent at %s has an unknown outcome; it may have made the group", sent),
+			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Key)})
+	}
+	return false
+}
+
+func planCreate(gp *GroupPlan, g *spec.Group) {
+	c := &CreateStep{Name: g.Name, Type: g.Type}
+	owner := ""
+	if g.Vendor == spec.Yunzhijia && g.Owner != nil {
+		owner = g.Owner.ID
+	}
+	for _, m := range g.Members {
+		if m.ID != owner {
+			c.Members = append(c.Members, Member{Handle: m.Handle, ID: m.ID})
+		}
+	}
+	if c.Members == nil {
+		c.Members = []Member{}
+	}
+	for _, m := range g.Subscribers {
+		c.Subscribers = append(c.Subscribers, Member{Handle: m.Handle, ID: m.ID})
+	}
+	gp.Create = c
+	gp.GroupID = Placeholder
+}
+
+// memberSet matches vendor ids exactly and emails without case, so that a
+// Lunkr member named by email matches a live member read with its uid.
+type memberSet map[string]bool
+
+func (s memberSet) add(id, email string) {
+	if id != "" {
+		s[id] = true
+		if strings.Contains(id, "@") {
+			s[strings.ToLower(id)] = true
+		}
+	}
+	if email != "" {
+		s[strings.ToLower(email)] = true
+	}
+}
+
+func (s memberSet) has(id, email string) bool {
+	return s[id] || strings.Contains(id, "@") && s[strings.ToLower(id)] || email != "" && s[strings.ToLower(email)]
+}
+
+func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors.Capabilities) {
+	desired := g.Members
+	if g.Vendor == spec.Yunzhijia && g.Owner != nil && !slices.ContainsFunc(desired, func(m spec.Member) bool { return m.ID == g.Owner.ID }) {
+		desired = append([]spec.Member{*g.Owner}, desired...)
+	}
+	missing, extra := diffMembers(desired, live.Members)
+	if len(missing) > 0 {
+		if caps.AddMembers {
+			gp.Add = missing
+		} else {
+			gp.Drift = append(gp.Drift, Drift{Kind: DriftMissingMember, Members: missing,
+				Fix: fmt.Sprintf("%s cannot add members: add %s by hand", g.Vendor, joinIDs(missing))})
+		}
+	}
+	if len(extra) > 0 {
+		gp.Drift = append(gp.Drift, Drift{Kind: DriftExtraMember, Members: extra,
+			Fix: "not in manifest, no removal API"})
+	}
+	if g.Vendor == spec.Lunkr && g.Type == spec.TypeSysTopic {
+		missing, extra := diffMembers(g.Subscribers, live.Subscribers)
+		if len(missing) > 0 {
+			gp.Drift = append(gp.Drift, Drift{Kind: DriftMissingSubscriber, Members: missing,
+				Fix: fmt.Sprintf("%s cannot add subscribers: add %s by hand", g.Vendor, joinIDs(missing))})
+		}
+		if len(extra) > 0 {
+			gp.Drift = append(gp.Drift, Drift{Kind: DriftExtraSubscriber, Members: extra,
+				Fix: "subscribers not in manifest, no removal API"})
+		}
+	}
+	if live.Name != "" && g.Name != "" && live.Name != g.Name {
+		gp.Drift = append(gp.Drift, Drift{Kind: DriftName, Live: live.Name, Desired: g.Name,
+			Fix: fmt.Sprintf("%s has no rename API: rename the group by hand", g.Vendor)})
+	}
+	if live.Type != "" && g.Type != "" && live.Type != g.Type {
+		gp.Drift = append(gp.Drift, Drift{Kind: DriftType, Live: live.Type, Desired: g.Type,
+			Fix: "a group's type cannot change: recreate it by hand and pin the new id"})
+	}
+}
+
+// diffMembers returns the desired members not live and the live members not
+// desired, each in their input order. It is linear in both sizes.
+func diffMembers(desired []spec.Member, live []vendors.LiveMember) (missing, extra []Member) {
+	liveSet := make(memberSet, 2*len(live))
+	for _, m := range live {
+		liveSet.add(m.ID, m.Email)
+	}
+	want := make(memberSet, len(desired))
+	for _, m := range desired {
+		want.add(m.ID, "")
+		if !liveSet.has(m.ID, "") {
+			missing = append(missing, Member{Handle: m.Handle, ID: m.ID})
+		}
+	}
+	for _, m := range live {
+		if !want.has(m.ID, m.Email) {
+			label := m.ID
+			if m.Email != "" {
+				label = m.Email
+			}
+			extra = append(extra, Member{ID: label})
+		}
+	}
+	return missing, extra
+}
+
+func planPosts(gp *GroupPlan, g *spec.Group, posted []state.Post, ki *keyIntents) {
+	done := make(map[string]bool, len(posted))
+	for _, p := range posted {
+		done[string(p.Kind)+":"+p.Hash] = true
+	}
+	for _, n := range g.Notices {
+		v := Notice{Title: n.Title, Content: n.Content}
+		step := PostStep{Hash: ContentHash(v), Title: n.Title, Notice: &v}
+		addPost(gp, &gp.Notices, step, state.PostNotice, done, ki)
+	}
+	for _, b := range g.Banners {
+		v := Banner(b)
+		step := PostStep{Hash: ContentHash(v), Title: b.Title, Banner: &v}
+		addPost(gp, &gp.Banners, step, state.PostBanner, done, ki)
+	}
+}
+
+func addPost(gp *GroupPlan, steps *[]PostStep, step PostStep, kind state.PostKind, done map[string]bool, ki *keyIntents) {
+	if done[string(kind)+":"+step.Hash] {
+		return
+	}
+	if ki != nil && ki.posts[step.Hash] != nil {
+		in := ki.posts[step.Hash]
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueUnknownPost,
+			Message: fmt.Sprintf("%s %q sent at %s has an unknown outcome; it may be posted", kind, step.Title, in.StartedAt.UTC().Format(time.RFC3339)),
+			Fix:     fmt.Sprintf("check the group: if it is there run `groupsync state resolve %s posted`, if not `groupsync state resolve %s not-posted`", gp.Key, gp.Key)})
+		return
+	}
+	*steps = append(*steps, step)
+}
+
+// ContentHash identifies a notice's or banner's content: the state
+// remembers each posted content by it, so each is posted once.
+func ContentHash(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain structs of strings always marshal
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func actionOf(g *GroupPlan) Action {
+	switch {
+	case g.Create != nil:
+		return ActionCreate
+	case g.changes():
+		return ActionUpdate
+	case len(g.Drift) > 0 || len(g.Errors) > 0:
+		return ActionReport
+	}
+	return ActionNone
+}
+
+func summarise(groups []GroupPlan) Summary {
+	var s Summary
+	for i := range groups {
+		g := &groups[i]
+		if g.Create != nil {
+			s.Create++
+		}
+		if g.Bind != nil && g.Bind.Kind == BindAdopt {
+			s.Adopt++
+		}
+		if g.Bind != nil && g.Bind.Kind != BindRetry {
+			s.StateWrites++
+		}
+		s.AddMembers += len(g.Add)
+		s.Notices += len(g.Notices)
+		s.Banners += len(g.Banners)
+		s.Drift += len(g.Drift)
+		s.Errors += len(g.Errors)
+		s.WriteCalls += g.writeCalls()
+		if g.Action == ActionNone {
+			s.InSync++
+		}
+	}
+	return s
+}
+
+func joinIDs(ms []Member) string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return strings.Join(ids, ", ")
+}

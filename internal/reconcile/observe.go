@@ -1,0 +1,173 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"groupsync/internal/spec"
+	"groupsync/internal/state"
+	"groupsync/internal/vendors"
+)
+
+// recoverySkew is how far the vendor's clock may lag ours when deciding
+// whether a group was created after a lost create was sent.
+const recoverySkew = 5 * time.Minute
+
+// Observe reads every managed group once, in parallel, through the
+// providers' clients (keyed by provider name), and searches for the group a
+// lost create may have made where the vendor can list groups. It never
+// writes. The reads it returns are meant to be cached with Reads.
+func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent, clients map[string]vendors.Client, parallelism int, now func() time.Time) map[string]Observation {
+	creates := map[string]state.Intent{}
+	for _, in := range intents {
+		if in.Kind == state.IntentCreate {
+			creates[in.Key] = in
+		}
+	}
+	bound := make(map[string]bool, len(bindings))
+	for _, b := range bindings {
+		bound[b.Provider+"\x00"+b.GroupID] = true
+	}
+	out := make(map[string]Observation, len(m.Groups))
+	var mu sync.Mutex
+	forEach(ctx, len(m.Groups), parallelism, func(i int) {
+		g := m.Groups[i]
+		c := clients[g.Provider]
+		t := Resolve(g, bindings)
+		var obs Observation
+		switch intent, open := creates[g.Key]; {
+		case t.GroupID != "":
+			obs = readGroup(ctx, c, g, t.GroupID, now)
+		case open && c.Capabilities().ListGroups:
+			obs = searchLostCreate(ctx, c, g, intent, bound)
+		default:
+			return
+		}
+		mu.Lock()
+		out[g.Key] = obs
+		mu.Unlock()
+	})
+	return out
+}
+
+func operatorOf(g *spec.Group) string {
+	if g.Owner != nil {
+		return g.Owner.ID
+	}
+	return ""
+}
+
+func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, now func() time.Time) Observation {
+	live, err := c.ReadGroup(ctx, id, operatorOf(g))
+	obs := Observation{GroupID: id, ReadAt: now().UTC()}
+	if err != nil {
+		obs.Err = fmt.Errorf("group %s: %w", g.Key, err)
+		return obs
+	}
+	obs.Group = live
+	return obs
+}
+
+// searchLostCreate looks, among the groups of the group's first member, for
+// the one group of the same name and type created since the intent.
+func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, intent state.Intent, bound map[string]bool) Observation {
+	obs := Observation{Searched: true}
+	if len(g.Members) == 0 {
+		obs.RecoveryErr = fmt.Errorf("group %s has no member whose groups could be listed", g.Key)
+		return obs
+	}
+	refs, err := c.ListGroups(ctx, g.Members[0].ID)
+	if err != nil {
+		obs.RecoveryErr = fmt.Errorf("group %s: %w", g.Key, err)
+		return obs
+	}
+	since := intent.StartedAt.Add(-recoverySkew).UnixMilli()
+	var found []string
+	var match *vendors.Group
+	for _, ref := range refs {
+		if ref.Name != g.Name || (g.Type != "" && ref.Type != g.Type) || bound[g.Provider+"\x00"+ref.ID] {
+			continue
+		}
+		live, err := c.ReadGroup(ctx, ref.ID, "")
+		if err != nil {
+			obs.RecoveryErr = fmt.Errorf("group %s: candidate %s: %w", g.Key, ref.ID, err)
+			return obs
+		}
+		if live.CreateTime == 0 || live.CreateTime >= since {
+			found = append(found, ref.ID)
+			match = live
+		}
+	}
+	switch len(found) {
+	case 0:
+	case 1:
+		// The candidate's read is the group's read: the plan goes on from it.
+		obs.RecoveredID, obs.GroupID, obs.Group = found[0], found[0], match
+		obs.ReadAt = time.Now().UTC()
+	default:
+		obs.RecoveryErr = fmt.Errorf("group %s: %d groups named %q were created since the lost create (%v): pin the right one with groupId:", g.Key, len(found), g.Name, found)
+	}
+	return obs
+}
+
+// FromCache turns the state's cached reads into observations, for
+// `plan --refresh=false`: no network at all. A cached read of another group
+// id than the one the key now refers to is ignored.
+func FromCache(m *spec.Manifest, bindings map[string]state.Binding, reads map[string]state.Read) map[string]Observation {
+	out := make(map[string]Observation, len(m.Groups))
+	for _, g := range m.Groups {
+		t := Resolve(g, bindings)
+		if t.GroupID == "" {
+			continue
+		}
+		r, ok := reads[g.Key]
+		if !ok && t.Bind != nil && t.Bind.Kind == BindRename {
+			r, ok = reads[t.Bind.From]
+		}
+		if !ok || r.GroupID != t.GroupID {
+			continue
+		}
+		grp := r.Group
+		out[g.Key] = Observation{GroupID: r.GroupID, Group: &grp, ReadAt: r.ReadAt, Cached: true}
+	}
+	return out
+}
+
+// Reads returns the successful live reads of obs, to cache in the state.
+func Reads(m *spec.Manifest, obs map[string]Observation) []state.Read {
+	var out []state.Read
+	for _, g := range m.Groups {
+		o, ok := obs[g.Key]
+		if !ok || o.Group == nil || o.Cached {
+			continue
+		}
+		out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: o.GroupID, Group: *o.Group, ReadAt: o.ReadAt})
+	}
+	return out
+}
+
+// forEach runs fn(0..n-1) on at most parallelism goroutines and stops
+// handing out work once ctx is done.
+func forEach(ctx context.Context, n, parallelism int, fn func(i int)) {
+	if parallelism < 1 {
+		parallelism = 1
+	}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(parallelism, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}

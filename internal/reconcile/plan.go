@@ -1,0 +1,211 @@
+package reconcile
+
+import "time"
+
+// FormatVersion is the version of the plan document (saved plans and
+// `plan --format json`). It changes only when a field changes meaning or
+// disappears; new fields may be added within a version.
+const FormatVersion = 1
+
+// Action is what a plan does to one group, shown as its first character.
+type Action string
+
+// Group actions.
+const (
+	ActionNone   Action = " " // in sync: nothing to do, nothing to report
+	ActionCreate Action = "+" // the group is created (and everything that follows)
+	ActionUpdate Action = "~" // the group exists; members, notices, banners or the state change
+	ActionReport Action = "!" // nothing can be done here: drift to fix by hand, or an error
+)
+
+// Placeholder stands for the id of a group still to be created.
+const Placeholder = "(known after create)"
+
+// Plan is what `plan` prints and `apply` executes. It is plain data: the
+// renderers only format it and Apply only executes its steps; nothing here
+// is recomputed at apply time.
+type Plan struct {
+	FormatVersion int       `json:"formatVersion"`
+	CreatedAt     time.Time `json:"createdAt"`
+	// ManifestFiles and ManifestDigest say what the plan was made from; a
+	// saved plan is refused when the files' digest or the StateSerial changed.
+	ManifestFiles  []string    `json:"manifestFiles"`
+	ManifestDigest string      `json:"manifestDigest"`
+	StateSerial    int64       `json:"stateSerial"`
+	Refreshed      bool        `json:"refreshed"` // live reads, not the cache
+	Groups         []GroupPlan `json:"groups"`
+	// Orphans are keys the state knows that no manifest names any more; they
+	// are left alone (groupsync deletes nothing) and listed so a user can
+	// `state forget` them.
+	Orphans []string `json:"orphans,omitempty"`
+	Summary Summary  `json:"summary"`
+}
+
+// Summary counts a plan's steps.
+type Summary struct {
+	Create      int `json:"create"`
+	Adopt       int `json:"adopt"`
+	AddMembers  int `json:"addMembers"` // members, not calls
+	Notices     int `json:"notices"`
+	Banners     int `json:"banners"`
+	Drift       int `json:"drift"`
+	Errors      int `json:"errors"`
+	InSync      int `json:"inSync"`
+	WriteCalls  int `json:"writeCalls"`  // vendor write calls apply would make
+	StateWrites int `json:"stateWrites"` // bindings apply would record with no vendor call
+}
+
+// Member is a member as the plan shows it: the manifest handle when there is
+// one, and the vendor id.
+type Member struct {
+	Handle string `json:"handle,omitempty"`
+	ID     string `json:"id"`
+}
+
+// GroupPlan is everything the plan says about one group.
+type GroupPlan struct {
+	Key      string `json:"key"`
+	Provider string `json:"provider"`
+	Vendor   string `json:"vendor"`
+	Name     string `json:"name,omitempty"`
+	Action   Action `json:"action"`
+	// GroupID is the vendor id the steps act on; Placeholder when the group
+	// is still to be created.
+	GroupID string `json:"groupId"`
+	// Operator is the vendor id that writes act as (Yunzhijia currentUid).
+	Operator string  `json:"operator,omitempty"`
+	Owner    *Member `json:"owner,omitempty"`
+
+	Bind    *Bind       `json:"bind,omitempty"`   // a state-only change: adopt, rename, recover
+	Create  *CreateStep `json:"create,omitempty"` // a new group
+	Add     []Member    `json:"addMembers,omitempty"`
+	Notices []PostStep  `json:"notices,omitempty"`
+	Banners []PostStep  `json:"banners,omitempty"`
+
+	Drift  []Drift `json:"drift,omitempty"`  // what cannot be converged: fix by hand
+	Errors []Issue `json:"errors,omitempty"` // what blocks this group; no write is planned for a blocked step
+}
+
+// BindKind says why the state's binding of a key changes.
+type BindKind string
+
+// Binding changes.
+const (
+	BindAdopt   BindKind = "adopt"   // the manifest pins a group id
+	BindRename  BindKind = "rename"  // `previously` moves an old key's state
+	BindRecover BindKind = "recover" // an unknown create is found on the vendor
+	BindRetry   BindKind = "retry"   // an unknown create provably did not happen: its intent is dropped
+)
+
+// Bind is a state change made without a vendor call.
+type Bind struct {
+	Kind     BindKind `json:"kind"`
+	GroupID  string   `json:"groupId,omitempty"`
+	From     string   `json:"from,omitempty"`     // the old key, for a rename
+	IntentID int64    `json:"intentId,omitempty"` // the journal entry it closes
+	Reason   string   `json:"reason"`
+}
+
+// CreateStep is one group creation, with all its members.
+type CreateStep struct {
+	Name        string   `json:"name,omitempty"`
+	Type        string   `json:"type,omitempty"`
+	Members     []Member `json:"members"` // every desired member; the owner excluded on Yunzhijia
+	Subscribers []Member `json:"subscribers,omitempty"`
+}
+
+// PostStep is one notice or banner to post.
+type PostStep struct {
+	Hash   string  `json:"hash"` // what the state remembers it by
+	Title  string  `json:"title,omitempty"`
+	Notice *Notice `json:"notice,omitempty"`
+	Banner *Banner `json:"banner,omitempty"`
+}
+
+// Notice is a notice's content.
+type Notice struct {
+	Title   string `json:"title"`
+	Content string `json:"content"`
+}
+
+// Banner is a banner's content.
+type Banner struct {
+	Content        string `json:"content,omitempty"`
+	Title          string `json:"title,omitempty"`
+	LightAppID     string `json:"lightAppId,omitempty"`
+	ThumbURL       string `json:"thumbUrl,omitempty"`
+	WebpageURL     string `json:"webpageUrl,omitempty"`
+	PrimaryContent string `json:"primaryContent,omitempty"`
+	ContentURL     string `json:"contentUrl,omitempty"`
+}
+
+// DriftKind classifies drift.
+type DriftKind string
+
+// Kinds of drift.
+const (
+	DriftMissingMember     DriftKind = "missing-member"     // the vendor cannot add members
+	DriftMissingSubscriber DriftKind = "missing-subscriber" // the vendor cannot add subscribers
+	DriftExtraMember       DriftKind = "extra-member"       // no removal API
+	DriftExtraSubscriber   DriftKind = "extra-subscriber"
+	DriftName              DriftKind = "name" // no rename API
+	DriftType              DriftKind = "type"
+)
+
+// Drift is a difference groupsync cannot fix; Fix says what to do by hand.
+type Drift struct {
+	Kind    DriftKind `json:"kind"`
+	Members []Member  `json:"members,omitempty"`
+	Live    string    `json:"live,omitempty"`
+	Desired string    `json:"desired,omitempty"`
+	Fix     string    `json:"fix"`
+}
+
+// IssueKind classifies what blocks a group.
+type IssueKind string
+
+// Kinds of blocking issue.
+const (
+	IssueReadFailed     IssueKind = "read-failed"     // no write is planned on a failed read
+	IssueNotRead        IssueKind = "not-read"        // --refresh=false with nothing cached
+	IssueVanished       IssueKind = "vanished"        // the vendor says the group is gone
+	IssueUnknownCreate  IssueKind = "unknown-create"  // a create's outcome is unknown
+	IssueUnknownPost    IssueKind = "unknown-post"    // a notice or banner's outcome is unknown
+	IssueRecoveryFailed IssueKind = "recovery-failed" // looking for an unknown create failed
+)
+
+// Issue is an error that blocks a group (or one of its steps).
+type Issue struct {
+	Kind    IssueKind `json:"kind"`
+	Message string    `json:"message"`
+	Fix     string    `json:"fix,omitempty"`
+}
+
+// CanApply reports whether applying the plan would change anything: a vendor
+// write or a state binding.
+func (p *Plan) CanApply() bool {
+	return p.Summary.WriteCalls > 0 || p.Summary.StateWrites > 0
+}
+
+// HasDrift reports whether the plan shows drift or errors to fix by hand.
+func (p *Plan) HasDrift() bool {
+	return p.Summary.Drift > 0 || p.Summary.Errors > 0
+}
+
+// HasErrors reports whether any group is blocked by an error.
+func (p *Plan) HasErrors() bool { return p.Summary.Errors > 0 }
+
+// writeCalls is the number of vendor write calls the group's steps make.
+func (g *GroupPlan) writeCalls() int {
+	n := len(g.Notices) + len(g.Banners)
+	if g.Create != nil {
+		n++
+	}
+	if len(g.Add) > 0 {
+		n++
+	}
+	return n
+}
+
+// changes reports whether the group has any step to apply.
+func (g *GroupPlan) changes() bool { return g.writeCalls() > 0 || g.Bind != nil }
