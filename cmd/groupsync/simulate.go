@@ -62,11 +62,3 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 		return err
 	}
 }
-
-func (a *app) runScheduled(ctx context.Context, args []string) error {
-	return notImplemented("groupsync run", "#6")
-}
-
-func (a *app) history(ctx context.Context, args []string) error {
-	return notImplemented("groupsync history", "#6")
-}
