@@ -37,7 +37,7 @@ func (b *builder) groupKey(c *groupCheck) {
 	k := c.r.key
 	switch {
 	case !k.set:
-		if _, given := c.r.fields["key"]; !given {
+		if _, given := c.r.fields["key"]; !given && !c.r.merged {
 			b.errs.add(c.r.pos, "group needs a key: a stable name in this repository, e.g. key: release-crew")
 		}
 		return
@@ -56,7 +56,7 @@ func (b *builder) groupKey(c *groupCheck) {
 func (b *builder) groupProvider(c *groupCheck) {
 	s := c.r.provider
 	if !s.set {
-		if _, given := c.r.fields["provider"]; !given {
+		if _, given := c.r.fields["provider"]; !given && !c.r.merged {
 			b.errs.add(c.r.pos, "%s: needs a provider", c.label)
 		}
 		return

@@ -36,6 +36,7 @@ type rawPerson struct {
 
 type rawGroup struct {
 	pos         Pos
+	merged      bool // has a (refused) merge key: missing fields are no news
 	fields      map[string]Pos
 	key         scalar
 	provider    scalar
@@ -152,6 +153,9 @@ func (d *decoder) group(n *yaml.Node) *rawGroup {
 		return nil
 	}
 	g := &rawGroup{pos: d.pos(n), fields: map[string]Pos{}}
+	for i := 0; i < len(n.Content); i += 2 {
+		g.merged = g.merged || n.Content[i].Tag == "!!merge"
+	}
 	d.mapping(n, "group", groupFields, func(k, v *yaml.Node) {
 		if !isNull(deref(v)) {
 			g.fields[k.Value] = d.pos(k)

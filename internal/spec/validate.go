@@ -73,8 +73,10 @@ func (b *builder) version(doc *rawDoc) {
 		b.errs.add(doc.pos, "missing version: add version: 1 at the top of the file")
 	case v.Kind != yaml.ScalarNode:
 		b.errs.add(Pos{doc.pos.File, v.Line, v.Column}, "version must be 1, not %s", kindName(v))
-	case v.Tag != "!!int" || v.Value != "1":
-		b.errs.add(Pos{doc.pos.File, v.Line, v.Column}, "unsupported version %q: this groupsync reads version 1", v.Value)
+	case v.Tag != "!!int":
+		b.errs.add(Pos{doc.pos.File, v.Line, v.Column}, "version must be the integer 1, written without quotes")
+	case v.Value != "1":
+		b.errs.add(Pos{doc.pos.File, v.Line, v.Column}, "unsupported version %s: this groupsync reads version 1", v.Value)
 	}
 }
 
