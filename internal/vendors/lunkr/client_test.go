@@ -29,7 +29,7 @@ func TestReadGroup(t *testing.T) {
 	want := vendors.Group{
 		ID: id, Name: "测试讨论", Type: TypeTopic, CreateTime: fixedNow.UnixMilli(),
 		Members: []vendors.LiveMember{
-			{ID: "1", Email: "test10@test.com"}, // seeded without a name
+			{ID: "1000000", Email: "test10@test.com"}, // seeded without a name
 			{ID: "7", Email: "test@test.com", Name: "真的姓名"},
 			{ID: "12", Email: "test6@test.com"},
 		},
@@ -59,7 +59,7 @@ func TestCreateGroup(t *testing.T) {
 	}
 	g, _ := h.sim.Group(id)
 	want := vendors.Group{ID: id, Name: "apiGroup", Type: TypeTopic, CreateTime: fixedNow.UnixMilli(), Members: []vendors.LiveMember{
-		{ID: "1", Email: "a@example.com", Name: "a@example.com"},
+		{ID: "1000000", Email: "a@example.com", Name: "a@example.com"},
 		{ID: "42", Email: "u42@sim.lunkr.invalid"},
 	}}
 	if diff := cmp.Diff(want, g); diff != "" {
@@ -136,8 +136,8 @@ func TestListGroups(t *testing.T) {
 			public := create("public", TypePublic, []string{"a@example.com"}, nil)
 			sysA := create("sys-a", TypeSysTopic, []string{"a@example.com"}, []string{"b@example.com"})
 
-			// b@example.com was registered first (uid 1), a@example.com second (uid 2).
-			for _, who := range []string{"a@example.com", "A@EXAMPLE.COM", "2"} {
+			// b@example.com was registered first (uid 1000000), a@example.com second (uid 1000001).
+			for _, who := range []string{"a@example.com", "A@EXAMPLE.COM", "1000001"} {
 				refs, err := h.client.ListGroups(ctx, who)
 				if err != nil {
 					t.Fatal(err)

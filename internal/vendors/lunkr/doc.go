@@ -55,9 +55,9 @@
 //
 // The Simulator keeps a user directory and groups. Any well-formed email or
 // decimal uid a request names is registered on the fly (an email gets the
-// next free uid from 1 up; a uid gets the email u<uid>@sim.lunkr.invalid),
-// except users named by RejectUser, which answer 20101; emails match
-// without case. Group ids come from a counter starting at 10000 (skipping
+// next free uid from 1000000 up, away from group ids; a uid gets the email
+// u<uid>@sim.lunkr.invalid), except users named by RejectUser, which answer
+// 20101; emails match without case. Group ids come from a counter starting at 10000 (skipping
 // ids in use) and double as the group's userId in groups/list. It checks
 // the token (10002), the method (405), the content type of create (415) and
 // each field; a request malformed in a way the page documents no code for

@@ -221,8 +221,9 @@ func (s *Simulator) create(_ *http.Request, body []byte) (int, simAnswer) {
 			return http.StatusOK, failure(CodeUserNotFound, "user not found: %s", ref)
 		}
 	}
+	memberIDs, subscriberIDs := s.registerAll(members), s.registerAll(subscribers)
 	g := &simGroup{ID: s.world.newGroupID(), Name: req.Name, Type: req.GroupType, CreateTime: s.now().UnixMilli()}
-	s.world.addGroup(g, s.registerAll(members), s.registerAll(subscribers))
+	s.world.addGroup(g, memberIDs, subscriberIDs)
 	return http.StatusOK, simAnswer{Code: CodeOK, Var: map[string]string{"groupId": g.ID}}
 }
 

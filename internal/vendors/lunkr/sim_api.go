@@ -77,6 +77,7 @@ func (s *Simulator) SeedGroup(g vendors.Group) string {
 	}
 	s.world.deleteGroup(id)
 	sg := &simGroup{ID: id, Name: g.Name, Type: g.Type, CreateTime: g.CreateTime}
+	s.world.groups[id] = sg // reserve the id while members are registered
 	if sg.Type == "" {
 		sg.Type = TypeTopic
 	}

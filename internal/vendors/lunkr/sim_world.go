@@ -17,9 +17,12 @@ import (
 // uid -> group -> role) so that info, list and edits cost no more than the
 // size of their answer.
 
+// Group ids and the uids of auto-registered users come from two counters
+// far apart, so that group ids stay 10000, 10001, … however many users
+// were registered; a uid in use is skipped by both.
 const (
 	firstGroupID = 10000
-	firstUserID  = 1
+	firstUserID  = 1000000
 	simEmailHost = "sim.lunkr.invalid"
 	robotHost    = "robot.lunkr.cn"
 )
@@ -56,6 +59,7 @@ type world struct {
 	memberOf  map[string]map[string]int8 // uid -> group id -> role
 	nextGroup int64
 	nextUser  int64
+	lastStamp int64 // highest robot-address stamp handed out
 }
 
 func newWorld() world {
@@ -200,15 +204,18 @@ func (w *world) addUser(uid, email, name string) *simUser {
 
 // robotEmail makes the group's address: t.. (topic), c.. (public) or s..
 // (sysTopic, an assumption) then the creation time in hexadecimal, as in the
-// vendor's example, bumped until unique.
+// vendor's example. When that is taken (groups created in the same
+// millisecond), the stamp moves past the highest one handed out, so that
+// many groups seeded with one createTime cost no scan.
 func (w *world) robotEmail(typ string, createTime int64) string {
 	prefix := map[string]string{TypeTopic: "t", TypePublic: "c", TypeSysTopic: "s"}[typ]
 	if prefix == "" {
 		prefix = "t"
 	}
-	for n := createTime; ; n++ {
-		e := fmt.Sprintf("%s..%x@%s", prefix, n, robotHost)
+	for stamp := createTime; ; stamp = max(stamp, w.lastStamp) + 1 {
+		e := fmt.Sprintf("%s..%x@%s", prefix, stamp, robotHost)
 		if _, taken := w.robots[e]; !taken {
+			w.lastStamp = max(w.lastStamp, stamp)
 			return e
 		}
 	}
