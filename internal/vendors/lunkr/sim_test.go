@@ -289,6 +289,7 @@ func TestSimulatorFaults(t *testing.T) {
 func TestSimulatorConcurrent(t *testing.T) {
 	h := newHarness(t)
 	h.sim.SetFaults(Faults{Status503Rate: 0.2, Status429Rate: 0.1, Seed: 1})
+	h.tr.MaxAttempts = 30 // 30% faults: never give up in this test
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
