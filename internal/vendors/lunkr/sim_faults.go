@@ -166,9 +166,10 @@ func (s *Simulator) SetFaults(f Faults) {
 	s.knobs.setFaults(f)
 }
 
-// FailNextAfterApply makes the next n calls named call be applied and then
-// answered 500, as when the vendor's answer is lost. For a read, applying
-// changes nothing.
+// FailNextAfterApply makes the next n successful calls named call be
+// applied and then answered 500, as when the vendor's answer is lost. For a
+// read, applying changes nothing; a call answered with an error code is not
+// applied and does not count.
 func (s *Simulator) FailNextAfterApply(call string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
