@@ -3,6 +3,7 @@ package vendors
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -38,6 +39,9 @@ func CommandToken(provider string, argv []string) *TokenSource {
 
 // Token returns the current token, running the command the first time.
 func (t *TokenSource) Token(ctx context.Context) (string, error) {
+	if t == nil {
+		return "", errors.New("no access token configured")
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.current == "" && len(t.command) > 0 {
@@ -53,7 +57,7 @@ func (t *TokenSource) Token(ctx context.Context) (string, error) {
 // already refreshed stale, the newer token is returned without running the
 // command again.
 func (t *TokenSource) Refresh(ctx context.Context, stale string) (string, bool, error) {
-	if len(t.command) == 0 {
+	if t == nil || len(t.command) == 0 {
 		return "", false, nil
 	}
 	t.mu.Lock()
@@ -101,6 +105,10 @@ func (t *TokenSource) redactLocked(s string) string {
 		s = strings.ReplaceAll(s, tok, "REDACTED")
 		// Inside a URL the token appears query-escaped.
 		s = strings.ReplaceAll(s, url.QueryEscape(tok), "REDACTED")
+		// Inside a JSON string it may appear escaped.
+		if b, err := json.Marshal(tok); err == nil {
+			s = strings.ReplaceAll(s, string(b[1:len(b)-1]), "REDACTED")
+		}
 	}
 	return s
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 )
@@ -221,7 +222,8 @@ func (t *Transport) sendFailure(c Call, tok string, wrote bool, err error) attem
 
 func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byte, decode func([]byte) error) attemptResult {
 	status := strconv.Itoa(resp.StatusCode)
-	snippet := t.Token.Redact(truncate(string(data), 200))
+	// Redact before cutting, so that no prefix of an echoed token survives the cut.
+	snippet := truncate(t.Token.Redact(string(data)), 200)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		ra, ok := retryAfter(resp.Header.Get("Retry-After"))
@@ -334,6 +336,10 @@ func retryAfter(h string) (d time.Duration, ok bool) {
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	// Cut on a rune boundary so the message stays valid UTF-8.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

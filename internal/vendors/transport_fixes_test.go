@@ -3,11 +3,14 @@ package vendors
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRetryAfterParse(t *testing.T) {
@@ -76,5 +79,34 @@ func TestDecoderErrorFilled(t *testing.T) {
 	want := "test c: vendor error: echo REDACTED: cause REDACTED"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
+func TestRedactBeforeTruncate(t *testing.T) {
+	const tok = "s3cr3t-token-that-straddles-the-cut"
+	echo := strings.Repeat("x", 190) + tok + `"\u0026` + strings.Repeat("é", 200)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, echo)
+	}))
+	defer srv.Close()
+	tr := &Transport{Vendor: "test", BaseURL: srv.URL + "/", HTTP: srv.Client(), Token: StaticToken("p", tok)}
+	err := tr.Do(context.Background(), Call{Name: "c", Method: http.MethodGet, Path: "x"}, func([]byte) error { return nil })
+	if err == nil {
+		t.Fatal("no error from a 400 answer")
+	}
+	if strings.Contains(err.Error(), tok[:6]) {
+		t.Errorf("error keeps a prefix of the token: %v", err)
+	}
+	if !utf8.ValidString(err.Error()) {
+		t.Errorf("error is not valid UTF-8: %q", err)
+	}
+}
+
+func TestNilTokenSourceIsAnError(t *testing.T) {
+	tr := &Transport{Vendor: "test", BaseURL: "http://127.0.0.1:1/", HTTP: http.DefaultClient}
+	err := tr.Do(context.Background(), Call{Name: "c", Method: http.MethodGet, Path: "x"}, func([]byte) error { return nil })
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("err = %v, want ErrUnauthorized", err)
 	}
 }
