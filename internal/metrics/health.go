@@ -1,0 +1,76 @@
+package metrics
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Health decides /healthz: unhealthy once runs have been failing, with no
+// success in between, for longer than Window. It is safe for concurrent use.
+type Health struct {
+	window time.Duration
+	now    func() time.Time
+
+	mu           sync.Mutex
+	failingSince time.Time // zero while the latest finished run succeeded
+	lastError    string
+}
+
+// NewHealth returns a Health with the given window; now is the clock (nil:
+// time.Now).
+func NewHealth(window time.Duration, now func() time.Time) *Health {
+	if now == nil {
+		now = time.Now
+	}
+	return &Health{window: window, now: now}
+}
+
+// Record takes the outcome of a run that ended at the given time. A failure
+// starts (or continues) a failing streak, reason being its error; a success
+// ends it; interrupted and skipped runs change nothing.
+func (h *Health) Record(outcome string, at time.Time, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch outcome {
+	case OutcomeOK:
+		h.failingSince, h.lastError = time.Time{}, ""
+	case OutcomeFailed:
+		if h.failingSince.IsZero() {
+			h.failingSince = at
+		}
+		h.lastError = reason
+	}
+}
+
+// Check reports whether the process is healthy and, when it is not, why.
+func (h *Health) Check() (ok bool, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failingSince.IsZero() {
+		return true, ""
+	}
+	d := h.now().Sub(h.failingSince)
+	if d <= h.window {
+		return true, ""
+	}
+	reason = fmt.Sprintf("runs have failed since %s (%s, longer than the health window %s)",
+		h.failingSince.UTC().Format(time.RFC3339), d.Round(time.Second), h.window)
+	if h.lastError != "" {
+		reason += ": last error: " + h.lastError
+	}
+	return false, reason
+}
+
+// ServeHTTP answers 200 "ok" when healthy, else 503 with the reason.
+func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if ok, reason := h.Check(); !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "unhealthy:", reason)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
