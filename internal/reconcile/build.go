@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -59,7 +60,12 @@ func Build(in Input) *Plan {
 	intents := indexIntents(in.Intents)
 	claimed := map[string]bool{}
 	for _, g := range in.Manifest.Groups {
-		gp := planGroup(in, g, intents[g.Key])
+		ki := intents[g.Key]
+		if t := Resolve(g, in.Bindings); t.Bind != nil && t.Bind.Kind == BindRename {
+			// The old key's open posts move with it: they stay unknown, not new.
+			ki = ki.with(intents[t.Bind.From])
+		}
+		gp := planGroup(in, g, ki)
 		claimed[g.Key] = true
 		if gp.Bind != nil && gp.Bind.Kind == BindRename {
 			claimed[gp.Bind.From] = true
@@ -96,6 +102,19 @@ func indexIntents(list []state.Intent) map[string]*keyIntents {
 			ki.posts[in.Hash] = in
 		}
 	}
+	return out
+}
+
+// with returns the intents of ki and of old together; either may be nil.
+func (ki *keyIntents) with(old *keyIntents) *keyIntents {
+	if old == nil {
+		return ki
+	}
+	if ki == nil {
+		return &keyIntents{posts: old.posts}
+	}
+	out := &keyIntents{create: ki.create, posts: maps.Clone(old.posts)}
+	maps.Copy(out.posts, ki.posts)
 	return out
 }
 
@@ -184,8 +203,13 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
 			Message: "read failed, nothing planned for this group: " + obs.Err.Error(),
 			Fix:     "run plan again; if it persists, check the provider's endpoint, token and operator"})
 	default:
+		posted := in.Posts[g.Key]
+		if gp.Bind != nil && gp.Bind.Kind == BindRename {
+			// What was posted under the old key moves with it.
+			posted = append(slices.Clip(posted), in.Posts[gp.Bind.From]...)
+		}
 		planMembers(&gp, g, obs.Group, caps)
-		planPosts(&gp, g, in.Posts[g.Key], ki)
+		planPosts(&gp, g, posted, ki)
 	}
 	gp.Action = actionOf(&gp)
 	return gp
