@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -82,48 +83,149 @@ func (a *app) apply(ctx context.Context, args []string) error {
 }
 
 func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan) error {
+	return a.converge(ctx, m, store, conns, log, convergeOpts{
+		trigger:      "apply",
+		autoApprove:  f.autoApprove,
+		maxNewGroups: f.maxNewGroups,
+		parallelism:  f.common.parallelism,
+		out:          a.stdout,
+		progress:     a.terminal,
+	}, p).err
+}
+
+// convergeOpts are what differs between `apply` and a scheduled run.
+type convergeOpts struct {
+	trigger      string // the run history's trigger: "apply" or "schedule"
+	recordAlways bool   // record the run from its start, even when it fails early or has nothing to apply
+	autoApprove  bool
+	maxNewGroups int
+	parallelism  int
+	out          io.Writer // the plan and the result, for a person; io.Discard leaves only logs
+	progress     bool      // live progress on the terminal instead of a log line per group
+}
+
+// runReport is what one plan+apply did.
+type runReport struct {
+	plan    *reconcile.Plan   // nil when planning failed
+	result  *reconcile.Result // nil when nothing was applied
+	outcome string            // state.RunOK, state.RunFailed or state.RunInterrupted
+	err     error             // errReported when the failure was already printed
+}
+
+// converge is one plan+apply, the flow `apply` and `run` share: plan (unless
+// p is a saved plan), check the safety limits, ask, apply, and record the run
+// in the state's history: from its first change on, or from its start with
+// recordAlways.
+func (a *app) converge(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, o convergeOpts, p *reconcile.Plan) runReport {
+	rec := &runRecorder{store: store, trigger: o.trigger}
+	if o.recordAlways {
+		if err := rec.begin(ctx); err != nil {
+			return runReport{outcome: outcomeOf(ctx, runReport{err: err}), err: err}
+		}
+	}
+	rep := a.planAndApply(ctx, m, store, conns, log, o, p, rec)
+	rep.outcome = outcomeOf(ctx, rep)
+	if err := rec.end(ctx, rep); err != nil {
+		if rep.err == nil || errors.Is(rep.err, errReported) {
+			rep.err = err
+		} else {
+			rep.err = errors.Join(rep.err, err)
+		}
+	}
+	return rep
+}
+
+func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, o convergeOpts, p *reconcile.Plan, rec *runRecorder) (rep runReport) {
 	saved := p != nil
 	if saved {
 		serial, err := store.Serial(ctx)
 		if err != nil {
-			return err
+			return runReport{err: err}
 		}
 		if serial != p.StateSerial {
-			return errors.New("the state changed since the plan was saved: make a new plan")
+			return runReport{err: errors.New("the state changed since the plan was saved: make a new plan")}
 		}
 	} else {
 		var err error
-		if p, err = makePlan(ctx, m, store, conns, f.common.parallelism, true); err != nil {
-			return err
+		if p, err = makePlan(ctx, m, store, conns, o.parallelism, true); err != nil {
+			return runReport{err: err}
 		}
-		if err := a.render(a.stdout, p, "text"); err != nil {
-			return err
+		if err := a.render(o.out, p, "text"); err != nil {
+			return runReport{plan: p, err: err}
 		}
 	}
+	rep.plan = p
 	if !p.CanApply() {
-		fmt.Fprintln(a.stdout, "Nothing to apply.")
-		return planExit(p, false)
+		fmt.Fprintln(o.out, "Nothing to apply.")
+		rep.err = planExit(p, false)
+		return rep
 	}
-	if err := checkSafety(p, f.maxNewGroups); err != nil {
-		return err
+	if rep.err = checkSafety(p, o.maxNewGroups); rep.err != nil {
+		return rep
 	}
-	if !f.autoApprove && !saved && !a.approved(p) {
-		return errors.New("apply cancelled")
+	if !o.autoApprove && !saved && !a.approved(p) {
+		rep.err = errors.New("apply cancelled")
+		return rep
 	}
-	started := time.Now()
-	runID, err := store.BeginRun(ctx, started, "apply")
-	if err != nil {
-		return err
+	if rep.err = rec.begin(ctx); rep.err != nil {
+		return rep
 	}
-	res := a.execute(ctx, p, store, conns, log, f.common.parallelism)
-	a.printResult(res)
-	if err := store.EndRun(context.WithoutCancel(ctx), runRecord(runID, started, p, res)); err != nil {
-		return err
+	rep.result = a.execute(ctx, p, store, conns, log, o.parallelism, o.progress)
+	a.printResult(o.out, rep.result)
+	if rep.result.Failed > 0 || p.HasErrors() {
+		rep.err = errReported
 	}
-	if res.Failed > 0 || p.HasErrors() {
-		return errReported
+	return rep
+}
+
+// outcomeOf classifies a run for its record, its metrics and its health.
+func outcomeOf(ctx context.Context, rep runReport) string {
+	switch {
+	case rep.result != nil:
+		return runRecord(0, time.Time{}, rep.plan, rep.result).Outcome
+	case rep.err != nil && ctx.Err() != nil:
+		return state.RunInterrupted
+	case rep.err != nil:
+		return state.RunFailed
 	}
-	return nil
+	return state.RunOK
+}
+
+// runRecorder records one run in the state's history, once begun.
+type runRecorder struct {
+	store   *state.Store
+	trigger string
+	id      int64 // 0 until begun
+	started time.Time
+}
+
+func (r *runRecorder) begin(ctx context.Context) error {
+	if r.id != 0 {
+		return nil
+	}
+	r.started = time.Now()
+	id, err := r.store.BeginRun(ctx, r.started, r.trigger)
+	r.id = id
+	return err
+}
+
+// end records the run's outcome, even when ctx is cancelled; a run never
+// begun is not recorded.
+func (r *runRecorder) end(ctx context.Context, rep runReport) error {
+	if r.id == 0 {
+		return nil
+	}
+	run := state.Run{ID: r.id, Started: r.started, Ended: time.Now(), Outcome: rep.outcome}
+	switch {
+	case rep.result != nil:
+		run = runRecord(r.id, r.started, rep.plan, rep.result)
+	case rep.plan != nil:
+		run.Drift, run.Errors = rep.plan.Summary.Drift, rep.plan.Summary.Errors
+	}
+	if rep.err != nil && !errors.Is(rep.err, errReported) {
+		run.Message = rep.err.Error()
+	}
+	return r.store.EndRun(context.WithoutCancel(ctx), run)
 }
 
 // checkSafety runs before any change: a plan that creates too many groups is
@@ -147,7 +249,9 @@ func (a *app) approved(p *reconcile.Plan) bool {
 	return strings.TrimSpace(line) == "yes"
 }
 
-func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store, conns *connections, log *slog.Logger, parallelism int) *reconcile.Result {
+// execute applies p; progress shows a live count on the terminal, otherwise
+// each group is logged.
+func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store, conns *connections, log *slog.Logger, parallelism int, progress bool) *reconcile.Result {
 	total := 0
 	for _, g := range p.Groups {
 		if g.Action == reconcile.ActionCreate || g.Action == reconcile.ActionUpdate {
@@ -161,7 +265,7 @@ func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store
 		Parallelism: parallelism,
 		OnGroup: func(r reconcile.GroupResult) {
 			n := done.Add(1)
-			if a.terminal {
+			if progress {
 				fmt.Fprintf(a.stderr, "\rApplying: %d/%d groups", n, total)
 				return
 			}
@@ -174,29 +278,29 @@ func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store
 		},
 	}
 	res := ap.Apply(ctx, p)
-	if a.terminal && total > 0 {
+	if progress && total > 0 {
 		fmt.Fprintln(a.stderr)
 	}
 	return res
 }
 
-func (a *app) printResult(res *reconcile.Result) {
+func (a *app) printResult(w io.Writer, res *reconcile.Result) {
 	unknown := false
 	for _, r := range res.Groups {
 		switch {
 		case r.Err != nil:
-			fmt.Fprintf(a.stdout, "! %s: %v\n", r.Key, r.Err)
+			fmt.Fprintf(w, "! %s: %v\n", r.Key, r.Err)
 			unknown = unknown || r.Unknown
 		case r.Canceled:
-			fmt.Fprintf(a.stdout, "- %s: not applied (interrupted)\n", r.Key)
+			fmt.Fprintf(w, "- %s: not applied (interrupted)\n", r.Key)
 		}
 	}
-	fmt.Fprintf(a.stdout, "\nApply %s: %s created, %s added, %s, %s posted, %s recorded; %s failed.\n",
+	fmt.Fprintf(w, "\nApply %s: %s created, %s added, %s, %s posted, %s recorded; %s failed.\n",
 		map[bool]string{true: "interrupted", false: "complete"}[res.Canceled],
 		plural(res.Created, "group"), plural(res.Added, "member"), plural(res.Notices, "notice"), plural(res.Banners, "banner"),
 		plural(res.Bound, "binding"), plural(res.Failed, "group"))
 	if unknown {
-		fmt.Fprintln(a.stdout, "Some writes have an unknown outcome: they will not be repeated blindly. Run `groupsync plan` to see how to resolve them.")
+		fmt.Fprintln(w, "Some writes have an unknown outcome: they will not be repeated blindly. Run `groupsync plan` to see how to resolve them.")
 	}
 }
 
