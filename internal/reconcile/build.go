@@ -199,6 +199,9 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
 			Message: fmt.Sprintf("%s says group %s does not exist", g.Vendor, t.GroupID),
 			Fix:     fmt.Sprintf("run `groupsync state forget %s` to create it again, or pin another id with groupId:", g.Key)})
 	case obs.Err != nil:
+		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
+			gp.Bind = nil // a pin is recorded only once its group was read
+		}
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueReadFailed,
 			Message: "read failed, nothing planned for this group: " + obs.Err.Error(),
 			Fix:     "run plan again; if it persists, check the provider's endpoint, token and operator"})
