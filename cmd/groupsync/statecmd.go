@@ -13,7 +13,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const stateSynopsis = `state list | state show KEY | state import KEY GROUPID --provider NAME | state forget KEY [--yes] | state resolve KEY posted|not-posted`
+const stateSynopsis = `state list | state show KEY | state import KEY GROUPID --provider NAME | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH]`
 
 func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("state", stateSynopsis, "groupsync state import legacy-room 5bee7172e4b0f6bbaa32b4bf --provider kingdee")
@@ -21,10 +21,12 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		c        commonFlags
 		provider string
 		yes      bool
+		hash     string
 	)
 	a.addCommon(fs, &c)
 	fs.StringVar(&provider, "provider", "", "provider `name` of an imported group")
 	fs.BoolVar(&yes, "yes", false, "forget without asking")
+	fs.StringVar(&hash, "hash", "", "resolve only the notice or banner with this content `hash` (the plan's fix names it)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -81,7 +83,7 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stdout, "Forgot %s.\n", pos[1])
 		return nil
 	default:
-		return a.stateResolve(ctx, store, pos[1], pos[2])
+		return a.stateResolve(ctx, store, pos[1], pos[2], hash)
 	}
 }
 
@@ -103,8 +105,9 @@ func closeCreateIntents(ctx context.Context, store *state.Store, key string) err
 }
 
 // stateResolve settles the notices and banners of key whose outcome is
-// unknown, as the user found them on the vendor.
-func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict string) error {
+// unknown, as the user found them on the vendor: every one of them, or only
+// the one with content hash hash when it is not empty.
+func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict, hash string) error {
 	if verdict != "posted" && verdict != "not-posted" {
 		return fmt.Errorf("state resolve: %q is not posted or not-posted", verdict)
 	}
@@ -114,7 +117,7 @@ func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict
 	}
 	n := 0
 	for _, in := range intents {
-		if in.Key != key || in.Kind == state.IntentCreate {
+		if in.Key != key || in.Kind == state.IntentCreate || hash != "" && in.Hash != hash {
 			continue
 		}
 		if verdict == "posted" {
@@ -130,6 +133,9 @@ func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict
 			return err
 		}
 		n++
+	}
+	if n == 0 && hash != "" {
+		return fmt.Errorf("%s has no notice or banner with hash %s whose outcome is unknown", key, hash)
 	}
 	if n == 0 {
 		return fmt.Errorf("%s has no notice or banner whose outcome is unknown", key)

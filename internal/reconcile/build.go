@@ -375,7 +375,9 @@ func addPost(gp *GroupPlan, steps *[]PostStep, step PostStep, kind state.PostKin
 		in := ki.posts[step.Hash]
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueUnknownPost,
 			Message: fmt.Sprintf("%s %q sent at %s has an unknown outcome; it may be posted", kind, step.Title, in.StartedAt.UTC().Format(time.RFC3339)),
-			Fix:     fmt.Sprintf("check the group: if it is there run `groupsync state resolve %s posted`, if not `groupsync state resolve %s not-posted`", gp.Key, gp.Key)})
+			// The fix names the post: a key may have several whose outcome is
+			// unknown, some on the vendor and some not.
+			Fix: fmt.Sprintf("check the group: if it is there run `groupsync state resolve %s posted --hash %s`, if not `groupsync state resolve %s not-posted --hash %s`", gp.Key, step.Hash, gp.Key, step.Hash)})
 		return
 	}
 	*steps = append(*steps, step)
