@@ -16,6 +16,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"groupsync/internal/metrics"
+	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
 )
@@ -280,7 +281,7 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 		}
 		args = append(args, "drift", p.Summary.Drift, "blocked", p.Summary.Errors)
 		if p.Summary.Errors > 0 {
-			reasons = append(reasons, plural(p.Summary.Errors, "group")+" blocked")
+			reasons = append(reasons, plural(p.Summary.Errors, "group")+" blocked"+firstIssue(p))
 		}
 	}
 	run := metrics.Run{Outcome: rep.outcome, Ended: time.Now(), Planned: rep.plan != nil}
@@ -291,7 +292,7 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 		run.Created, run.Added, run.Notices, run.Banners = r.Created, r.Added, r.Notices, r.Banners
 		args = append(args, "created", r.Created, "added", r.Added, "notices", r.Notices, "banners", r.Banners, "failed", r.Failed)
 		if r.Failed > 0 {
-			reasons = append(reasons, plural(r.Failed, "group")+" failed")
+			reasons = append(reasons, plural(r.Failed, "group")+" failed"+firstFailure(r))
 		}
 	}
 	if rep.err != nil && !errors.Is(rep.err, errReported) {
@@ -308,4 +309,23 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 	}
 	s.metrics.RecordRun(run)
 	s.health.Record(rep.outcome, s.now(), reason)
+}
+
+// firstIssue and firstFailure name one cause, for the health reason.
+func firstIssue(p *reconcile.Plan) string {
+	for _, g := range p.Groups {
+		if len(g.Errors) > 0 {
+			return fmt.Sprintf(" (%s: %s)", g.Key, g.Errors[0].Message)
+		}
+	}
+	return ""
+}
+
+func firstFailure(r *reconcile.Result) string {
+	for _, g := range r.Groups {
+		if g.Err != nil {
+			return fmt.Sprintf(" (%v)", g.Err)
+		}
+	}
+	return ""
 }
