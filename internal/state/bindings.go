@@ -140,7 +140,9 @@ var keyedTables = []string{"bindings", "reads", "posts", "intents"}
 // Rename moves the binding, cached read, posts and open intents of oldKey to
 // newKey in one transaction. It returns ErrAlreadyBound when newKey is bound,
 // ErrIntentOpen when newKey has an open intent, and ErrNotFound when the
-// state holds nothing about oldKey. A stale cached read of newKey is dropped.
+// state holds nothing about oldKey. A stale cached read of newKey is dropped;
+// one of the group being moved and no older than oldKey's (the plan that
+// made the rename read it under newKey) is kept instead of oldKey's.
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if oldKey == newKey || newKey == "" {
@@ -149,7 +151,12 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string) error {
 		if err := checkRenameTarget(ctx, tx, newKey); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM reads WHERE key = ?", newKey); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reads WHERE key = ?2 AND NOT (
+			group_id IS (SELECT group_id FROM bindings WHERE key = ?1)
+			AND read_at >= COALESCE((SELECT read_at FROM reads WHERE key = ?1), ''))`, oldKey, newKey); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM reads WHERE key = ?1 AND EXISTS (SELECT 1 FROM reads WHERE key = ?2)", oldKey, newKey); err != nil {
 			return err
 		}
 		var moved int64
