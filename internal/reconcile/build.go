@@ -191,9 +191,13 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
 
 	switch {
 	case !observed || obs.Group == nil && obs.Err == nil:
+		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
+			gp.Bind = nil // a pin is recorded only once its group was read
+		}
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueNotRead,
 			Message: "no cached read of group " + t.GroupID,
 			Fix:     "run plan with --refresh (the default) to read it"})
+		reportUnknownPosts(&gp, g, in.Posts[g.Key], ki)
 	case obs.Err != nil && errors.Is(obs.Err, vendors.ErrNotFound):
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueVanished,
 			Message: fmt.Sprintf("%s says group %s does not exist", g.Vendor, t.GroupID),
@@ -205,6 +209,7 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueReadFailed,
 			Message: "read failed, nothing planned for this group: " + obs.Err.Error(),
 			Fix:     "run plan again; if it persists, check the provider's endpoint, token and operator"})
+		reportUnknownPosts(&gp, g, in.Posts[g.Key], ki)
 	default:
 		posted := in.Posts[g.Key]
 		if gp.Bind != nil && gp.Bind.Kind == BindRename {
@@ -216,6 +221,17 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
 	}
 	gp.Action = actionOf(&gp)
 	return gp
+}
+
+// reportUnknownPosts shows the open post intents of a group that gets no
+// step because it was not read: an unknown outcome is shown in every plan
+// until it is resolved, not only in those whose read succeeded.
+func reportUnknownPosts(gp *GroupPlan, g *spec.Group, posted []state.Post, ki *keyIntents) {
+	if ki == nil || len(ki.posts) == 0 {
+		return
+	}
+	planPosts(gp, g, posted, ki)
+	gp.Notices, gp.Banners = nil, nil
 }
 
 // resolveUnknownCreate handles a key whose last create has an unknown
