@@ -73,7 +73,7 @@ func (s *Store) Binding(ctx context.Context, key string) (Binding, bool, error) 
 
 // Bind binds b.Key to b.GroupID, replacing any earlier binding of the key.
 func (s *Store) Bind(ctx context.Context, b Binding) error {
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return bind(ctx, tx, b) }); err != nil {
+	if err := s.groupTx(ctx, func(tx *sql.Tx) error { return bind(ctx, tx, b) }); err != nil {
 		return fmt.Errorf("bind %s: %w", b.Key, err)
 	}
 	return nil

@@ -20,9 +20,12 @@
 //   - The file and its -wal and -shm companions are created with mode 0600.
 //   - The schema is versioned; Open migrates an older file forward in order
 //     and refuses a file written by a newer groupsync.
-//   - Every write is one transaction; a completion (CompleteCreate,
-//     CompletePost) closes its intent and records the outcome atomically, and
-//     an intent is durable (synchronous=FULL) before BeginIntent returns.
+//   - Every write is atomic: one transaction, or for the journal's small
+//     writes one savepoint in a transaction that concurrent writes share
+//     (group commit: one fsync for many), never reported done before its
+//     commit. A completion (CompleteCreate, CompletePost) closes its intent
+//     and records the outcome atomically, and an intent is durable
+//     (synchronous=FULL) before BeginIntent returns.
 //   - Serial changes with every write to bindings, posts or intents, so a
 //     saved plan can tell that the state moved under it.
 //   - Times are stored and returned in UTC.

@@ -62,7 +62,7 @@ type Intent struct {
 // created twice.
 func (s *Store) BeginIntent(ctx context.Context, in Intent) (int64, error) {
 	var id int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.groupTx(ctx, func(tx *sql.Tx) error {
 		if err := checkIntent(ctx, tx, in); err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func checkIntent(ctx context.Context, tx *sql.Tx, in Intent) error {
 // transaction. Empty Key and Provider in b are taken from the intent, an
 // empty Origin is OriginCreated.
 func (s *Store) CompleteCreate(ctx context.Context, id int64, b Binding) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.groupTx(ctx, func(tx *sql.Tx) error {
 		in, err := intentByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func fillBinding(b Binding, in Intent) (Binding, error) {
 // CompletePost closes post intent id and records p, in one transaction.
 // Empty Key, Kind and Hash in p are taken from the intent.
 func (s *Store) CompletePost(ctx context.Context, id int64, p Post) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.groupTx(ctx, func(tx *sql.Tx) error {
 		in, err := intentByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -208,7 +208,7 @@ func fillPost(p Post, in Intent) (Post, error) {
 // AbandonIntent deletes intent id: the call it announced provably was not
 // made (the vendor refused it before acting, or it was never sent).
 func (s *Store) AbandonIntent(ctx context.Context, id int64) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.groupTx(ctx, func(tx *sql.Tx) error {
 		if err := deleteIntent(ctx, tx, id); err != nil {
 			return err
 		}

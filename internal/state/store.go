@@ -27,8 +27,9 @@ var (
 
 // Store is an open state file. Its methods are safe for concurrent use.
 type Store struct {
-	db   *sql.DB
-	path string
+	db      *sql.DB
+	path    string
+	commits committer // batches the journal's small writes
 }
 
 // busyTimeout is how long a statement waits for another connection's or
