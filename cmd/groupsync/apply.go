@@ -171,11 +171,26 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 		return rep
 	}
 	rep.result = a.execute(ctx, p, store, conns, log, o.parallelism, o.progress)
+	cacheApplied(ctx, store, log, p, rep.result)
 	a.printResult(o.out, rep.result)
 	if rep.result.Failed > 0 || p.HasErrors() {
 		rep.err = errReported
 	}
 	return rep
+}
+
+// cacheApplied records in the cached reads what the apply did, so that a
+// plan from the cache afterwards starts from it. Failing to is only logged:
+// the next refreshing plan reads the groups anyway.
+func cacheApplied(ctx context.Context, store *state.Store, log *slog.Logger, p *reconcile.Plan, res *reconcile.Result) {
+	ctx = context.WithoutCancel(ctx)
+	cached, err := store.Reads(ctx)
+	if err == nil {
+		err = store.SaveReads(ctx, reconcile.AppliedReads(p, res, cached, time.Now()))
+	}
+	if err != nil {
+		log.Warn("could not cache what the apply did", "error", err.Error())
+	}
 }
 
 // outcomeOf classifies a run for its record, its metrics and its health.

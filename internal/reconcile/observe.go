@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -144,6 +145,53 @@ func Reads(m *spec.Manifest, obs map[string]Observation) []state.Read {
 			continue
 		}
 		out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: o.GroupID, Group: *o.Group, ReadAt: o.ReadAt})
+	}
+	return out
+}
+
+// AppliedReads returns the cached reads brought up to date with what an
+// apply did, to cache in the state, so that a plan from the cache
+// (--refresh=false) after an apply does not plan it again: a created group
+// as it was created, members added in the cached read of their group. Groups
+// whose steps were not made are left as they were read.
+func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.Time) []state.Read {
+	byKey := make(map[string]*GroupPlan, len(p.Groups))
+	for i := range p.Groups {
+		byKey[p.Groups[i].Key] = &p.Groups[i]
+	}
+	var out []state.Read
+	for _, r := range res.Groups {
+		g := byKey[r.Key]
+		switch {
+		case g == nil:
+		case r.Created && g.Create != nil:
+			live := vendors.Group{ID: r.GroupID, Type: g.Create.Type}
+			if g.Vendor == string(spec.Yunzhijia) {
+				// The creator is a member and manager; its read has no name.
+				live.Managers = []string{g.Operator}
+				live.Members = append(live.Members, vendors.LiveMember{ID: g.Operator})
+			} else {
+				live.Name = g.Create.Name
+			}
+			for _, m := range g.Create.Members {
+				live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
+			}
+			for _, m := range g.Create.Subscribers {
+				live.Subscribers = append(live.Subscribers, vendors.LiveMember{ID: m.ID})
+			}
+			out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: r.GroupID, Group: live, ReadAt: now})
+		case r.Added > 0:
+			c, ok := cached[g.Key]
+			if !ok || c.GroupID != r.GroupID {
+				continue
+			}
+			c.Group.Members = slices.Clone(c.Group.Members)
+			for _, m := range g.Add {
+				c.Group.Members = append(c.Group.Members, vendors.LiveMember{ID: m.ID})
+			}
+			c.ReadAt = now
+			out = append(out, c)
+		}
 	}
 	return out
 }
