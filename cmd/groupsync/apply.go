@@ -8,7 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"groupsync/internal/reconcile"
@@ -273,13 +273,21 @@ func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store
 			total++
 		}
 	}
-	var done atomic.Int64
+	// OnGroup runs on the apply's goroutines: the count and the progress
+	// line are updated together, so that the last line shown is total/total.
+	var (
+		mu   sync.Mutex
+		done int
+	)
 	ap := &reconcile.Applier{
 		Clients:     conns.clients,
 		Journal:     store,
 		Parallelism: parallelism,
 		OnGroup: func(r reconcile.GroupResult) {
-			n := done.Add(1)
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			n := done
 			if progress {
 				fmt.Fprintf(a.stderr, "\rApplying: %d/%d groups", n, total)
 				return
