@@ -205,8 +205,4 @@ func (c *commonFlags) check() error {
 	return nil
 }
 
-func notImplemented(name, issue string) error {
-	return fmt.Errorf("%s is not implemented yet (tracked in issue %s)", name, issue)
-}
-
 var _ = os.Stderr
