@@ -251,11 +251,11 @@ func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, ob
 	case obs.RecoveryErr != nil:
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueRecoveryFailed,
 			Message: fmt.Sprintf("create sent at %s has an unknown outcome and the search for it failed: %v", sent, obs.RecoveryErr),
-			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Key)})
+			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID --provider %s`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Provider, g.Key)})
 	default:
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueUnknownCreate,
 			Message: fmt.Sprintf("create sent at %s has an unknown outcome; it may have made the group", sent),
-			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Key)})
+			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID --provider %s`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Provider, g.Key)})
 	}
 	return false
 }
