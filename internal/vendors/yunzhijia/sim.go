@@ -19,8 +19,9 @@ import (
 // (a leading /gateway is also accepted), so a test serves it with
 // httptest.NewServer(sim) and uses srv.URL+"/" as the base URL.
 //
-// It is safe for concurrent use. Lookups are map-based, so a world of
-// 10,000 groups of 200 members stays cheap.
+// It is safe for concurrent use. Groups are found by id in a map and a
+// group's members are one slice, so a world of 10,000 groups of 200 members
+// stays cheap in time and memory.
 type Simulator struct {
 	mu     sync.Mutex
 	tokens map[string]bool
@@ -36,8 +37,7 @@ type simGroup struct {
 	id       string
 	name     string
 	managers []string
-	members  []string // participants, managers included, in order of joining
-	in       map[string]struct{}
+	members  []string // participants, managers included, in order of joining, no duplicates
 	notices  []noticeInfo
 	banners  []bannerRecord
 }
@@ -190,9 +190,7 @@ func (s *Simulator) addGroupUser(f fields) (any, bool) {
 	if fail != nil {
 		return fail, false
 	}
-	for _, id := range ids {
-		g.add(id)
-	}
+	g.add(ids...)
 	return success(g.info()), true
 }
 
@@ -310,7 +308,7 @@ func (s *Simulator) operatorGroupLocked(gid, uid string) (*simGroup, any) {
 // an empty name is made from the first members' ids, as the vendor names a
 // group after its participants.
 func (s *Simulator) addGroupLocked(id, name string, managers, members []string) *simGroup {
-	g := &simGroup{id: id, in: make(map[string]struct{}, len(members)+len(managers))}
+	g := &simGroup{id: id}
 	g.fill(managers, members)
 	if name == "" {
 		name = strings.Join(g.members[:min(3, len(g.members))], "、")
@@ -334,26 +332,42 @@ func (s *Simulator) newIDLocked() string {
 
 // fill adds members, then managers (who are members too).
 func (g *simGroup) fill(managers, members []string) {
-	for _, m := range members {
-		g.add(m)
-	}
+	g.members = slices.Grow(g.members, len(members)+len(managers))
+	g.add(members...)
 	for _, m := range managers {
 		if !slices.Contains(g.managers, m) {
 			g.managers = append(g.managers, m)
 		}
-		g.add(m)
 	}
+	g.add(managers...)
 }
 
+// has reports whether uid is a member. It scans: a group has a few hundred
+// members, and an index per group would take more memory than the members
+// themselves. Managers, usually the operator, are looked at first.
 func (g *simGroup) has(uid string) bool {
-	_, ok := g.in[uid]
-	return ok
+	return slices.Contains(g.managers, uid) || slices.Contains(g.members, uid)
 }
 
-func (g *simGroup) add(uid string) {
-	if !g.has(uid) {
-		g.in[uid] = struct{}{}
-		g.members = append(g.members, uid)
+// add appends the uids that are not members yet, in order.
+func (g *simGroup) add(uids ...string) {
+	if len(uids) <= 4 {
+		for _, uid := range uids {
+			if !g.has(uid) {
+				g.members = append(g.members, uid)
+			}
+		}
+		return
+	}
+	in := make(map[string]struct{}, len(g.members)+len(uids))
+	for _, m := range g.members {
+		in[m] = struct{}{}
+	}
+	for _, uid := range uids {
+		if _, dup := in[uid]; !dup {
+			in[uid] = struct{}{}
+			g.members = append(g.members, uid)
+		}
 	}
 }
 

@@ -61,7 +61,6 @@ func (s *Simulator) RemoveMember(groupID, uid string) {
 	if !ok || !g.has(uid) {
 		return
 	}
-	delete(g.in, uid)
 	g.members = slices.DeleteFunc(g.members, func(m string) bool { return m == uid })
 	g.managers = slices.DeleteFunc(g.managers, func(m string) bool { return m == uid })
 }
@@ -178,7 +177,7 @@ func (s *Simulator) Restore(data []byte) error {
 		if _, dup := groups[gf.ID]; dup {
 			return fmt.Errorf("yunzhijia simulator: restore: group %s twice", gf.ID)
 		}
-		g := &simGroup{id: gf.ID, name: gf.Name, in: make(map[string]struct{}, len(gf.Members)), notices: gf.Notices, banners: gf.Banners}
+		g := &simGroup{id: gf.ID, name: gf.Name, notices: gf.Notices, banners: gf.Banners}
 		g.fill(gf.Managers, gf.Members)
 		groups[gf.ID] = g
 	}
