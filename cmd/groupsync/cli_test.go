@@ -1,0 +1,508 @@
+package main
+
+// CLI tests: every command run in process, with buffers for its streams and
+// a state file (and sandbox world) in a temporary directory. What users see
+// is compared with golden files under testdata/; `go test -update` rewrites
+// them. Timestamps, the temporary directory and digests are normalised.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"groupsync/internal/state"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+const example = "../../examples/groups.yaml"
+
+// cli runs commands against one state file.
+type cli struct {
+	t     *testing.T
+	dir   string
+	state string
+	env   map[string]string
+}
+
+func newCLI(t *testing.T) *cli {
+	dir := t.TempDir()
+	return &cli{t: t, dir: dir, state: filepath.Join(dir, "groupsync.db"), env: map[string]string{}}
+}
+
+// result is one command's exit code and output.
+type result struct {
+	args           []string
+	code           int
+	stdout, stderr string
+}
+
+func (c *cli) run(args ...string) result {
+	c.t.Helper()
+	return c.runOn(false, "", args...)
+}
+
+// runOn runs a command as if from a terminal (or not) with stdin.
+func (c *cli) runOn(terminal bool, stdin string, args ...string) result {
+	c.t.Helper()
+	var stdout, stderr bytes.Buffer
+	a := &app{
+		stdin:    strings.NewReader(stdin),
+		stdout:   &stdout,
+		stderr:   &stderr,
+		getenv:   func(k string) (string, bool) { v, ok := c.env[k]; return v, ok },
+		terminal: terminal,
+	}
+	code := a.run(context.Background(), args)
+	return result{args: args, code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// sandbox runs a command on the sandbox and this state file, one group at
+// a time so that logs come in a stable order.
+func (c *cli) sandbox(cmd string, args ...string) result {
+	c.t.Helper()
+	return c.run(append([]string{cmd, "--sandbox", "--state", c.state, "--parallelism", "1"}, args...)...)
+}
+
+func (r result) wantCode(t *testing.T, code int) result {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("groupsync %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), r.code, code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+var normalisers = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`), "TIME"},
+	{regexp.MustCompile(`\b[0-9a-f]{64}\b`), "DIGEST"},
+}
+
+// normalise replaces what changes from run to run.
+func (c *cli) normalise(s string) string {
+	s = strings.ReplaceAll(s, c.dir, "$TMP")
+	for _, n := range normalisers {
+		s = n.re.ReplaceAllString(s, n.with)
+	}
+	return s
+}
+
+// golden compares the result with testdata/name.golden.
+func (c *cli) golden(name string, r result) {
+	c.t.Helper()
+	var args []string
+	for _, a := range r.args {
+		args = append(args, c.normalise(a))
+	}
+	got := fmt.Sprintf("$ groupsync %s\nexit %d\n-- stdout --\n%s-- stderr --\n%s", strings.Join(args, " "), r.code, c.normalise(r.stdout), c.normalise(r.stderr))
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			c.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			c.t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		c.t.Fatalf("%v (run `go test -update` to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		c.t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+// open opens the state file for a look behind the CLI's back.
+func (c *cli) open() *state.Store {
+	c.t.Helper()
+	st, err := state.Open(c.state)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func (c *cli) bindings() map[string]state.Binding {
+	c.t.Helper()
+	st, err := state.Open(c.state)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := st.Bindings(context.Background())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return b
+}
+
+// sandboxGroups returns the group ids in the sandbox world, by vendor.
+func (c *cli) sandboxGroups() map[string][]string {
+	c.t.Helper()
+	data, err := os.ReadFile(sandboxPath(c.state))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var w map[string]struct {
+		Groups []struct {
+			ID string `json:"id"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		c.t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for vendor, world := range w {
+		for _, g := range world.Groups {
+			out[vendor] = append(out[vendor], g.ID)
+		}
+	}
+	return out
+}
+
+// The sandbox world before any apply: only the group examples/groups.yaml
+// pins (legacy-room) exists.
+var seededOnly = map[string][]string{"yunzhijia": {"5bee7172e4b0f6bbaa32b4bf"}}
+
+func TestCLIValidate(t *testing.T) {
+	c := newCLI(t)
+	c.golden("validate-ok", c.run("validate", "-f", example).wantCode(t, 0))
+	r := c.run("validate", "-f", "testdata/invalid.yaml").wantCode(t, 1)
+	c.golden("validate-errors", r)
+	if !regexp.MustCompile(`(?m)^testdata/invalid\.yaml:\d+:\d+: `).MatchString(r.stderr) {
+		t.Errorf("errors are not file:line:col: %s", r.stderr)
+	}
+	c.run("validate").wantCode(t, 1)
+	if _, err := os.Stat(c.state); err == nil {
+		t.Errorf("validate wrote a state file")
+	}
+}
+
+func TestCLIPlanApplyPlanOnTheSandbox(t *testing.T) {
+	c := newCLI(t)
+	c.golden("plan-sandbox", c.sandbox("plan", "-f", example).wantCode(t, 0))
+	c.golden("plan-sandbox-detailed", c.sandbox("plan", "-f", example, "--detailed-exitcode").wantCode(t, 2))
+	if b := c.bindings(); len(b) != 0 {
+		t.Fatalf("plan bound groups: %v", b)
+	}
+	if diff := cmp.Diff(seededOnly, c.sandboxGroups()); diff != "" {
+		t.Fatalf("plan changed the sandbox world (-want +got):\n%s", diff)
+	}
+	c.golden("plan-sandbox-markdown", c.sandbox("plan", "-f", example, "--format", "markdown").wantCode(t, 0))
+
+	c.golden("apply-sandbox", c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0))
+	if n := len(c.bindings()); n != 6 {
+		t.Errorf("state has %d bindings after apply, want 6", n)
+	}
+	// Only the drift on legacy-room (a member nobody can remove) is left.
+	c.golden("plan-after-apply", c.sandbox("plan", "-f", example, "--detailed-exitcode").wantCode(t, 3))
+	again := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	if !strings.Contains(again.stdout, "Nothing to apply.") {
+		t.Errorf("second apply:\n%s", again.stdout)
+	}
+}
+
+func TestCLIPlanJSON(t *testing.T) {
+	c := newCLI(t)
+	r := c.sandbox("plan", "-f", example, "--format", "json").wantCode(t, 0)
+	var doc struct {
+		FormatVersion *int `json:"formatVersion"`
+		Groups        []struct {
+			Key    string `json:"key"`
+			Action string `json:"action"`
+		} `json:"groups"`
+		Summary struct {
+			Create int `json:"create"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("plan --format json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if doc.FormatVersion == nil || *doc.FormatVersion != 1 || len(doc.Groups) != 6 || doc.Summary.Create != 5 {
+		t.Errorf("json plan: %+v", doc)
+	}
+	c.golden("plan-sandbox-json", r)
+}
+
+func TestCLIApplyRefusals(t *testing.T) {
+	t.Run("no terminal and no --auto-approve", func(t *testing.T) {
+		c := newCLI(t)
+		r := c.sandbox("apply", "-f", example).wantCode(t, 1)
+		if !strings.Contains(r.stderr, "apply needs --auto-approve when not run from a terminal") {
+			t.Errorf("stderr:\n%s", r.stderr)
+		}
+		c.checkUntouched()
+	})
+	t.Run("more new groups than --max-new-groups", func(t *testing.T) {
+		c := newCLI(t)
+		r := c.sandbox("apply", "-f", example, "--auto-approve", "--max-new-groups", "1").wantCode(t, 1)
+		c.golden("apply-max-new-groups", r)
+		c.checkUntouched()
+	})
+}
+
+func TestCLIApplyOnATerminal(t *testing.T) {
+	sandbox := func(c *cli) []string {
+		return []string{"apply", "--sandbox", "--state", c.state, "-f", example}
+	}
+	t.Run("answered no", func(t *testing.T) {
+		c := newCLI(t)
+		r := c.runOn(true, "no\n", sandbox(c)...).wantCode(t, 1)
+		if !strings.Contains(r.stdout, "Apply these changes? Only 'yes' is accepted: ") || !strings.Contains(r.stderr, "apply cancelled") {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		}
+		c.checkUntouched()
+	})
+	t.Run("answered yes", func(t *testing.T) {
+		c := newCLI(t)
+		r := c.runOn(true, "yes\n", sandbox(c)...).wantCode(t, 0)
+		if !strings.Contains(r.stdout, "\x1b[") {
+			t.Errorf("no colour on a terminal:\n%q", r.stdout)
+		}
+		if !strings.Contains(r.stderr, "\rApplying: 6/6 groups") || strings.Contains(r.stderr, "group applied") {
+			t.Errorf("progress on a terminal is a live count, not log lines:\n%q", r.stderr)
+		}
+		if n := len(c.bindings()); n != 6 {
+			t.Errorf("state has %d bindings, want 6", n)
+		}
+	})
+	t.Run("NO_COLOR", func(t *testing.T) {
+		c := newCLI(t)
+		c.env["NO_COLOR"] = ""
+		r := c.runOn(true, "", "plan", "--sandbox", "--state", c.state, "-f", example).wantCode(t, 0)
+		if strings.Contains(r.stdout, "\x1b[") {
+			t.Errorf("colour with NO_COLOR set:\n%q", r.stdout)
+		}
+	})
+}
+
+func TestCLIApplyLocked(t *testing.T) {
+	c := newCLI(t)
+	st := c.open()
+	unlock, err := st.Lock(context.Background(), "groupsync apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	r := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 1)
+	if !strings.Contains(r.stderr, "is locked by PID") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	c.sandbox("plan", "-f", example).wantCode(t, 0) // plan needs no lock
+	unlock()
+	c.checkUntouched()
+}
+
+// checkUntouched checks that nothing was bound, journaled or created.
+func (c *cli) checkUntouched() {
+	c.t.Helper()
+	if b := c.bindings(); len(b) != 0 {
+		c.t.Errorf("state has bindings: %v", b)
+	}
+	st := c.open()
+	intents, err := st.OpenIntents(context.Background())
+	if err != nil || len(intents) != 0 {
+		c.t.Errorf("open intents %v (%v)", intents, err)
+	}
+	if diff := cmp.Diff(seededOnly, c.sandboxGroups()); diff != "" {
+		c.t.Errorf("the sandbox world changed (-want +got):\n%s", diff)
+	}
+}
+
+func TestCLISavedPlan(t *testing.T) {
+	// The manifest is copied, so that it can change under a saved plan.
+	setup := func(t *testing.T) (*cli, string, string) {
+		c := newCLI(t)
+		data, err := os.ReadFile(example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifest := filepath.Join(c.dir, "groups.yaml")
+		if err := os.WriteFile(manifest, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		planFile := filepath.Join(c.dir, "plan.json")
+		r := c.sandbox("plan", "-f", manifest, "--out", planFile).wantCode(t, 0)
+		if !strings.Contains(r.stderr, "Saved the plan to "+planFile) {
+			t.Errorf("plan --out stderr:\n%s", r.stderr)
+		}
+		return c, manifest, planFile
+	}
+	t.Run("applied as saved", func(t *testing.T) {
+		c, manifest, planFile := setup(t)
+		c.golden("apply-saved-plan", c.sandbox("apply", planFile).wantCode(t, 0))
+		if n := len(c.bindings()); n != 6 {
+			t.Errorf("state has %d bindings, want 6", n)
+		}
+		c.sandbox("plan", "-f", manifest, "--detailed-exitcode").wantCode(t, 3)
+		// Applied once, a saved plan is stale.
+		r := c.sandbox("apply", planFile).wantCode(t, 1)
+		if !strings.Contains(r.stderr, "the state changed since the plan was saved") {
+			t.Errorf("second apply of the plan:\n%s", r.stderr)
+		}
+	})
+	t.Run("manifest changed", func(t *testing.T) {
+		c, manifest, planFile := setup(t)
+		f, err := os.OpenFile(manifest, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(f, "# a comment changes the digest")
+		f.Close()
+		r := c.sandbox("apply", planFile).wantCode(t, 1)
+		c.golden("apply-saved-plan-manifest-changed", r)
+		c.checkUntouched()
+	})
+	t.Run("state changed", func(t *testing.T) {
+		c, _, planFile := setup(t)
+		c.run("state", "import", "stray", "5bee7172e4b0f6bbaa32b4bf", "--provider", "kingdee", "--state", c.state).wantCode(t, 0)
+		r := c.sandbox("apply", planFile).wantCode(t, 1)
+		c.golden("apply-saved-plan-state-changed", r)
+		if b := c.bindings(); len(b) != 1 {
+			t.Errorf("bindings %v, want only the import", b)
+		}
+	})
+}
+
+func TestCLIPlanFromCache(t *testing.T) {
+	c := newCLI(t)
+	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	world, err := os.ReadFile(sandboxPath(c.state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No --sandbox and no token variable: any vendor call would fail.
+	r := c.run("plan", "-f", example, "--state", c.state, "--refresh=false", "--detailed-exitcode").wantCode(t, 3)
+	c.golden("plan-from-cache", r)
+	after, err := os.ReadFile(sandboxPath(c.state))
+	if err != nil || !bytes.Equal(world, after) {
+		t.Errorf("plan --refresh=false touched the sandbox world (%v)", err)
+	}
+	// The same without --refresh=false needs the tokens.
+	r = c.run("plan", "-f", example, "--state", c.state).wantCode(t, 1)
+	if !strings.Contains(r.stderr, "environment variable") {
+		t.Errorf("a refreshing plan without tokens:\n%s", r.stderr)
+	}
+}
+
+func TestCLIState(t *testing.T) {
+	c := newCLI(t)
+	c.golden("state-list-empty", c.run("state", "list", "--state", c.state).wantCode(t, 0))
+	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	st := func(args ...string) result {
+		return c.run(append([]string{"state", "--state", c.state}, args...)...)
+	}
+	c.golden("state-list", st("list").wantCode(t, 0))
+	c.golden("state-show", st("show", "release-crew").wantCode(t, 0))
+	st("show", "nobody").wantCode(t, 1)
+
+	// forget: asks, and refuses without a terminal unless --yes.
+	r := st("forget", "it-helpdesk").wantCode(t, 1)
+	if !strings.Contains(r.stderr, "--yes") {
+		t.Errorf("forget without --yes:\n%s", r.stderr)
+	}
+	c.golden("state-forget", st("forget", "it-helpdesk", "--yes").wantCode(t, 0))
+	if _, ok := c.bindings()["it-helpdesk"]; ok {
+		t.Errorf("it-helpdesk still bound after forget")
+	}
+
+	// import: binds a key, and closes its lost create.
+	c.golden("state-import", st("import", "ops-room", "5bee7172e4b0f6bbaa32b4bf", "--provider", "kingdee").wantCode(t, 0))
+	if b := c.bindings()["ops-room"]; b.GroupID != "5bee7172e4b0f6bbaa32b4bf" || b.Origin != state.OriginImported {
+		t.Errorf("ops-room binding = %+v", b)
+	}
+	st("import", "x", "1").wantCode(t, 1)
+
+	// resolve: settle notices whose answer was lost, as a crash would leave them.
+	store := c.open()
+	ctx := context.Background()
+	groupID := c.bindings()["release-crew"].GroupID
+	for _, h := range []string{"h1", "h2"} {
+		if _, err := store.BeginIntent(ctx, state.Intent{Key: "release-crew", Provider: "kingdee", Kind: state.IntentNotice, Name: "通知 " + h, Hash: h, GroupID: groupID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+	c.golden("state-show-pending", st("show", "release-crew").wantCode(t, 0))
+	c.golden("state-resolve", st("resolve", "release-crew", "posted").wantCode(t, 0))
+	st("resolve", "release-crew", "posted").wantCode(t, 1) // nothing left to resolve
+	st("resolve", "release-crew", "maybe").wantCode(t, 1)
+	store = c.open()
+	posts, err := store.Posts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hashes []string
+	for _, p := range posts["release-crew"] {
+		hashes = append(hashes, p.Hash)
+	}
+	if !slices.Contains(hashes, "h1") || !slices.Contains(hashes, "h2") {
+		t.Errorf("posts after resolve posted: %v", hashes)
+	}
+
+	st("frobnicate").wantCode(t, 1)
+	st().wantCode(t, 1)
+}
+
+// A crash while release-crew's create was in flight leaves its intent open:
+// the group is blocked, the others are applied, and `state forget` lets it
+// be created again.
+func TestCLIUnknownCreate(t *testing.T) {
+	c := newCLI(t)
+	store := c.open()
+	if _, err := store.BeginIntent(context.Background(), state.Intent{Key: "release-crew", Provider: "kingdee", Kind: state.IntentCreate, Name: "发布讨论组"}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	c.golden("plan-unknown-create", c.sandbox("plan", "-f", example, "--detailed-exitcode").wantCode(t, 1))
+	r := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 1)
+	if b := c.bindings(); len(b) != 5 || b["release-crew"].GroupID != "" {
+		t.Errorf("bindings after apply: %v, want all but release-crew", b)
+	}
+	if groups := c.sandboxGroups()["yunzhijia"]; len(groups) != 2 {
+		t.Errorf("yunzhijia groups %v, want legacy-room and it-helpdesk only\n%s", groups, r.stdout)
+	}
+	show := c.run("state", "show", "release-crew", "--state", c.state).wantCode(t, 0)
+	if !strings.Contains(show.stdout, `pending:   create "发布讨论组" sent at`) {
+		t.Errorf("state show:\n%s", show.stdout)
+	}
+	c.run("state", "forget", "release-crew", "--yes", "--state", c.state).wantCode(t, 0)
+	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	c.sandbox("plan", "-f", example, "--detailed-exitcode").wantCode(t, 3)
+	if n := len(c.sandboxGroups()["yunzhijia"]); n != 3 {
+		t.Errorf("%d yunzhijia groups, want 3", n)
+	}
+}
+
+func TestCLIHelpAndUnknownCommand(t *testing.T) {
+	c := newCLI(t)
+	c.golden("help", c.run("--help").wantCode(t, 0))
+	for _, cmd := range commands() {
+		r := c.run(cmd.name, "--help").wantCode(t, 0)
+		if !strings.Contains(r.stderr, "Usage: groupsync "+cmd.name) || !strings.Contains(r.stderr, "Example:") {
+			t.Errorf("%s --help:\n%s", cmd.name, r.stderr)
+		}
+	}
+	c.golden("plan-help", c.run("plan", "--help").wantCode(t, 0))
+	c.golden("unknown-command", c.run("frobnicate").wantCode(t, 1))
+	c.run().wantCode(t, 1)
+	r := c.run("plan", "--no-such-flag", "-f", example).wantCode(t, 1)
+	if !strings.Contains(r.stderr, "no-such-flag") {
+		t.Errorf("unknown flag:\n%s", r.stderr)
+	}
+}
