@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -92,8 +93,9 @@ func (s *Store) Reads(ctx context.Context) (map[string]Read, error) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			strs := interner{}
 			for batch := range raw {
-				decoded <- decodeBatch(batch)
+				decoded <- decodeBatch(batch, strs)
 			}
 		})
 	}
@@ -157,7 +159,7 @@ func scanRawReads(rows *sql.Rows, out chan<- []rawRead) error {
 	return closeRows(rows)
 }
 
-func decodeBatch(batch []rawRead) decodedBatch {
+func decodeBatch(batch []rawRead, strs interner) decodedBatch {
 	var d decodedBatch
 	d.reads = make([]Read, 0, len(batch))
 	for _, raw := range batch {
@@ -168,13 +170,23 @@ func decodeBatch(batch []rawRead) decodedBatch {
 			}
 			continue
 		}
+		strs.group(&r.Group)
 		d.reads = append(d.reads, r)
 	}
 	return d
 }
 
+// memberStart is how each member (and the group itself) starts in a group
+// as json.Marshal writes it.
+var memberStart = []byte(`{"id":`)
+
 func decodeRead(raw rawRead) (Read, error) {
 	r := raw.read
+	if bytes.Contains(raw.data, []byte(`"members":[`)) {
+		// Sized once: the decoder appends to the slice it is given, and
+		// growing it member by member was a third of the decoding.
+		r.Group.Members = make([]vendors.LiveMember, 0, bytes.Count(raw.data, memberStart))
+	}
 	if err := json.Unmarshal(raw.data, &r.Group); err != nil {
 		return r, err
 	}
