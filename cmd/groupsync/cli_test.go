@@ -422,9 +422,17 @@ func TestCLIState(t *testing.T) {
 	}
 
 	// import: binds a key, and closes its lost create.
-	c.golden("state-import", st("import", "ops-room", "5bee7172e4b0f6bbaa32b4bf", "--provider", "kingdee").wantCode(t, 0))
-	if b := c.bindings()["ops-room"]; b.GroupID != "5bee7172e4b0f6bbaa32b4bf" || b.Origin != state.OriginImported {
+	c.golden("state-import", st("import", "ops-room", "5bee7172e4b0f6bbaa32b4c0", "--provider", "kingdee").wantCode(t, 0))
+	if b := c.bindings()["ops-room"]; b.GroupID != "5bee7172e4b0f6bbaa32b4c0" || b.Origin != state.OriginImported {
 		t.Errorf("ops-room binding = %+v", b)
+	}
+	// A group another key holds is refused: two keys on one group would act twice.
+	r = st("import", "other-room", "5bee7172e4b0f6bbaa32b4bf", "--provider", "kingdee").wantCode(t, 1)
+	if !strings.Contains(r.stderr, "already bound to key legacy-room") {
+		t.Errorf("import of a bound group:\n%s", r.stderr)
+	}
+	if _, ok := c.bindings()["other-room"]; ok {
+		t.Errorf("other-room bound to a group legacy-room holds")
 	}
 	st("import", "x", "1").wantCode(t, 1)
 

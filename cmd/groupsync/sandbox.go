@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http/httptest"
 	"os"
+	"strings"
 
 	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
@@ -93,7 +94,11 @@ func (sb *sandbox) seedPinned(m *spec.Manifest) {
 			}
 			var members []vendors.LiveMember
 			if len(g.Members) > 0 {
-				members = append(members, vendors.LiveMember{Email: g.Members[0].ID})
+				m := vendors.LiveMember{ID: g.Members[0].ID}
+				if strings.Contains(m.ID, "@") {
+					m = vendors.LiveMember{Email: m.ID}
+				}
+				members = append(members, m)
 			}
 			sb.lk.SeedGroup(vendors.Group{ID: g.GroupID, Name: g.Name, Type: g.Type, Members: members})
 		}

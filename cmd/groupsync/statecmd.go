@@ -65,6 +65,9 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		if provider == "" {
 			return errors.New("state import needs --provider NAME (the manifest's provider of the group)")
 		}
+		if err := checkUnbound(ctx, store, pos[1], provider, pos[2]); err != nil {
+			return err
+		}
 		if err := store.Bind(ctx, state.Binding{Key: pos[1], Provider: provider, GroupID: pos[2], Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
 			return err
 		}
@@ -85,6 +88,21 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	default:
 		return a.stateResolve(ctx, store, pos[1], pos[2], hash)
 	}
+}
+
+// checkUnbound refuses to bind a group id that another key already holds:
+// two keys on one group would make each apply act twice on it.
+func checkUnbound(ctx context.Context, store *state.Store, key, provider, groupID string) error {
+	bindings, err := store.Bindings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range bindings {
+		if b.Key != key && b.Provider == provider && b.GroupID == groupID {
+			return fmt.Errorf("%s group %s is already bound to key %s\nhint: run `groupsync state forget %s` first if that key is wrong", provider, groupID, b.Key, b.Key)
+		}
+	}
+	return nil
 }
 
 // closeCreateIntents drops the open create intents of key once the user has
