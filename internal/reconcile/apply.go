@@ -31,7 +31,7 @@ var _ Journal = (*state.Store)(nil)
 type Applier struct {
 	Clients     map[string]vendors.Client // by provider name
 	Journal     Journal
-	Parallelism int
+	Parallelism int                 // vendor calls in flight at most
 	Logger      *slog.Logger        // nil: no logs
 	OnGroup     func(r GroupResult) // called once per group applied, from any goroutine
 	Now         func() time.Time    // default time.Now
@@ -67,6 +67,10 @@ type Result struct {
 // converges on its own, and one group's failure does not stop the others.
 // When ctx is cancelled, calls in flight finish and are recorded, and no new
 // call starts.
+//
+// At most Parallelism vendor calls are in flight, but twice as many groups
+// are worked on: each write waits for a journal commit before and after its
+// call, and the extra groups keep every call slot busy meanwhile.
 func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
 	var todo []*GroupPlan
 	for i := range p.Groups {
@@ -76,8 +80,9 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
 	}
 	results := make([]GroupResult, len(todo))
 	var mu sync.Mutex
-	forEach(ctx, len(todo), a.Parallelism, func(i int) {
-		r := a.applyGroup(ctx, todo[i])
+	slots := make(chan struct{}, max(1, a.Parallelism))
+	forEach(ctx, len(todo), 2*cap(slots), func(i int) {
+		r := a.applyGroup(ctx, todo[i], slots)
 		mu.Lock()
 		results[i] = r
 		mu.Unlock()
@@ -113,14 +118,14 @@ func (a *Applier) now() time.Time {
 // applyGroup runs one group's steps in order: binding, create, add members,
 // notices, banners. Vendor calls run on a context that is not cancelled, so
 // a call in flight at an interrupt completes and is recorded.
-func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan) GroupResult {
+func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struct{}) GroupResult {
 	r := GroupResult{Key: g.Key, GroupID: g.GroupID}
 	call := context.WithoutCancel(ctx)
-	c := a.Clients[g.Provider]
-	if c == nil {
+	if a.Clients[g.Provider] == nil {
 		r.Err = fmt.Errorf("group %s: no client for provider %s", g.Key, g.Provider)
 		return r
 	}
+	c := slotted{a.Clients[g.Provider], slots}
 	if g.Bind != nil {
 		if err := a.bind(call, g); err != nil {
 			r.Err = err
@@ -279,6 +284,36 @@ func (a *Applier) log(ctx context.Context, msg string, args ...any) {
 	if a.Logger != nil {
 		a.Logger.InfoContext(ctx, msg, args...)
 	}
+}
+
+// slotted makes each write call take one of the slots for its duration.
+type slotted struct {
+	vendors.Client
+	slots chan struct{}
+}
+
+func (c slotted) CreateGroup(ctx context.Context, req vendors.CreateRequest) (string, error) {
+	c.slots <- struct{}{}
+	defer func() { <-c.slots }()
+	return c.Client.CreateGroup(ctx, req)
+}
+
+func (c slotted) AddMembers(ctx context.Context, groupID, operator string, ids []string) error {
+	c.slots <- struct{}{}
+	defer func() { <-c.slots }()
+	return c.Client.AddMembers(ctx, groupID, operator, ids)
+}
+
+func (c slotted) PostNotice(ctx context.Context, groupID, operator string, n vendors.Notice) (string, error) {
+	c.slots <- struct{}{}
+	defer func() { <-c.slots }()
+	return c.Client.PostNotice(ctx, groupID, operator, n)
+}
+
+func (c slotted) PostBanner(ctx context.Context, groupID, operator string, b vendors.Banner) (string, error) {
+	c.slots <- struct{}{}
+	defer func() { <-c.slots }()
+	return c.Client.PostBanner(ctx, groupID, operator, b)
 }
 
 func memberIDs(ms []Member) []string {
