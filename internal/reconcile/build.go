@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"groupsync/internal/spec"
@@ -302,11 +303,11 @@ func (s memberSet) has(id, email string) bool {
 }
 
 func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors.Capabilities) {
-	desired := g.Members
-	if g.Vendor == spec.Yunzhijia && g.Owner != nil && !slices.ContainsFunc(desired, func(m spec.Member) bool { return m.ID == g.Owner.ID }) {
-		desired = append([]spec.Member{*g.Owner}, desired...)
+	var owner *spec.Member // desired first, when not among the members
+	if g.Vendor == spec.Yunzhijia && g.Owner != nil && !slices.ContainsFunc(g.Members, func(m spec.Member) bool { return m.ID == g.Owner.ID }) {
+		owner = g.Owner
 	}
-	missing, extra := diffMembers(desired, live.Members)
+	missing, extra := diffMembers(owner, g.Members, live.Members)
 	if len(missing) > 0 {
 		if caps.AddMembers {
 			gp.Add = missing
@@ -320,7 +321,7 @@ func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors
 			Fix: "not in manifest, no removal API"})
 	}
 	if g.Vendor == spec.Lunkr && g.Type == spec.TypeSysTopic {
-		missing, extra := diffMembers(g.Subscribers, live.Subscribers)
+		missing, extra := diffMembers(nil, g.Subscribers, live.Subscribers)
 		if len(missing) > 0 {
 			gp.Drift = append(gp.Drift, Drift{Kind: DriftMissingSubscriber, Members: missing,
 				Fix: fmt.Sprintf("%s cannot add subscribers: add %s by hand", g.Vendor, joinIDs(missing))})
@@ -340,19 +341,38 @@ func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors
 	}
 }
 
-// diffMembers returns the desired members not live and the live members not
-// desired, each in their input order. It is linear in both sizes.
-func diffMembers(desired []spec.Member, live []vendors.LiveMember) (missing, extra []Member) {
-	liveSet := make(memberSet, 2*len(live))
+// memberSets are the two sets diffMembers fills, kept for reuse: a plan
+// diffs ten thousand groups, and making two maps of a few hundred entries
+// for each was most of the planner's time and garbage.
+type memberSets struct{ live, want memberSet }
+
+var memberSetPool = sync.Pool{New: func() any { return &memberSets{live: memberSet{}, want: memberSet{}} }}
+
+// diffMembers returns the desired members (first, when not nil, then
+// desired) not live and the live members not desired, each in their input
+// order. It is linear in both sizes.
+func diffMembers(first *spec.Member, desired []spec.Member, live []vendors.LiveMember) (missing, extra []Member) {
+	sets := memberSetPool.Get().(*memberSets)
+	defer func() {
+		clear(sets.live)
+		clear(sets.want)
+		memberSetPool.Put(sets)
+	}()
+	liveSet, want := sets.live, sets.want
 	for _, m := range live {
 		liveSet.add(m.ID, m.Email)
 	}
-	want := make(memberSet, len(desired))
-	for _, m := range desired {
+	check := func(m spec.Member) {
 		want.add(m.ID, "")
 		if !liveSet.has(m.ID, "") {
 			missing = append(missing, Member{Handle: m.Handle, ID: m.ID})
 		}
+	}
+	if first != nil {
+		check(*first)
+	}
+	for _, m := range desired {
+		check(m)
 	}
 	for _, m := range live {
 		if !want.has(m.ID, m.Email) {
