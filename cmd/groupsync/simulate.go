@@ -28,10 +28,15 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
+	// A generated token is printed (nobody else knows it); one given with
+	// --token is never repeated: it may be a real token, and stdout may be
+	// a CI log.
+	shown := "(the one given with --token)"
 	if token == "" {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		token = hex.EncodeToString(b)
+		shown = token
 	}
 	yzj := yunzhijia.NewSimulator(token)
 	lk := lunkr.NewSimulator(token)
@@ -45,7 +50,7 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 		return fmt.Errorf("simulate: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(a.stdout, "yunzhijia endpoint: %s/yunzhijia/gateway/\nlunkr endpoint:     %s/lunkr/api/\naccess token:       %s\n", base, base, token)
+	fmt.Fprintf(a.stdout, "yunzhijia endpoint: %s/yunzhijia/gateway/\nlunkr endpoint:     %s/lunkr/api/\naccess token:       %s\n", base, base, shown)
 	fmt.Fprintln(a.stdout, "Point a provider's endpoint at one of these and export its token variable; Ctrl-C stops.")
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
