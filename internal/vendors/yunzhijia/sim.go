@@ -70,7 +70,9 @@ type endpoint struct {
 	write  bool
 	fields []string // the request body's allowed keys
 	// serve handles a checked request with s.mu held; applied reports
-	// that it succeeded (and, for a write, changed the world).
+	// that it succeeded (and, for a write, changed the world). Its answer
+	// is encoded after s.mu is released: it must not share the world's
+	// slices.
 	serve func(s *Simulator, f fields) (ans any, applied bool)
 }
 
@@ -122,13 +124,17 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
+	// Parsing and encoding happen outside the lock: with many calls in
+	// flight, the world's lock would otherwise queue them all behind one
+	// another's JSON.
+	f, parseErr := parseObject(body, ep.fields...)
 	s.mu.Lock()
 	var ans any
 	applied := false
 	if !s.tokenOK(r.URL.Query().Get("accessToken")) {
 		ans = failure(CodeInvalidToken, "accessToken is invalid or expired")
-	} else if f, err := parseObject(body, ep.fields...); err != nil {
-		ans = failure(CodeBadParam, err.Error())
+	} else if parseErr != nil {
+		ans = failure(CodeBadParam, parseErr.Error())
 	} else {
 		ans, applied = ep.serve(s, f)
 	}
@@ -136,8 +142,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if applied {
 		post = s.faults.after(ep.name, ep.write)
 	}
-	out, err := json.Marshal(ans)
 	s.mu.Unlock()
+	out, err := json.Marshal(ans)
 
 	switch {
 	case err != nil:
@@ -204,7 +210,7 @@ func (s *Simulator) groupUsers(f fields) (any, bool) {
 		return fail, false
 	}
 	// As on the vendor's page, this answer has no error key.
-	return answerNoError{Success: true, ErrorCode: CodeOK, Data: groupUsersData{ManagerIDs: g.managers, ParticipantIDs: g.members}}, true
+	return answerNoError{Success: true, ErrorCode: CodeOK, Data: groupUsersData{ManagerIDs: slices.Clone(g.managers), ParticipantIDs: slices.Clone(g.members)}}, true
 }
 
 func (s *Simulator) createNotice(f fields) (any, bool) {
