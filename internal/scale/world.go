@@ -1,0 +1,258 @@
+package scale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"groupsync/internal/reconcile"
+	"groupsync/internal/spec"
+	"groupsync/internal/state"
+	"groupsync/internal/vendors"
+	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/yunzhijia"
+)
+
+// token is the access token the simulators accept.
+const token = "scale-token"
+
+// callTimeout bounds one vendor request, as the CLI does.
+const callTimeout = 30 * time.Second
+
+// World is a scenario made real: the manifest, the two vendor simulators
+// behind httptest servers seeded with the existing groups, clients that
+// reach them over HTTP, and a state file bound to the existing groups.
+type World struct {
+	Scenario  Scenario
+	Manifest  *spec.Manifest
+	Yunzhijia *yunzhijia.Simulator
+	Lunkr     *lunkr.Simulator
+	Clients   map[string]vendors.Client // by provider name
+	Store     *state.Store
+
+	servers []*httptest.Server
+}
+
+// NewWorld builds the scenario's world, with its state file in dir. The
+// simulators add no latency until Start.
+func NewWorld(ctx context.Context, dir string, sc Scenario) (*World, error) {
+	w := &World{Scenario: sc, Yunzhijia: yunzhijia.NewSimulator(token), Lunkr: lunkr.NewSimulator(token)}
+	yzjSrv, lunkrSrv := httptest.NewServer(w.Yunzhijia), httptest.NewServer(w.Lunkr)
+	w.servers = []*httptest.Server{yzjSrv, lunkrSrv}
+	w.Manifest = sc.Manifest(yzjSrv.URL+"/", lunkrSrv.URL+"/")
+	w.Clients = clients(w.Manifest, sc.Rate)
+	store, err := state.Open(filepath.Join(dir, "groupsync.db"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	w.Store = store
+	if err := w.seed(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// clients builds a client per provider over one shared HTTP client, with
+// one rate limiter shared by every provider so that rate is the total.
+func clients(m *spec.Manifest, rps float64) map[string]vendors.Client {
+	httpc := vendors.NewHTTPClient(callTimeout)
+	var limiter *rate.Limiter
+	if rps > 0 {
+		limiter = rate.NewLimiter(rate.Limit(rps), 1)
+	}
+	out := map[string]vendors.Client{}
+	for name, p := range m.Providers {
+		t := &vendors.Transport{BaseURL: p.Endpoint, HTTP: httpc, Token: vendors.StaticToken(name, token), Limiter: limiter}
+		if p.Vendor == spec.Yunzhijia {
+			out[name] = yunzhijia.New(t)
+		} else {
+			out[name] = lunkr.New(t)
+		}
+	}
+	return out
+}
+
+// seed puts the existing groups in the simulators, and in the state what
+// an earlier run would have left: their bindings, their welcome notices
+// recorded as posted, and their cached reads.
+func (w *World) seed(ctx context.Context) error {
+	sc := w.Scenario
+	var mu sync.Mutex
+	var errs []error
+	reads := make([]state.Read, sc.Groups)
+	each(sc.Groups, 32, func(i int) {
+		if sc.missing(i) {
+			return
+		}
+		g := w.Manifest.Groups[i]
+		r, err := w.seedGroup(ctx, i, g)
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		reads[i] = r
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	reads = slices.DeleteFunc(reads, func(r state.Read) bool { return r.Key == "" })
+	return w.Store.SaveReads(ctx, reads)
+}
+
+// seedGroup seeds group i and returns its read as the state caches it.
+func (w *World) seedGroup(ctx context.Context, i int, g *spec.Group) (state.Read, error) {
+	live := vendors.Group{Name: g.Name, Type: g.Type}
+	for _, m := range g.Members[w.Scenario.lacking(i):] {
+		live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
+	}
+	var id string
+	if g.Vendor == spec.Lunkr {
+		id = w.Lunkr.SeedGroup(live)
+	} else {
+		id = fmt.Sprintf("5f%022x", i)
+		live.ID, live.Managers = id, []string{opsUID}
+		live.Members = append(live.Members, vendors.LiveMember{ID: opsUID})
+		w.Yunzhijia.SeedGroup(live)
+	}
+	live.ID = id
+	read := state.Read{Key: g.Key, Provider: g.Provider, GroupID: id, Group: live}
+	if err := w.Store.Bind(ctx, state.Binding{Key: g.Key, Provider: g.Provider, GroupID: id, Origin: state.OriginCreated}); err != nil {
+		return read, err
+	}
+	if len(g.Notices) == 0 {
+		return read, nil
+	}
+	n := reconcile.Notice{Title: g.Notices[0].Title, Content: g.Notices[0].Content}
+	hash := reconcile.ContentHash(n)
+	in, err := w.Store.BeginIntent(ctx, state.Intent{Key: g.Key, Provider: g.Provider, Kind: state.IntentNotice, Name: n.Title, Hash: hash, GroupID: id})
+	if err != nil {
+		return read, err
+	}
+	return read, w.Store.CompletePost(ctx, in, state.Post{VendorID: "seeded"})
+}
+
+// Start sets the simulators' latency and zeroes their call counts.
+func (w *World) Start(latency time.Duration) {
+	w.Yunzhijia.SetFaults(yunzhijia.Faults{Latency: latency})
+	w.Lunkr.SetFaults(lunkr.Faults{Latency: latency})
+	w.Yunzhijia.ResetCalls()
+	w.Lunkr.ResetCalls()
+}
+
+// Calls returns the calls the simulators received since Start.
+func (w *World) Calls() Calls {
+	var c Calls
+	for name, n := range w.Yunzhijia.Calls() {
+		switch name {
+		case yunzhijia.CallGroupUsers:
+			c.Reads += n
+		case yunzhijia.CallCreateGroup:
+			c.Creates += n
+		case yunzhijia.CallAddGroupUser:
+			c.Adds += n
+		case yunzhijia.CallNotice, yunzhijia.CallBanner:
+			c.Posts += n
+		default:
+			c.Other += n
+		}
+	}
+	for name, n := range w.Lunkr.Calls() {
+		switch name {
+		case lunkr.CallInfo:
+			c.Reads += n
+		case lunkr.CallCreate:
+			c.Creates += n
+		default:
+			c.Other += n
+		}
+	}
+	return c
+}
+
+// Plan makes a plan as `groupsync plan` does: live reads cached in the
+// state (refresh), or the state's cached reads with no network.
+func (w *World) Plan(ctx context.Context, refresh bool) (*reconcile.Plan, error) {
+	s := w.Store
+	bindings, err := s.Bindings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	intents, err := s.OpenIntents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	posts, err := s.Posts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := s.Serial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var obs map[string]reconcile.Observation
+	if refresh {
+		obs = reconcile.Observe(ctx, w.Manifest, bindings, intents, w.Clients, w.Scenario.Parallelism, time.Now)
+		if err := s.SaveReads(ctx, reconcile.Reads(w.Manifest, obs)); err != nil {
+			return nil, err
+		}
+	} else {
+		reads, err := s.Reads(ctx)
+		if err != nil {
+			return nil, err
+		}
+		obs = reconcile.FromCache(w.Manifest, bindings, reads)
+	}
+	caps := map[spec.Vendor]vendors.Capabilities{}
+	for name, p := range w.Manifest.Providers {
+		caps[p.Vendor] = w.Clients[name].Capabilities()
+	}
+	return reconcile.Build(reconcile.Input{
+		Manifest: w.Manifest, Bindings: bindings, Posts: posts, Intents: intents, Observed: obs,
+		Caps: caps, Refreshed: refresh, Serial: serial, Now: time.Now(),
+	}), nil
+}
+
+// Apply executes p with the scenario's parallelism.
+func (w *World) Apply(ctx context.Context, p *reconcile.Plan) *reconcile.Result {
+	a := &reconcile.Applier{Clients: w.Clients, Journal: w.Store, Parallelism: w.Scenario.Parallelism}
+	return a.Apply(ctx, p)
+}
+
+// Close stops the servers and closes the state file.
+func (w *World) Close() error {
+	for _, s := range w.servers {
+		s.Close()
+	}
+	if w.Store != nil {
+		return w.Store.Close()
+	}
+	return nil
+}
+
+// each runs fn(0..n-1) on at most p goroutines.
+func each(n, p int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(p, n) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
