@@ -125,7 +125,7 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 		r.Err = fmt.Errorf("group %s: no client for provider %s", g.Key, g.Provider)
 		return r
 	}
-	c := slotted{a.Clients[g.Provider], slots}
+	c := slotted{a.Clients[g.Provider], slots, ctx}
 	if g.Bind != nil {
 		if err := a.bind(call, g); err != nil {
 			r.Err = err
@@ -142,6 +142,10 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 			return r
 		}
 		id, err := a.create(call, c, g)
+		if errors.Is(err, errInterrupted) {
+			r.Canceled = true
+			return r
+		}
 		if err != nil {
 			r.Err, r.Unknown = err, errors.Is(err, vendors.ErrUnknownOutcome)
 			return r
@@ -158,9 +162,14 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 		for i, m := range g.Add {
 			ids[i] = m.ID
 		}
-		if err := c.AddMembers(call, r.GroupID, g.Operator, ids); err != nil {
+		err := c.AddMembers(call, r.GroupID, g.Operator, ids)
+		switch {
+		case errors.Is(err, errInterrupted):
+			r.Canceled = true
+			return r
+		case err != nil:
 			errs = append(errs, fmt.Errorf("group %s: add %d members: %w", g.Key, len(ids), err))
-		} else {
+		default:
 			r.Added = len(ids)
 		}
 	}
@@ -174,7 +183,12 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 				r.Canceled = true
 				break
 			}
-			if err := a.post(call, c, g, r.GroupID, kind, s); err != nil {
+			err := a.post(call, c, g, r.GroupID, kind, s)
+			if errors.Is(err, errInterrupted) {
+				r.Canceled = true
+				break
+			}
+			if err != nil {
 				errs = append(errs, err)
 				r.Unknown = r.Unknown || errors.Is(err, vendors.ErrUnknownOutcome)
 				continue
@@ -227,14 +241,21 @@ func (a *Applier) bind(ctx context.Context, g *GroupPlan) error {
 // create journals the intent, sends the create and records its outcome. An
 // unknown outcome leaves the intent open: the next plan blocks the group
 // until it is resolved, so the group is never created twice.
-func (a *Applier) create(ctx context.Context, c vendors.Client, g *GroupPlan) (string, error) {
+func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, error) {
+	// The slot comes first: an intent is opened only for a call about to be
+	// sent, so an interrupt or a crash leaves no intent for a call never made.
+	if err := c.acquire(); err != nil {
+		return "", err
+	}
 	id, err := a.Journal.BeginIntent(ctx, state.Intent{Key: g.Key, Provider: g.Provider, Kind: state.IntentCreate, Name: g.Create.Name, StartedAt: a.now()})
 	if err != nil {
+		c.release()
 		return "", fmt.Errorf("group %s: journal create: %w", g.Key, err)
 	}
 	req := vendors.CreateRequest{Operator: g.Operator, Name: g.Create.Name, Type: g.Create.Type,
 		Members: memberIDs(g.Create.Members), Subscribers: memberIDs(g.Create.Subscribers)}
-	groupID, err := c.CreateGroup(ctx, req)
+	groupID, err := c.Client.CreateGroup(ctx, req)
+	c.release()
 	if err != nil {
 		if !errors.Is(err, vendors.ErrUnknownOutcome) {
 			if aerr := a.Journal.AbandonIntent(ctx, id); aerr != nil {
@@ -251,21 +272,26 @@ func (a *Applier) create(ctx context.Context, c vendors.Client, g *GroupPlan) (s
 	return groupID, nil
 }
 
-func (a *Applier) post(ctx context.Context, c vendors.Client, g *GroupPlan, groupID string, kind state.PostKind, s PostStep) error {
+func (a *Applier) post(ctx context.Context, c slotted, g *GroupPlan, groupID string, kind state.PostKind, s PostStep) error {
 	ik := state.IntentNotice
 	if kind == state.PostBanner {
 		ik = state.IntentBanner
 	}
+	if err := c.acquire(); err != nil {
+		return err
+	}
 	id, err := a.Journal.BeginIntent(ctx, state.Intent{Key: g.Key, Provider: g.Provider, Kind: ik, Name: s.Title, Hash: s.Hash, GroupID: groupID, StartedAt: a.now()})
 	if err != nil {
+		c.release()
 		return fmt.Errorf("group %s: journal %s %q: %w", g.Key, kind, s.Title, err)
 	}
 	var vid string
 	if s.Notice != nil {
-		vid, err = c.PostNotice(ctx, groupID, g.Operator, vendors.Notice(*s.Notice))
+		vid, err = c.Client.PostNotice(ctx, groupID, g.Operator, vendors.Notice(*s.Notice))
 	} else {
-		vid, err = c.PostBanner(ctx, groupID, g.Operator, vendors.Banner(*s.Banner))
+		vid, err = c.Client.PostBanner(ctx, groupID, g.Operator, vendors.Banner(*s.Banner))
 	}
+	c.release()
 	if err != nil {
 		if !errors.Is(err, vendors.ErrUnknownOutcome) {
 			if aerr := a.Journal.AbandonIntent(ctx, id); aerr != nil {
@@ -286,34 +312,40 @@ func (a *Applier) log(ctx context.Context, msg string, args ...any) {
 	}
 }
 
-// slotted makes each write call take one of the slots for its duration.
+// errInterrupted: apply was interrupted while a write waited for a call
+// slot, so the call was not made.
+var errInterrupted = errors.New("interrupted before the call was made")
+
+// slotted bounds the write calls in flight: each takes one of the slots
+// for its duration. A call still waiting for a slot when stop is done is
+// not made: calls in flight finish, and no new call starts.
 type slotted struct {
 	vendors.Client
 	slots chan struct{}
+	stop  context.Context
 }
 
-func (c slotted) CreateGroup(ctx context.Context, req vendors.CreateRequest) (string, error) {
-	c.slots <- struct{}{}
-	defer func() { <-c.slots }()
-	return c.Client.CreateGroup(ctx, req)
+func (c slotted) acquire() error {
+	select {
+	case c.slots <- struct{}{}:
+	case <-c.stop.Done():
+		return errInterrupted
+	}
+	if c.stop.Err() != nil {
+		c.release()
+		return errInterrupted
+	}
+	return nil
 }
+
+func (c slotted) release() { <-c.slots }
 
 func (c slotted) AddMembers(ctx context.Context, groupID, operator string, ids []string) error {
-	c.slots <- struct{}{}
-	defer func() { <-c.slots }()
+	if err := c.acquire(); err != nil {
+		return err
+	}
+	defer c.release()
 	return c.Client.AddMembers(ctx, groupID, operator, ids)
-}
-
-func (c slotted) PostNotice(ctx context.Context, groupID, operator string, n vendors.Notice) (string, error) {
-	c.slots <- struct{}{}
-	defer func() { <-c.slots }()
-	return c.Client.PostNotice(ctx, groupID, operator, n)
-}
-
-func (c slotted) PostBanner(ctx context.Context, groupID, operator string, b vendors.Banner) (string, error) {
-	c.slots <- struct{}{}
-	defer func() { <-c.slots }()
-	return c.Client.PostBanner(ctx, groupID, operator, b)
 }
 
 func memberIDs(ms []Member) []string {
