@@ -1,0 +1,154 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/yunzhijia"
+)
+
+// faultProfile is one way the vendors misbehave.
+type faultProfile struct {
+	name  string
+	yzj   yunzhijia.Faults
+	lk    lunkr.Faults
+	chaos chaosConfig
+	// failNext makes the first creates and posts succeed and lose their
+	// answer, whatever the rates say.
+	failNext bool
+	// unknowns: the profile must produce writes of unknown outcome (and
+	// must not when false: a 503 or 429 provably was not made).
+	unknowns bool
+}
+
+func faultProfiles() []faultProfile {
+	busy := sized(1.0, 1.6) // soak: higher rates
+	rates := func(r float64) float64 { return min(r*busy, 0.6) }
+	status := func() (yunzhijia.Faults, lunkr.Faults) {
+		return yunzhijia.Faults{Status503Rate: rates(0.3), Status429Rate: rates(0.1)},
+			lunkr.Faults{Status503Rate: rates(0.3), Status429Rate: rates(0.1)}
+	}
+	y503, l503 := status()
+	all := func() (yunzhijia.Faults, lunkr.Faults) {
+		y, l := status()
+		y.LoseAnswerRate, y.DropRate = rates(0.1), rates(0.1)
+		l.LoseAnswerRate, l.DropRate = rates(0.1), rates(0.1)
+		return y, l
+	}
+	yAll, lAll := all()
+	return []faultProfile{
+		{name: "503-and-429", yzj: y503, lk: l503},
+		{name: "timeouts", chaos: chaosConfig{StallRate: rates(0.1), StallApplied: 0.5}, unknowns: true},
+		{name: "connection-resets", yzj: yunzhijia.Faults{DropRate: rates(0.25)}, lk: lunkr.Faults{DropRate: rates(0.25)}, unknowns: true},
+		{name: "lost-answers", yzj: yunzhijia.Faults{LoseAnswerRate: rates(0.25)}, lk: lunkr.Faults{LoseAnswerRate: rates(0.25)}, failNext: true, unknowns: true},
+		{name: "everything", yzj: yAll, lk: lAll, chaos: chaosConfig{StallRate: rates(0.05), StallApplied: 0.5}, failNext: true, unknowns: true},
+	}
+}
+
+// TestFaultsConverge: with the vendors failing in every way SPEC section 4
+// names, repeated plan and apply (resolving unknown outcomes the way the
+// plan's fix says) converge with no duplicate group, notice or banner, and
+// every unknown outcome is shown in the next plan, never guessed.
+func TestFaultsConverge(t *testing.T) {
+	seeds := sized([]int64{1}, []int64{1, 2, 3, 4, 5})
+	for _, prof := range faultProfiles() {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/seed-%d", prof.name, seed), func(t *testing.T) {
+				t.Parallel()
+				runFaults(t, prof, seed)
+			})
+		}
+	}
+}
+
+type faultStats struct {
+	rounds, applies, unknown, human, stalls int
+}
+
+func runFaults(t *testing.T, prof faultProfile, seed int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	const token = "fault-token"
+	w := newVendorWorld(t, token)
+	dir := t.TempDir()
+	f := fleet{Prefix: "f", Yunzhijia: sized(8, 30), Lunkr: sized(5, 15), Members: 3, Notices: 2, Banners: 1}
+	manifest := writeManifest(t, dir, w.yzjURL, w.lkURL, envToken, f)
+	// Soak rates fail more than half the attempts: more attempts keep the
+	// number of rounds (every group read in the same plan) reasonable.
+	r := newRig(t, w, manifest, filepath.Join(dir, "state.db"), token,
+		rigOptions{Timeout: 300 * time.Millisecond, Parallelism: 4, MaxAttempts: sized(5, 8)})
+
+	prof.yzj.Seed, prof.lk.Seed, prof.chaos.Seed = seed, seed+100, seed+200
+	w.yzj.SetFaults(prof.yzj)
+	w.lk.SetFaults(prof.lk)
+	w.setChaos(prof.chaos)
+	if prof.failNext {
+		w.yzj.FailNextAfterApply(yunzhijia.CallCreateGroup, 2)
+		w.yzj.FailNextAfterApply(yunzhijia.CallNotice, 1)
+		w.yzj.FailNextAfterApply(yunzhijia.CallBanner, 1)
+		w.lk.FailNextAfterApply(lunkr.CallCreate, 2)
+	}
+
+	var st faultStats
+	maxRounds := sized(40, 120)
+	for {
+		st.rounds++
+		if st.rounds > maxRounds {
+			t.Fatalf("no convergence after %d rounds (%+v)", maxRounds, st)
+		}
+		before := r.intents(ctx)
+		p := r.plan(ctx)
+		checkSurfaced(t, w, r.m, before, p)
+		if t.Failed() {
+			return
+		}
+		if n := r.resolveAsHuman(ctx, p); n > 0 {
+			st.human += n
+			continue // plan again, as a person would after fixing the state
+		}
+		if !p.CanApply() && !p.HasErrors() {
+			break
+		}
+		res := r.apply(ctx, p)
+		st.applies++
+		for _, g := range res.Groups {
+			if g.Unknown {
+				st.unknown++
+			}
+		}
+		checkResultSurfaced(t, res, r.intents(ctx))
+		w.checkNoDuplicates(t, fmt.Sprintf("after apply %d", st.applies))
+		if t.Failed() {
+			return
+		}
+	}
+	st.stalls = int(w.yzjCh.stalled.Load() + w.yzjCh.stalledApplied.Load() + w.lkCh.stalled.Load() + w.lkCh.stalledApplied.Load())
+
+	// Converged under faults; with the vendors quiet, a last plan finds
+	// nothing to do and writes nothing.
+	w.quiet()
+	calls := w.writeCalls()
+	p := r.plan(ctx)
+	if p.CanApply() || p.HasDrift() {
+		t.Errorf("final plan is not empty: %s", describe(p))
+	}
+	if n := w.writeCalls() - calls; n != 0 {
+		t.Errorf("final plan made %d write calls", n)
+	}
+	if in := r.intents(ctx); len(in) != 0 {
+		t.Errorf("%d intents left open: %+v", len(in), in)
+	}
+	w.checkNoDuplicates(t, "at the end")
+	w.checkConverged(t, r.m, r.bound(ctx))
+	if prof.unknowns && st.unknown == 0 {
+		t.Errorf("the profile produced no unknown outcome: it tested nothing (%+v)", st)
+	}
+	if !prof.unknowns && st.unknown != 0 {
+		t.Errorf("%d unknown outcomes from faults that provably made no call (503, 429)", st.unknown)
+	}
+	t.Logf("%+v", st)
+}
