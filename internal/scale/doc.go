@@ -12,6 +12,9 @@
 //     a plan or the simulators.
 //   - Calls are counted by the simulators (every request they received,
 //     faulted or not), not by the client.
+//   - The simulators run in a child process (this test binary again, see
+//     SimMain), so that peak_rss is groupsync's own; the simulators' peak
+//     is reported apart as sim_rss.
 //   - The manifest is built directly as a resolved spec.Manifest, equal to
 //     what spec.Load makes of the YAML that Scenario.YAML writes (a test
 //     checks it on a small scenario).

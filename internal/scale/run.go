@@ -22,7 +22,8 @@ type Result struct {
 	MinCalls Calls
 	Plan     time.Duration // Observe + SaveReads + Build (or Reads + FromCache + Build when cached)
 	Apply    time.Duration
-	PeakRSS  int64 // bytes, process-wide high-water mark since the run started; 0 when unknown
+	PeakRSS  int64 // bytes, groupsync's (this process's) high-water mark since the run started; 0 when unknown
+	SimRSS   int64 // bytes, the simulator process's high-water mark since the run started; 0 when unknown
 	Summary  reconcile.Summary
 }
 
@@ -59,8 +60,8 @@ func (r Result) String() string {
 	if r.Cached {
 		sc.Latency, sc.Rate = 0, 0
 	}
-	return fmt.Sprintf("%s calls=%d min_calls=%d wall=%.2fs bound=%.2fs ratio=%s peak_rss=%dMB",
-		sc, r.Calls.Total(), r.MinCalls.Total(), r.Wall().Seconds(), r.Bound().Seconds(), ratio, r.PeakRSS>>20)
+	return fmt.Sprintf("%s calls=%d min_calls=%d wall=%.2fs bound=%.2fs ratio=%s peak_rss=%dMB sim_rss=%dMB",
+		sc, r.Calls.Total(), r.MinCalls.Total(), r.Wall().Seconds(), r.Bound().Seconds(), ratio, r.PeakRSS>>20, r.SimRSS>>20)
 }
 
 // Run times a plan (live reads) and the apply of that plan on w, whose
@@ -80,7 +81,10 @@ func (w *World) Run(ctx context.Context) (Result, error) {
 	r.Apply = time.Since(start)
 	r.PeakRSS = peakRSS()
 	r.Calls, r.Summary = w.Calls(), p.Summary
+	r.SimRSS = w.simRSS
 	switch {
+	case w.Err() != nil:
+		return r, w.Err()
 	case p.Summary.Errors > 0:
 		return r, fmt.Errorf("%s: the plan has %d errors", w.Scenario, p.Summary.Errors)
 	case res.Failed > 0:
@@ -108,6 +112,10 @@ func (w *World) RunCached(ctx context.Context) (Result, error) {
 	r.Plan = time.Since(start)
 	r.PeakRSS = peakRSS()
 	r.Calls, r.Summary = w.Calls(), p.Summary
+	r.SimRSS = w.simRSS
+	if w.Err() != nil {
+		return r, w.Err()
+	}
 	if p.Summary.Errors > 0 {
 		return r, fmt.Errorf("%s: the cached plan has %d errors", w.Scenario, p.Summary.Errors)
 	}
@@ -116,7 +124,7 @@ func (w *World) RunCached(ctx context.Context) (Result, error) {
 
 // resetPeakRSS returns freed memory to the system and resets the
 // process's peak RSS (Linux: clear_refs 5), so that the next peakRSS is
-// the peak of what follows, the world's resident memory included.
+// the peak of what follows, what the process already holds included.
 func resetPeakRSS() {
 	runtime.GC()
 	debug.FreeOSMemory()

@@ -3,8 +3,6 @@ package scale
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -27,26 +25,29 @@ const token = "scale-token"
 const callTimeout = 30 * time.Second
 
 // World is a scenario made real: the manifest, the two vendor simulators
-// behind httptest servers seeded with the existing groups, clients that
-// reach them over HTTP, and a state file bound to the existing groups.
+// in a separate process (see SimMain) seeded with the existing groups,
+// clients that reach them over HTTP, and a state file bound to the existing
+// groups.
 type World struct {
-	Scenario  Scenario
-	Manifest  *spec.Manifest
-	Yunzhijia *yunzhijia.Simulator
-	Lunkr     *lunkr.Simulator
-	Clients   map[string]vendors.Client // by provider name
-	Store     *state.Store
+	Scenario Scenario
+	Manifest *spec.Manifest
+	Clients  map[string]vendors.Client // by provider name
+	Store    *state.Store
 
-	servers []*httptest.Server
+	sims   *simProcess
+	simRSS int64 // the simulator process's peak RSS at the last Calls
+	err    error // the first failure to reach the simulator process's control
 }
 
 // NewWorld builds the scenario's world, with its state file in dir. The
 // simulators add no latency until Start.
 func NewWorld(ctx context.Context, dir string, sc Scenario) (*World, error) {
-	w := &World{Scenario: sc, Yunzhijia: yunzhijia.NewSimulator(token), Lunkr: lunkr.NewSimulator(token)}
-	yzjSrv, lunkrSrv := httptest.NewServer(w.Yunzhijia), httptest.NewServer(w.Lunkr)
-	w.servers = []*httptest.Server{yzjSrv, lunkrSrv}
-	w.Manifest = sc.Manifest(yzjSrv.URL+"/", lunkrSrv.URL+"/")
+	sims, err := startSims(sc)
+	if err != nil {
+		return nil, err
+	}
+	w := &World{Scenario: sc, sims: sims}
+	w.Manifest = sc.Manifest(sims.yzjURL, sims.lunkrURL)
 	w.Clients = clients(w.Manifest, sc.Rate)
 	store, err := state.Open(filepath.Join(dir, "groupsync.db"))
 	if err != nil {
@@ -81,9 +82,10 @@ func clients(m *spec.Manifest, rps float64) map[string]vendors.Client {
 	return out
 }
 
-// seed puts the existing groups in the simulators, and in the state what
-// an earlier run would have left: their bindings, their welcome notices
-// recorded as posted, and their cached reads.
+// seed puts in the state what an earlier run would have left for the
+// existing groups (the simulator process seeded the vendors' side): their
+// bindings, their welcome notices recorded as posted, and their cached
+// reads.
 func (w *World) seed(ctx context.Context) error {
 	sc := w.Scenario
 	var mu sync.Mutex
@@ -109,22 +111,11 @@ func (w *World) seed(ctx context.Context) error {
 	return w.Store.SaveReads(ctx, reads)
 }
 
-// seedGroup seeds group i and returns its read as the state caches it.
+// seedGroup seeds the state of group i and returns its read as the state
+// caches it.
 func (w *World) seedGroup(ctx context.Context, i int, g *spec.Group) (state.Read, error) {
-	live := vendors.Group{Name: g.Name, Type: g.Type}
-	for _, m := range g.Members[w.Scenario.lacking(i):] {
-		live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
-	}
-	var id string
-	if g.Vendor == spec.Lunkr {
-		id = w.Lunkr.SeedGroup(live)
-	} else {
-		id = fmt.Sprintf("5f%022x", i)
-		live.ID, live.Managers = id, []string{opsUID}
-		live.Members = append(live.Members, vendors.LiveMember{ID: opsUID})
-		w.Yunzhijia.SeedGroup(live)
-	}
-	live.ID = id
+	live := w.Scenario.liveGroup(i, g)
+	id := live.ID
 	read := state.Read{Key: g.Key, Provider: g.Provider, GroupID: id, Group: live}
 	if err := w.Store.Bind(ctx, state.Binding{Key: g.Key, Provider: g.Provider, GroupID: id, Origin: state.OriginCreated}); err != nil {
 		return read, err
@@ -141,43 +132,30 @@ func (w *World) seedGroup(ctx context.Context, i int, g *spec.Group) (state.Read
 	return read, w.Store.CompletePost(ctx, in, state.Post{VendorID: "seeded"})
 }
 
-// Start sets the simulators' latency and zeroes their call counts.
+// Start sets the simulators' latency and zeroes their call counts and
+// their peak RSS. A failure to reach the simulator process is kept for Err.
 func (w *World) Start(latency time.Duration) {
-	w.Yunzhijia.SetFaults(yunzhijia.Faults{Latency: latency})
-	w.Lunkr.SetFaults(lunkr.Faults{Latency: latency})
-	w.Yunzhijia.ResetCalls()
-	w.Lunkr.ResetCalls()
+	if err := w.sims.start(latency); err != nil && w.err == nil {
+		w.err = err
+	}
 }
 
-// Calls returns the calls the simulators received since Start.
+// Calls returns the calls the simulators received since Start (zero, and
+// the failure kept for Err, when the simulator process cannot be reached).
 func (w *World) Calls() Calls {
-	var c Calls
-	for name, n := range w.Yunzhijia.Calls() {
-		switch name {
-		case yunzhijia.CallGroupUsers:
-			c.Reads += n
-		case yunzhijia.CallCreateGroup:
-			c.Creates += n
-		case yunzhijia.CallAddGroupUser:
-			c.Adds += n
-		case yunzhijia.CallNotice, yunzhijia.CallBanner:
-			c.Posts += n
-		default:
-			c.Other += n
+	st, err := w.sims.status()
+	if err != nil {
+		if w.err == nil {
+			w.err = err
 		}
+		return Calls{}
 	}
-	for name, n := range w.Lunkr.Calls() {
-		switch name {
-		case lunkr.CallInfo:
-			c.Reads += n
-		case lunkr.CallCreate:
-			c.Creates += n
-		default:
-			c.Other += n
-		}
-	}
-	return c
+	w.simRSS = st.PeakRSS
+	return st.Calls
 }
+
+// Err is the first failure to reach the simulator process.
+func (w *World) Err() error { return w.err }
 
 // Plan makes a plan as `groupsync plan` does: live reads cached in the
 // state (refresh), or the state's cached reads with no network.
@@ -228,15 +206,13 @@ func (w *World) Apply(ctx context.Context, p *reconcile.Plan) *reconcile.Result 
 	return a.Apply(ctx, p)
 }
 
-// Close stops the servers and closes the state file.
+// Close ends the simulator process and closes the state file.
 func (w *World) Close() error {
-	for _, s := range w.servers {
-		s.Close()
-	}
+	err := w.sims.close()
 	if w.Store != nil {
-		return w.Store.Close()
+		err = errors.Join(err, w.Store.Close())
 	}
-	return nil
+	return err
 }
 
 // each runs fn(0..n-1) on at most p goroutines.

@@ -1,0 +1,254 @@
+package scale
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"groupsync/internal/spec"
+	"groupsync/internal/vendors"
+	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/yunzhijia"
+)
+
+// simEnv names the environment variable that makes a test binary of this
+// package serve the simulators of the scenario it holds (JSON) instead of
+// running tests: see SimMain.
+const simEnv = "GROUPSYNC_SCALE_SIM"
+
+// SimMain serves the vendor simulators of a scenario when the process was
+// started as a simulator process (simEnv set), and reports whether it was.
+// A test binary's TestMain calls it first. The process prints one line,
+// "sim YZJ_URL LUNKR_URL CONTROL_URL", and serves until its stdin closes.
+//
+// The simulators run in their own process so that the benchmark's peak RSS
+// is groupsync's, not the stand-in vendors'.
+func SimMain() bool {
+	raw, ok := os.LookupEnv(simEnv)
+	if !ok {
+		return false
+	}
+	if err := serveSims(raw, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "scale simulators:", err)
+		os.Exit(1)
+	}
+	return true
+}
+
+func serveSims(raw string, stdin io.Reader, stdout io.Writer) error {
+	var sc Scenario
+	if err := json.Unmarshal([]byte(raw), &sc); err != nil {
+		return fmt.Errorf("%s: %w", simEnv, err)
+	}
+	yzj, lk := yunzhijia.NewSimulator(token), lunkr.NewSimulator(token)
+	seedVendors(sc, yzj, lk)
+	yzjSrv, lunkrSrv := httptest.NewServer(yzj), httptest.NewServer(lk)
+	defer yzjSrv.Close()
+	defer lunkrSrv.Close()
+	ctl := httptest.NewServer(simControl(yzj, lk))
+	defer ctl.Close()
+	if _, err := fmt.Fprintf(stdout, "sim %s/ %s/ %s\n", yzjSrv.URL, lunkrSrv.URL, ctl.URL); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, stdin) // until the parent closes it or dies
+	return nil
+}
+
+// seedVendors puts the scenario's existing groups in the simulators.
+func seedVendors(sc Scenario, yzj *yunzhijia.Simulator, lk *lunkr.Simulator) {
+	m := sc.Manifest("", "")
+	for i, g := range m.Groups {
+		if sc.missing(i) {
+			continue
+		}
+		live := sc.liveGroup(i, g)
+		if g.Vendor == spec.Lunkr {
+			lk.SeedGroup(live)
+		} else {
+			yzj.SeedGroup(live)
+		}
+	}
+	m = nil
+	resetPeakRSS()
+}
+
+// liveGroup is existing group i as the vendor holds it and as the state's
+// cached read has it: the manifest's members but the lacking ones, and on
+// Yunzhijia the operator as owner, manager and member.
+func (s Scenario) liveGroup(i int, g *spec.Group) vendors.Group {
+	live := vendors.Group{ID: s.groupID(i), Name: g.Name, Type: g.Type}
+	members := g.Members[s.lacking(i):]
+	live.Members = make([]vendors.LiveMember, 0, len(members)+1)
+	for _, m := range members {
+		live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
+	}
+	if g.Vendor != spec.Lunkr {
+		live.Managers = []string{opsUID}
+		live.Members = append(live.Members, vendors.LiveMember{ID: opsUID})
+	}
+	return live
+}
+
+// groupID is the vendor id of existing group i.
+func (s Scenario) groupID(i int) string {
+	if s.onLunkr(i) {
+		return fmt.Sprintf("%d", 70_000_000+i)
+	}
+	return fmt.Sprintf("5f%022x", i)
+}
+
+// simStatus is what the control endpoint reports.
+type simStatus struct {
+	Calls   Calls
+	PeakRSS int64 // bytes, the simulator process's high-water mark since the last start
+}
+
+// simControl serves POST /start?latency=D (set the latency, zero the call
+// counts and the peak RSS) and GET /status (simStatus).
+func simControl(yzj *yunzhijia.Simulator, lk *lunkr.Simulator) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
+		latency, err := time.ParseDuration(r.URL.Query().Get("latency"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		yzj.SetFaults(yunzhijia.Faults{Latency: latency})
+		lk.SetFaults(lunkr.Faults{Latency: latency})
+		yzj.ResetCalls()
+		lk.ResetCalls()
+		resetPeakRSS()
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(simStatus{Calls: countCalls(yzj.Calls(), lk.Calls()), PeakRSS: peakRSS()})
+	})
+	return mux
+}
+
+// countCalls sorts the simulators' call counts by kind.
+func countCalls(yzj, lk map[string]int) Calls {
+	var c Calls
+	for name, n := range yzj {
+		switch name {
+		case yunzhijia.CallGroupUsers:
+			c.Reads += n
+		case yunzhijia.CallCreateGroup:
+			c.Creates += n
+		case yunzhijia.CallAddGroupUser:
+			c.Adds += n
+		case yunzhijia.CallNotice, yunzhijia.CallBanner:
+			c.Posts += n
+		default:
+			c.Other += n
+		}
+	}
+	for name, n := range lk {
+		switch name {
+		case lunkr.CallInfo:
+			c.Reads += n
+		case lunkr.CallCreate:
+			c.Creates += n
+		default:
+			c.Other += n
+		}
+	}
+	return c
+}
+
+// simProcess is the parent's handle on a simulator process.
+type simProcess struct {
+	cmd              *exec.Cmd
+	stdin            io.WriteCloser
+	yzjURL, lunkrURL string
+	ctlURL           string
+	http             *http.Client
+}
+
+// startSims starts the simulators of sc in a child process: this test
+// binary again, with simEnv set.
+func startSims(sc Scenario) (*simProcess, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(sc)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), simEnv+"="+string(raw), "GOMAXPROCS="+fmt.Sprint(runtime.GOMAXPROCS(0)))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the simulator process: %w", err)
+	}
+	p := &simProcess{cmd: cmd, stdin: stdin, http: &http.Client{Timeout: time.Minute}}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	f := strings.Fields(line)
+	if err != nil || len(f) != 4 || f[0] != "sim" {
+		p.close()
+		return nil, fmt.Errorf("simulator process: unexpected first line %q: %v", line, err)
+	}
+	p.yzjURL, p.lunkrURL, p.ctlURL = f[1], f[2], f[3]
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return p, nil
+}
+
+// start sets the simulators' latency and zeroes their call counts and
+// peak RSS.
+func (p *simProcess) start(latency time.Duration) error {
+	resp, err := p.http.Post(p.ctlURL+"/start?latency="+latency.String(), "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("simulator start: %s", resp.Status)
+	}
+	return nil
+}
+
+func (p *simProcess) status() (simStatus, error) {
+	var st simStatus
+	resp, err := p.http.Get(p.ctlURL + "/status")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("simulator status: %s", resp.Status)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// close ends the simulator process: its stdin closes, and it is killed if
+// it has not exited a few seconds later.
+func (p *simProcess) close() error {
+	_ = p.stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+		return errors.New("simulator process did not exit; killed")
+	}
+}
