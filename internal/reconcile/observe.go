@@ -33,7 +33,7 @@ func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Bi
 	}
 	out := make(map[string]Observation, len(m.Groups))
 	var mu sync.Mutex
-	strs := interner{} // guarded by mu
+	strs := vendors.Interner{} // guarded by mu
 	forEach(ctx, len(m.Groups), parallelism, func(i int) {
 		g := m.Groups[i]
 		c := clients[g.Provider]
@@ -49,7 +49,7 @@ func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Bi
 		}
 		mu.Lock()
 		if obs.Group != nil {
-			strs.group(obs.Group)
+			strs.Group(obs.Group)
 		}
 		out[g.Key] = obs
 		mu.Unlock()

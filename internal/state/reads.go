@@ -93,7 +93,7 @@ func (s *Store) Reads(ctx context.Context) (map[string]Read, error) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			strs := interner{}
+			strs := vendors.Interner{}
 			for batch := range raw {
 				decoded <- decodeBatch(batch, strs)
 			}
@@ -159,7 +159,7 @@ func scanRawReads(rows *sql.Rows, out chan<- []rawRead) error {
 	return closeRows(rows)
 }
 
-func decodeBatch(batch []rawRead, strs interner) decodedBatch {
+func decodeBatch(batch []rawRead, strs vendors.Interner) decodedBatch {
 	var d decodedBatch
 	d.reads = make([]Read, 0, len(batch))
 	for _, raw := range batch {
@@ -170,7 +170,7 @@ func decodeBatch(batch []rawRead, strs interner) decodedBatch {
 			}
 			continue
 		}
-		strs.group(&r.Group)
+		strs.Group(&r.Group)
 		d.reads = append(d.reads, r)
 	}
 	return d
