@@ -97,8 +97,12 @@ func planExit(p *reconcile.Plan, detailed bool) error {
 	return nil
 }
 
-// makePlan observes (live, or from the cache when refresh is false), caches
-// what it read, and builds the plan.
+// readBatch is how many cached reads a plan saves per transaction.
+const readBatch = 500
+
+// makePlan observes (live, or from the cache when refresh is false) and
+// builds the plan group by group as the reads arrive, caching live reads in
+// batches: no more than a few batches of reads are held at once.
 func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool) (*reconcile.Plan, error) {
 	bindings, err := store.Bindings(ctx)
 	if err != nil {
@@ -116,33 +120,40 @@ func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *
 	if err != nil {
 		return nil, err
 	}
-	var obs map[string]reconcile.Observation
-	if refresh {
-		obs = reconcile.Observe(ctx, m, bindings, intents, conns.clients, parallelism, time.Now)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("plan interrupted: %w", err)
-		}
-		if err := store.SaveReads(ctx, reconcile.Reads(m, obs)); err != nil {
-			return nil, err
-		}
-	} else {
-		reads, err := store.Reads(ctx)
-		if err != nil {
-			return nil, err
-		}
-		obs = reconcile.FromCache(m, bindings, reads)
-	}
-	return reconcile.Build(reconcile.Input{
+	b := reconcile.NewBuilder(reconcile.Input{
 		Manifest:  m,
 		Bindings:  bindings,
 		Posts:     posts,
 		Intents:   intents,
-		Observed:  obs,
 		Caps:      capabilities(),
 		Refreshed: refresh,
 		Serial:    serial,
 		Now:       time.Now(),
-	}), nil
+	})
+	add := func(g *spec.Group, obs reconcile.Observation) { b.Add(g, obs, true) }
+	if refresh {
+		saver := store.NewReadSaver(ctx, readBatch)
+		reconcile.ObserveEach(ctx, m, bindings, intents, conns.clients, parallelism, time.Now, func(g *spec.Group, obs reconcile.Observation) {
+			add(g, obs)
+			if r, ok := reconcile.ReadOf(g, obs); ok {
+				saver.Add(r)
+			}
+		})
+		err := saver.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("plan interrupted: %w", ctx.Err())
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		c := reconcile.NewCacheMatcher(m, bindings)
+		if err := store.EachRead(ctx, func(r state.Read) error { c.Add(r, add); return nil }); err != nil {
+			return nil, err
+		}
+		c.Done(add)
+	}
+	return b.Plan(), nil
 }
 
 func (a *app) render(w io.Writer, p *reconcile.Plan, format string) error {

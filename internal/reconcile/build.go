@@ -50,6 +50,69 @@ type Observation struct {
 // Build makes the plan: a pure function of the desired world, what was
 // observed and the state.
 func Build(in Input) *Plan {
+	b := NewBuilder(in)
+	for _, g := range in.Manifest.Groups {
+		obs, ok := in.Observed[g.Key]
+		b.Add(g, obs, ok)
+	}
+	return b.Plan()
+}
+
+// Builder makes the plan group by group, as observations arrive, so that a
+// group's read can be dropped once the group is planned: Build for reads
+// that stream in. Its plan is Build's for the same observations, whatever
+// the order they were added in. It is not safe for concurrent use.
+type Builder struct {
+	in      Input // Observed is not used
+	intents map[string]*keyIntents
+	index   map[string]int // manifest position by group key
+	groups  []GroupPlan
+	added   []bool
+}
+
+// NewBuilder starts a plan of in.Manifest; in.Observed is ignored (see Add).
+func NewBuilder(in Input) *Builder {
+	in.Observed = nil
+	b := &Builder{
+		in:      in,
+		intents: indexIntents(in.Intents),
+		index:   make(map[string]int, len(in.Manifest.Groups)),
+		groups:  make([]GroupPlan, len(in.Manifest.Groups)),
+		added:   make([]bool, len(in.Manifest.Groups)),
+	}
+	for i, g := range in.Manifest.Groups {
+		b.index[g.Key] = i
+	}
+	return b
+}
+
+// Add plans manifest group g from its observation; ok false means there is
+// none (as a key missing from Input.Observed). The builder keeps nothing of
+// obs but what the group's plan needs. Adding a group again replaces its
+// plan; a group not of the manifest is ignored.
+func (b *Builder) Add(g *spec.Group, obs Observation, ok bool) {
+	i, known := b.index[g.Key]
+	if !known {
+		return
+	}
+	ki := b.intents[g.Key]
+	if t := Resolve(g, b.in.Bindings); t.Bind != nil && t.Bind.Kind == BindRename {
+		// The old key's open posts move with it: they stay unknown, not new.
+		ki = ki.with(b.intents[t.Bind.From])
+	}
+	b.groups[i] = planGroup(b.in, g, ki, obs, ok)
+	b.added[i] = true
+}
+
+// Plan plans the groups not added with no observation, and returns the
+// plan. The builder must not be used after.
+func (b *Builder) Plan() *Plan {
+	in := b.in
+	for i, g := range in.Manifest.Groups {
+		if !b.added[i] {
+			b.Add(g, Observation{}, false)
+		}
+	}
 	p := &Plan{
 		FormatVersion:  FormatVersion,
 		CreatedAt:      in.Now.UTC(),
@@ -57,21 +120,18 @@ func Build(in Input) *Plan {
 		ManifestDigest: in.Manifest.Digest,
 		StateSerial:    in.Serial,
 		Refreshed:      in.Refreshed,
+		Groups:         b.groups,
 	}
-	intents := indexIntents(in.Intents)
-	claimed := map[string]bool{}
-	for _, g := range in.Manifest.Groups {
-		ki := intents[g.Key]
-		if t := Resolve(g, in.Bindings); t.Bind != nil && t.Bind.Kind == BindRename {
-			// The old key's open posts move with it: they stay unknown, not new.
-			ki = ki.with(intents[t.Bind.From])
-		}
-		gp := planGroup(in, g, ki)
-		claimed[g.Key] = true
+	if len(p.Groups) == 0 {
+		p.Groups = nil // as Build always made it
+	}
+	claimed := make(map[string]bool, len(p.Groups))
+	for i := range p.Groups {
+		gp := &p.Groups[i]
+		claimed[gp.Key] = true
 		if gp.Bind != nil && gp.Bind.Kind == BindRename {
 			claimed[gp.Bind.From] = true
 		}
-		p.Groups = append(p.Groups, gp)
 	}
 	for key := range in.Bindings {
 		if !claimed[key] {
@@ -80,6 +140,7 @@ func Build(in Input) *Plan {
 	}
 	sort.Strings(p.Orphans)
 	p.Summary = summarise(p.Groups)
+	b.groups, b.added = nil, nil
 	return p
 }
 
@@ -152,7 +213,7 @@ func Resolve(g *spec.Group, bindings map[string]state.Binding) Target {
 	return Target{}
 }
 
-func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
+func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observed bool) GroupPlan {
 	gp := GroupPlan{
 		Key:      g.Key,
 		Provider: g.Provider,
@@ -166,7 +227,6 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents) GroupPlan {
 	caps := in.Caps[g.Vendor]
 	t := Resolve(g, in.Bindings)
 	gp.Bind = t.Bind
-	obs, observed := in.Observed[g.Key]
 
 	if t.GroupID == "" && ki != nil && ki.create != nil {
 		if !resolveUnknownCreate(&gp, g, ki.create, obs) {

@@ -21,6 +21,19 @@ const recoverySkew = 5 * time.Minute
 // lost create may have made where the vendor can list groups. It never
 // writes. The reads it returns are meant to be cached with Reads.
 func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent, clients map[string]vendors.Client, parallelism int, now func() time.Time) map[string]Observation {
+	out := make(map[string]Observation, len(m.Groups))
+	ObserveEach(ctx, m, bindings, intents, clients, parallelism, now, func(g *spec.Group, obs Observation) {
+		out[g.Key] = obs
+	})
+	return out
+}
+
+// ObserveEach is Observe handing each group's observation to fn as it
+// arrives instead of keeping them all: fn is called once per observed
+// group, one call at a time, in no particular order, and the groups Observe
+// would leave out (nothing to read) are not passed. Strings repeated across
+// reads share one copy.
+func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent, clients map[string]vendors.Client, parallelism int, now func() time.Time, fn func(g *spec.Group, obs Observation)) {
 	creates := map[string]state.Intent{}
 	for _, in := range intents {
 		if in.Kind == state.IntentCreate {
@@ -31,7 +44,6 @@ func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Bi
 	for _, b := range bindings {
 		bound[b.Provider+"\x00"+b.GroupID] = true
 	}
-	out := make(map[string]Observation, len(m.Groups))
 	var mu sync.Mutex
 	strs := vendors.Interner{} // guarded by mu
 	forEach(ctx, len(m.Groups), parallelism, func(i int) {
@@ -48,13 +60,12 @@ func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Bi
 			return
 		}
 		mu.Lock()
+		defer mu.Unlock()
 		if obs.Group != nil {
 			strs.Group(obs.Group)
 		}
-		out[g.Key] = obs
-		mu.Unlock()
+		fn(g, obs)
 	})
-	return out
 }
 
 func operatorOf(g *spec.Group) string {
@@ -122,35 +133,100 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 // id than the one the key now refers to is ignored.
 func FromCache(m *spec.Manifest, bindings map[string]state.Binding, reads map[string]state.Read) map[string]Observation {
 	out := make(map[string]Observation, len(m.Groups))
+	set := func(g *spec.Group, obs Observation) { out[g.Key] = obs }
+	c := NewCacheMatcher(m, bindings)
+	for _, r := range reads {
+		c.Add(r, set)
+	}
+	c.Done(set)
+	return out
+}
+
+// CacheMatcher is FromCache for cached reads that stream in, in any order:
+// each read is matched to the manifest group it observes and handed over
+// at once, so that none is kept once planned. It is not safe for concurrent
+// use.
+type CacheMatcher struct {
+	own  map[string]cacheWant   // by the group's key
+	from map[string][]cacheWant // groups renamed from a key, by that key
+	seen map[string]bool        // groups whose own key's read came, matching or not
+	held map[string]state.Read  // reads of old keys, matched in Done
+}
+
+type cacheWant struct {
+	g  *spec.Group
+	id string // the group id the key now refers to
+}
+
+// NewCacheMatcher prepares the matching of cached reads to m's groups.
+func NewCacheMatcher(m *spec.Manifest, bindings map[string]state.Binding) *CacheMatcher {
+	c := &CacheMatcher{own: make(map[string]cacheWant, len(m.Groups)), from: map[string][]cacheWant{},
+		seen: map[string]bool{}, held: map[string]state.Read{}}
 	for _, g := range m.Groups {
 		t := Resolve(g, bindings)
 		if t.GroupID == "" {
 			continue
 		}
-		r, ok := reads[g.Key]
-		if !ok && t.Bind != nil && t.Bind.Kind == BindRename {
-			r, ok = reads[t.Bind.From]
+		w := cacheWant{g: g, id: t.GroupID}
+		c.own[g.Key] = w
+		if t.Bind != nil && t.Bind.Kind == BindRename {
+			c.from[t.Bind.From] = append(c.from[t.Bind.From], w)
 		}
-		if !ok || r.GroupID != t.GroupID {
-			continue
-		}
-		grp := r.Group
-		out[g.Key] = Observation{GroupID: r.GroupID, Group: &grp, ReadAt: r.ReadAt, Cached: true}
 	}
-	return out
+	return c
+}
+
+// Add matches cached read r: fn gets the observation of the group whose
+// key r is, when r read the group id the key refers to. A read of a
+// renamed group's old key is kept until Done.
+func (c *CacheMatcher) Add(r state.Read, fn func(g *spec.Group, obs Observation)) {
+	if w, ok := c.own[r.Key]; ok {
+		c.seen[r.Key] = true
+		if r.GroupID == w.id {
+			fn(w.g, cachedObservation(r))
+		}
+	}
+	if _, ok := c.from[r.Key]; ok {
+		c.held[r.Key] = r
+	}
+}
+
+// Done hands over the renamed groups observed by their old key's read,
+// those with no read of their own key.
+func (c *CacheMatcher) Done(fn func(g *spec.Group, obs Observation)) {
+	for old, r := range c.held {
+		for _, w := range c.from[old] {
+			if !c.seen[w.g.Key] && r.GroupID == w.id {
+				fn(w.g, cachedObservation(r))
+			}
+		}
+	}
+	clear(c.held)
+}
+
+func cachedObservation(r state.Read) Observation {
+	grp := r.Group
+	return Observation{GroupID: r.GroupID, Group: &grp, ReadAt: r.ReadAt, Cached: true}
 }
 
 // Reads returns the successful live reads of obs, to cache in the state.
 func Reads(m *spec.Manifest, obs map[string]Observation) []state.Read {
 	var out []state.Read
 	for _, g := range m.Groups {
-		o, ok := obs[g.Key]
-		if !ok || o.Group == nil || o.Cached {
-			continue
+		if r, ok := ReadOf(g, obs[g.Key]); ok {
+			out = append(out, r)
 		}
-		out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: o.GroupID, Group: *o.Group, ReadAt: o.ReadAt})
 	}
 	return out
+}
+
+// ReadOf is the read of g to cache from its observation, and false when
+// there is none (not read, failed, or from the cache).
+func ReadOf(g *spec.Group, o Observation) (state.Read, bool) {
+	if o.Group == nil || o.Cached {
+		return state.Read{}, false
+	}
+	return state.Read{Key: g.Key, Provider: g.Provider, GroupID: o.GroupID, Group: *o.Group, ReadAt: o.ReadAt}, true
 }
 
 // AppliedReads returns the cached reads brought up to date with what an

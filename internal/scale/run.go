@@ -20,7 +20,7 @@ type Result struct {
 	Cached   bool // a plan from the state's cache, no network, no apply
 	Calls    Calls
 	MinCalls Calls
-	Plan     time.Duration // Observe + SaveReads + Build (or Reads + FromCache + Build when cached)
+	Plan     time.Duration // ObserveEach + Builder + ReadSaver (or EachRead + CacheMatcher + Builder when cached)
 	Apply    time.Duration
 	PeakRSS  int64 // bytes, groupsync's (this process's) high-water mark since the run started; 0 when unknown
 	SimRSS   int64 // bytes, the simulator process's high-water mark since the run started; 0 when unknown

@@ -157,8 +157,12 @@ func (w *World) Calls() Calls {
 // Err is the first failure to reach the simulator process.
 func (w *World) Err() error { return w.err }
 
-// Plan makes a plan as `groupsync plan` does: live reads cached in the
-// state (refresh), or the state's cached reads with no network.
+// readBatch is how many reads a plan caches per transaction, as the CLI.
+const readBatch = 500
+
+// Plan makes a plan as `groupsync plan` does: each group planned as its
+// live read arrives, the reads cached in batches (refresh), or the state's
+// cached reads streamed with no network.
 func (w *World) Plan(ctx context.Context, refresh bool) (*reconcile.Plan, error) {
 	s := w.Store
 	bindings, err := s.Bindings(ctx)
@@ -177,27 +181,34 @@ func (w *World) Plan(ctx context.Context, refresh bool) (*reconcile.Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	var obs map[string]reconcile.Observation
-	if refresh {
-		obs = reconcile.Observe(ctx, w.Manifest, bindings, intents, w.Clients, w.Scenario.Parallelism, time.Now)
-		if err := s.SaveReads(ctx, reconcile.Reads(w.Manifest, obs)); err != nil {
-			return nil, err
-		}
-	} else {
-		reads, err := s.Reads(ctx)
-		if err != nil {
-			return nil, err
-		}
-		obs = reconcile.FromCache(w.Manifest, bindings, reads)
-	}
 	caps := map[spec.Vendor]vendors.Capabilities{}
 	for name, p := range w.Manifest.Providers {
 		caps[p.Vendor] = w.Clients[name].Capabilities()
 	}
-	return reconcile.Build(reconcile.Input{
-		Manifest: w.Manifest, Bindings: bindings, Posts: posts, Intents: intents, Observed: obs,
+	b := reconcile.NewBuilder(reconcile.Input{
+		Manifest: w.Manifest, Bindings: bindings, Posts: posts, Intents: intents,
 		Caps: caps, Refreshed: refresh, Serial: serial, Now: time.Now(),
-	}), nil
+	})
+	add := func(g *spec.Group, obs reconcile.Observation) { b.Add(g, obs, true) }
+	if refresh {
+		saver := s.NewReadSaver(ctx, readBatch)
+		reconcile.ObserveEach(ctx, w.Manifest, bindings, intents, w.Clients, w.Scenario.Parallelism, time.Now, func(g *spec.Group, obs reconcile.Observation) {
+			add(g, obs)
+			if r, ok := reconcile.ReadOf(g, obs); ok {
+				saver.Add(r)
+			}
+		})
+		if err := saver.Close(); err != nil {
+			return nil, err
+		}
+	} else {
+		c := reconcile.NewCacheMatcher(w.Manifest, bindings)
+		if err := s.EachRead(ctx, func(r state.Read) error { c.Add(r, add); return nil }); err != nil {
+			return nil, err
+		}
+		c.Done(add)
+	}
+	return b.Plan(), nil
 }
 
 // Apply executes p with the scenario's parallelism.

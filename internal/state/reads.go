@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,13 +75,30 @@ func saveRead(ctx context.Context, stmt *sql.Stmt, r Read, at time.Time) error {
 	return err
 }
 
-// Reads returns every cached read by key. Decoding the cached groups is
-// most of the work; it is spread over GOMAXPROCS goroutines while one
-// goroutine scans the rows.
+// Reads returns every cached read by key.
 func (s *Store) Reads(ctx context.Context) (map[string]Read, error) {
+	out := map[string]Read{}
+	err := s.EachRead(ctx, func(r Read) error {
+		out[r.Key] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachRead hands every cached read to fn, one call at a time, in no
+// particular order, keeping none: a plan from the cache holds one group's
+// read at a time instead of all of them. Decoding the cached groups is most
+// of the work; it is spread over GOMAXPROCS goroutines while one goroutine
+// scans the rows. An error of fn stops the scan and is returned.
+func (s *Store) EachRead(ctx context.Context, fn func(Read) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rows, err := s.db.QueryContext(ctx, "SELECT key, provider, group_id, group_json, read_at FROM reads")
 	if err != nil {
-		return nil, fmt.Errorf("read cached reads: %w", err)
+		return fmt.Errorf("read cached reads: %w", err)
 	}
 	workers := runtime.GOMAXPROCS(0)
 	raw := make(chan []rawRead, workers)
@@ -103,24 +121,28 @@ func (s *Store) Reads(ctx context.Context) (map[string]Read, error) {
 		wg.Wait()
 		close(decoded)
 	}()
-	out := map[string]Read{}
-	var decodeErr error
+	var decodeErr, fnErr error
 	for batch := range decoded {
 		if batch.err != nil && decodeErr == nil {
 			decodeErr = batch.err
 		}
 		for _, r := range batch.reads {
-			out[r.Key] = r
+			if fnErr != nil {
+				break
+			}
+			if fnErr = fn(r); fnErr != nil {
+				cancel() // the scan stops; the batches under way are drained
+			}
 		}
+	}
+	if fnErr != nil {
+		return fnErr
 	}
 	// decoded is closed only after the scanner finished: scanErr is set.
 	if scanErr != nil {
-		return nil, fmt.Errorf("read cached reads: %w", scanErr)
+		return fmt.Errorf("read cached reads: %w", scanErr)
 	}
-	if decodeErr != nil {
-		return nil, decodeErr
-	}
-	return out, nil
+	return decodeErr
 }
 
 // rawRead is a row of reads whose group is not decoded yet.
@@ -193,6 +215,38 @@ func decodeRead(raw rawRead) (Read, error) {
 	var err error
 	r.ReadAt, err = parseTime(raw.at)
 	return r, err
+}
+
+// CachedReads returns the cached reads of keys by key; a key with none is
+// left out. It reads only those rows, in one query per few hundred keys.
+func (s *Store) CachedReads(ctx context.Context, keys []string) (map[string]Read, error) {
+	out := make(map[string]Read, len(keys))
+	const chunk = 500 // under SQLite's limit of bound parameters
+	for len(keys) > 0 {
+		n := min(chunk, len(keys))
+		args := make([]any, n)
+		for i, k := range keys[:n] {
+			args[i] = k
+		}
+		q := "SELECT key, provider, group_id, group_json, read_at FROM reads WHERE key IN (?" + strings.Repeat(", ?", n-1) + ")"
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read cached reads: %w", err)
+		}
+		for rows.Next() {
+			r, err := scanRead(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read cached read of %s: %w", r.Key, err)
+			}
+			out[r.Key] = r
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, fmt.Errorf("read cached reads: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return out, nil
 }
 
 // CachedRead returns the cached read of key, and false when there is none.
