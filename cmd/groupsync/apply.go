@@ -181,10 +181,11 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 
 // cacheApplied records in the cached reads what the apply did, so that a
 // plan from the cache afterwards starts from it. Failing to is only logged:
-// the next refreshing plan reads the groups anyway.
+// the next refreshing plan reads the groups anyway. Only the cached reads of
+// the groups the apply changed are loaded.
 func cacheApplied(ctx context.Context, store *state.Store, log *slog.Logger, p *reconcile.Plan, res *reconcile.Result) {
 	ctx = context.WithoutCancel(ctx)
-	cached, err := store.Reads(ctx)
+	cached, err := store.CachedReads(ctx, reconcile.AppliedKeys(res))
 	if err == nil {
 		err = store.SaveReads(ctx, reconcile.AppliedReads(p, res, cached, time.Now()))
 	}

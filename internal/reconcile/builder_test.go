@@ -69,3 +69,10 @@ func TestCacheMatcherIsFromCache(t *testing.T) {
 		t.Errorf("observed %v, want crew-2 alone (from its old key's read)", got)
 	}
 }
+
+func TestAppliedKeysAreTheGroupsWithMembersAdded(t *testing.T) {
+	res := &Result{Groups: []GroupResult{{Key: "new", Created: true}, {Key: "crew", Added: 2}, {Key: "ops"}, {Key: "team", Added: 1}}}
+	if diff := cmp.Diff([]string{"crew", "team"}, AppliedKeys(res)); diff != "" {
+		t.Errorf("AppliedKeys (-want +got):\n%s", diff)
+	}
+}

@@ -276,6 +276,18 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 	return out
 }
 
+// AppliedKeys are the keys whose cached reads AppliedReads needs: those of
+// the groups the apply added members to. Loading only these is enough.
+func AppliedKeys(res *Result) []string {
+	var keys []string
+	for _, r := range res.Groups {
+		if r.Added > 0 {
+			keys = append(keys, r.Key)
+		}
+	}
+	return keys
+}
+
 // forEach runs fn(0..n-1) on at most parallelism goroutines and stops
 // handing out work once ctx is done.
 func forEach(ctx context.Context, n, parallelism int, fn func(i int)) {
