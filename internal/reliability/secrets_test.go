@@ -164,8 +164,12 @@ func leakHappyPath(t *testing.T, secret string, tok tokenLine) {
 	// A killed apply leaves the state's -wal behind: scanned below.
 	w.setChaos(chaosConfig{MinLatency: 20 * time.Millisecond, MaxLatency: 30 * time.Millisecond})
 	three := writeManifest(t, e.dir, w.yzjURL, w.lkURL, tok, fleet{Prefix: "s3", Yunzhijia: 6, Members: 1, Notices: 1})
-	r, _ := e.cli.killAfter(t, 150*time.Millisecond, "apply", "--auto-approve", "-f", three, "--state", filepath.Join(e.dir, "killed.db"), "--parallelism", "1")
+	killedState := filepath.Join(e.dir, "killed.db")
+	r, killed := e.cli.killAfter(t, 150*time.Millisecond, "apply", "--auto-approve", "-f", three, "--state", killedState, "--parallelism", "1")
 	e.scan.result(r)
+	if _, err := os.Stat(killedState + "-wal"); killed && err != nil {
+		t.Errorf("the killed apply left no -wal to scan: %v", err)
+	}
 	e.scan.files(e.dir, e.manifest)
 	w.quiet()
 
