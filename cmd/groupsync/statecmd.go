@@ -68,10 +68,7 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		if err := checkUnbound(ctx, store, pos[1], provider, pos[2]); err != nil {
 			return err
 		}
-		if err := store.Bind(ctx, state.Binding{Key: pos[1], Provider: provider, GroupID: pos[2], Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
-			return err
-		}
-		if err := closeCreateIntents(ctx, store, pos[1]); err != nil {
+		if err := importGroup(ctx, store, state.Binding{Key: pos[1], Provider: provider, GroupID: pos[2], Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s is now bound to %s group %s.\n", pos[1], provider, pos[2])
@@ -105,21 +102,20 @@ func checkUnbound(ctx context.Context, store *state.Store, key, provider, groupI
 	return nil
 }
 
-// closeCreateIntents drops the open create intents of key once the user has
-// named the group it made.
-func closeCreateIntents(ctx context.Context, store *state.Store, key string) error {
+// importGroup binds b.Key to b.GroupID. When the key has a create whose
+// outcome is unknown, the binding closes that intent in the same
+// transaction, so that a crash cannot leave one without the other.
+func importGroup(ctx context.Context, store *state.Store, b state.Binding) error {
 	intents, err := store.OpenIntents(ctx)
 	if err != nil {
 		return err
 	}
 	for _, in := range intents {
-		if in.Key == key && in.Kind == state.IntentCreate {
-			if err := store.AbandonIntent(ctx, in.ID); err != nil {
-				return err
-			}
+		if in.Key == b.Key && in.Kind == state.IntentCreate {
+			return store.CompleteCreate(ctx, in.ID, b)
 		}
 	}
-	return nil
+	return store.Bind(ctx, b)
 }
 
 // stateResolve settles the notices and banners of key whose outcome is
