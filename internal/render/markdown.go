@@ -50,7 +50,7 @@ func Markdown(w io.Writer, p *reconcile.Plan) error {
 	ew := &errWriter{w: w}
 	ew.write(head.String())
 	if rowsN > 0 {
-		ew.write("\n" + tableHead)
+		ew.write(tableHead)
 		for _, r := range rows[:rowsN] {
 			ew.write(r)
 		}
@@ -70,7 +70,7 @@ func Markdown(w io.Writer, p *reconcile.Plan) error {
 
 // tableHead starts the summary table; its leading newline separates it from
 // the summary line.
-const tableHead = "| | group | provider | group id | changes |\n|---|---|---|---|---|\n"
+const tableHead = "\n| | group | provider | group id | changes |\n|---|---|---|---|---|\n"
 
 // fit returns how many table rows and details blocks can be written after
 // fixed characters and stay under MaxMarkdown: all of them when everything
