@@ -138,7 +138,7 @@ func shortenIDs(fix string, ms []reconcile.Member) string {
 		ids[i] = clean(m.ID)
 	}
 	full := strings.Join(ids, ", ")
-	short := strings.Join(ids[:maxListed], ", ") + more(len(ms))
+	short := strings.Join(ids[:maxListed], ", ") + more(len(ms), maxListed)
 	return strings.Replace(fix, full, short, 1)
 }
 
@@ -149,15 +149,16 @@ func labels(ms []reconcile.Member) string {
 	for i, m := range ms[:n] {
 		out[i] = label(m)
 	}
-	return strings.Join(out, ", ") + more(len(ms))
+	return strings.Join(out, ", ") + more(len(ms), n)
 }
 
-// more is ", … and N more" when a list of n was cut to maxListed.
-func more(n int) string {
-	if n <= maxListed {
+// more is ", … and N more" when a list of n items was cut to its first
+// shown, else "".
+func more(n, shown int) string {
+	if n <= shown {
 		return ""
 	}
-	return ", … and " + strconv.Itoa(n-maxListed) + " more"
+	return ", … and " + strconv.Itoa(n-shown) + " more"
 }
 
 // label is "handle (id)", or the id alone when there is no handle.
@@ -207,9 +208,6 @@ func orphansLine(keys []string, limit int) string {
 	for i, k := range keys[:n] {
 		out[i] = clean(k)
 	}
-	s := "state keys not in any manifest (left alone; run `groupsync state forget KEY`): " + strings.Join(out, ", ")
-	if n < len(keys) {
-		s += ", … and " + strconv.Itoa(len(keys)-n) + " more"
-	}
-	return s
+	return "state keys not in any manifest (left alone; run `groupsync state forget KEY`): " +
+		strings.Join(out, ", ") + more(len(keys), n)
 }
