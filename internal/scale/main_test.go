@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -8,7 +9,11 @@ import (
 // TestMain lets this test binary serve as the scenarios' simulator
 // process (see SimMain) when started as one.
 func TestMain(m *testing.M) {
-	if SimMain() {
+	if sim, err := SimMain(); sim {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scale simulators:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	os.Exit(m.Run())

@@ -26,22 +26,20 @@ import (
 const simEnv = "GROUPSYNC_SCALE_SIM"
 
 // SimMain serves the vendor simulators of a scenario when the process was
-// started as a simulator process (simEnv set), and reports whether it was.
-// A test binary's TestMain calls it first. The process prints one line,
-// "sim YZJ_URL LUNKR_URL CONTROL_URL", and serves until its stdin closes.
+// started as a simulator process (simEnv set), and reports whether it was,
+// with the error that ended the serving. A test binary's TestMain calls it
+// first and, when it was one, exits instead of running tests. The process
+// prints one line on stdout, "sim YZJ_URL LUNKR_URL CONTROL_URL", and
+// serves until its stdin closes.
 //
 // The simulators run in their own process so that the benchmark's peak RSS
 // is groupsync's, not the stand-in vendors'.
-func SimMain() bool {
+func SimMain() (bool, error) {
 	raw, ok := os.LookupEnv(simEnv)
 	if !ok {
-		return false
+		return false, nil
 	}
-	if err := serveSims(raw, os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "scale simulators:", err)
-		os.Exit(1)
-	}
-	return true
+	return true, serveSims(raw, os.Stdin, os.Stdout)
 }
 
 func serveSims(raw string, stdin io.Reader, stdout io.Writer) error {
