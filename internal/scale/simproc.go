@@ -55,7 +55,7 @@ func serveSims(raw string, stdin io.Reader, stdout io.Writer) error {
 	ctl := httptest.NewServer(simControl(yzj, lk))
 	defer ctl.Close()
 	if _, err := fmt.Fprintf(stdout, "sim %s/ %s/ %s\n", yzjSrv.URL, lunkrSrv.URL, ctl.URL); err != nil {
-		return err
+		return fmt.Errorf("announce the simulators' addresses: %w", err)
 	}
 	_, _ = io.Copy(io.Discard, stdin) // until the parent closes it or dies
 	return nil
@@ -75,7 +75,8 @@ func seedVendors(sc Scenario, yzj *yunzhijia.Simulator, lk *lunkr.Simulator) {
 			yzj.SeedGroup(live)
 		}
 	}
-	m = nil
+	// The manifest was only a guide to the seeding: its memory is not the
+	// simulators' and must not count in sim_rss.
 	resetPeakRSS()
 }
 
@@ -176,22 +177,22 @@ type simProcess struct {
 func startSims(sc Scenario) (*simProcess, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("find this test binary to start the simulator process: %w", err)
 	}
 	raw, err := json.Marshal(sc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode the scenario for the simulator process: %w", err)
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), simEnv+"="+string(raw), "GOMAXPROCS="+fmt.Sprint(runtime.GOMAXPROCS(0)))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("simulator process stdin: %w", err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("simulator process stdout: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the simulator process: %w", err)
@@ -199,9 +200,13 @@ func startSims(sc Scenario) (*simProcess, error) {
 	p := &simProcess{cmd: cmd, stdin: stdin, http: &http.Client{Timeout: time.Minute}}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	f := strings.Fields(line)
-	if err != nil || len(f) != 4 || f[0] != "sim" {
+	if err != nil {
 		p.close()
-		return nil, fmt.Errorf("simulator process: unexpected first line %q: %v", line, err)
+		return nil, fmt.Errorf("simulator process: read its first line: %w", err)
+	}
+	if len(f) != 4 || f[0] != "sim" {
+		p.close()
+		return nil, fmt.Errorf("simulator process: unexpected first line %q", line)
 	}
 	p.yzjURL, p.lunkrURL, p.ctlURL = f[1], f[2], f[3]
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
@@ -213,7 +218,7 @@ func startSims(sc Scenario) (*simProcess, error) {
 func (p *simProcess) start(latency time.Duration) error {
 	resp, err := p.http.Post(p.ctlURL+"/start?latency="+latency.String(), "text/plain", nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("simulator start: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -226,7 +231,7 @@ func (p *simProcess) status() (simStatus, error) {
 	var st simStatus
 	resp, err := p.http.Get(p.ctlURL + "/status")
 	if err != nil {
-		return st, err
+		return st, fmt.Errorf("simulator status: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
