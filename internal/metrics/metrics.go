@@ -93,9 +93,6 @@ func New() *Set {
 	return s
 }
 
-// Registry is the Set's own registry.
-func (s *Set) Registry() *prometheus.Registry { return s.reg }
-
 // Handler serves the registry in the Prometheus exposition formats.
 func (s *Set) Handler() http.Handler {
 	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
