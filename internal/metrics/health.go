@@ -8,7 +8,8 @@ import (
 )
 
 // Health decides /healthz: unhealthy once runs have been failing, with no
-// success in between, for longer than Window. It is safe for concurrent use.
+// success in between, for longer than its window (NewHealth). It is safe
+// for concurrent use.
 type Health struct {
 	window time.Duration
 	now    func() time.Time
