@@ -40,6 +40,12 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err := f.common.check(); err != nil {
 		return err
 	}
+	if f.maxNewGroups < 0 {
+		return fmt.Errorf("--max-new-groups: must not be negative, got %d", f.maxNewGroups)
+	}
+	if f.lockTimeout < 0 {
+		return fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
+	}
 	var saved *reconcile.Plan
 	switch {
 	case len(pos) == 1 && len(f.files) == 0:

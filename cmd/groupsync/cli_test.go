@@ -533,3 +533,22 @@ func TestCLIHelpAndUnknownCommand(t *testing.T) {
 		t.Errorf("unknown flag:\n%s", r.stderr)
 	}
 }
+
+// Negative limits are flag errors, as in `run`: a negative --max-new-groups
+// would refuse every create with a nonsensical message, and a negative
+// --lock-timeout was taken as "fail at once".
+func TestCLIApplyFlagErrors(t *testing.T) {
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--max-new-groups", "-1", "--max-new-groups: must not be negative, got -1"},
+		{"--lock-timeout", "-5s", "--lock-timeout: must not be negative, got -5s"},
+	} {
+		c := newCLI(t)
+		r := c.sandbox("apply", "-f", example, "--auto-approve", tc.flag, tc.value).wantCode(t, 1)
+		if !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("%s %s:\nstdout:\n%s\nstderr:\n%s", tc.flag, tc.value, r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(c.state); err == nil {
+			t.Errorf("%s %s: a flag error created the state file", tc.flag, tc.value)
+		}
+	}
+}
