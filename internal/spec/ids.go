@@ -46,7 +46,7 @@ func idForm(v Vendor) string {
 
 // normalizeID reports whether s looks like a user id of v and returns it in
 // canonical form: Yunzhijia ids in lower case; Lunkr ids as written (emails
-// are compared without case, see sameID).
+// are compared without case, see idKey).
 func normalizeID(v Vendor, s string) (string, bool) {
 	switch v {
 	case Yunzhijia:
