@@ -552,3 +552,18 @@ func TestCLIApplyFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// validate and plan take manifests as arguments, so `apply groups.yaml` is
+// an easy slip: it says to use -f, not that '#' is bad JSON.
+func TestCLIApplyManifestAsPlanFile(t *testing.T) {
+	c := newCLI(t)
+	for _, path := range []string{example, filepath.Dir(example)} {
+		r := c.run("apply", "--state", c.state, path).wantCode(t, 1)
+		if !strings.Contains(r.stderr, "not a saved plan") || !strings.Contains(r.stderr, "\nhint: to apply") || !strings.Contains(r.stderr, "groupsync apply -f "+path) {
+			t.Errorf("apply %s:\n%s", path, r.stderr)
+		}
+	}
+	if _, err := os.Stat(c.state); err == nil {
+		t.Error("apply of a manifest as a plan created the state file")
+	}
+}

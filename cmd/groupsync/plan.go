@@ -192,11 +192,14 @@ func savePlan(path string, p *reconcile.Plan) error {
 func readPlan(path string) (*reconcile.Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			return nil, fmt.Errorf("%s is a directory, not a saved plan\nhint: to apply the manifests in it, name it with -f: groupsync apply -f %s", path, path)
+		}
 		return nil, fmt.Errorf("read saved plan: %w", err)
 	}
 	var p reconcile.Plan
 	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("read saved plan %s: %w", path, err)
+		return nil, fmt.Errorf("%s is not a saved plan: %w\nhint: to apply a manifest, name it with -f: groupsync apply -f %s", path, err, path)
 	}
 	if p.FormatVersion != reconcile.FormatVersion {
 		return nil, fmt.Errorf("saved plan %s has format version %d; this groupsync reads %d: make the plan again", path, p.FormatVersion, reconcile.FormatVersion)
