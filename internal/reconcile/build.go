@@ -260,6 +260,9 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 			Fix:     "run plan with --refresh (the default) to read it"})
 		reportUnknownPosts(&gp, g, in.Posts[g.Key], ki)
 	case obs.Err != nil && errors.Is(obs.Err, vendors.ErrNotFound):
+		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
+			gp.Bind = nil // a pin the vendor says is gone is not recorded
+		}
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueVanished,
 			Message: fmt.Sprintf("%s says group %s does not exist", g.Vendor, t.GroupID),
 			Fix:     fmt.Sprintf("run `groupsync state forget %s` to create it again, or pin another id with groupId:", g.Key)})

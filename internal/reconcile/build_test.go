@@ -127,6 +127,26 @@ func TestBuildGroupSteps(t *testing.T) {
 		obs:      map[string]Observation{"crew": {GroupID: yzjID, Err: &vendors.Error{Kind: vendors.ErrNotFound}}},
 		want:     GroupPlan{Action: ActionReport, GroupID: yzjID, Errors: []Issue{{Kind: IssueVanished}}},
 	}, {
+		name: "a pin the vendor says does not exist is not recorded, nor does it close a lost create",
+		group: func() *spec.Group {
+			g := yzjGroup("crew", bob)
+			g.GroupID = yzjID
+			return g
+		}(),
+		intents: lostCreate,
+		obs:     map[string]Observation{"crew": {GroupID: yzjID, Err: &vendors.Error{Kind: vendors.ErrNotFound}}},
+		want:    GroupPlan{Action: ActionReport, GroupID: yzjID, Errors: []Issue{{Kind: IssueVanished}}},
+	}, {
+		name: "a pin replacing a binding is not recorded when the vendor says it does not exist",
+		group: func() *spec.Group {
+			g := yzjGroup("crew", bob)
+			g.GroupID = yzjID
+			return g
+		}(),
+		bindings: bound("crew", "kingdee", "5b0000000000000000000000"),
+		obs:      map[string]Observation{"crew": {GroupID: yzjID, Err: &vendors.Error{Kind: vendors.ErrNotFound}}},
+		want:     GroupPlan{Action: ActionReport, GroupID: yzjID, Errors: []Issue{{Kind: IssueVanished}}},
+	}, {
 		name:     "no cached read is an error",
 		group:    yzjGroup("crew", bob),
 		bindings: bound("crew", "kingdee", yzjID),
