@@ -148,31 +148,42 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // newFlagSet returns a FlagSet whose usage prints the command's synopsis and
-// example before its flags.
+// example before its flags, to the FlagSet's output. The flag package's own
+// printing is silenced: parseArgs reports flag errors in one line with a hint,
+// and prints the usage asked for with -h to stdout.
 func (a *app) newFlagSet(name, synopsis, example string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: groupsync %s\n\nExample:\n  %s\n\nFlags:\n", synopsis, example)
+		fmt.Fprintf(fs.Output(), "Usage: groupsync %s\n\nExample:\n  %s\n\nFlags:\n", synopsis, example)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
 // parseArgs parses flags that may come before or after positional
-// arguments; "--" ends the flags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+// arguments; "--" ends the flags. -h or --help prints the usage to stdout
+// and returns flag.ErrHelp.
+func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			fs.SetOutput(a.stdout)
+			fs.Usage()
+			fs.SetOutput(io.Discard)
 			return nil, err
+		case err != nil:
+			return nil, fmt.Errorf("%s: %v\nhint: run 'groupsync %s --help' for its flags", fs.Name(), err, fs.Name())
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
 			return pos, nil
 		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
+		// Parse consumed a "--": what follows is positional, dashes or not.
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]

@@ -33,7 +33,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking")
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a plan that creates more than `n` groups (a lost state file must not mass-create duplicates)")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: fail at once)")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

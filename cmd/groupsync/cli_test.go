@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -521,16 +522,31 @@ func TestCLIHelpAndUnknownCommand(t *testing.T) {
 	c.golden("help", c.run("--help").wantCode(t, 0))
 	for _, cmd := range commands() {
 		r := c.run(cmd.name, "--help").wantCode(t, 0)
-		if !strings.Contains(r.stderr, "Usage: groupsync "+cmd.name) || !strings.Contains(r.stderr, "Example:") {
-			t.Errorf("%s --help:\n%s", cmd.name, r.stderr)
+		// Asked for, the usage goes to stdout (groupsync plan --help | less).
+		if !strings.Contains(r.stdout, "Usage: groupsync "+cmd.name) || !strings.Contains(r.stdout, "Example:") || r.stderr != "" {
+			t.Errorf("%s --help:\nstdout:\n%s\nstderr:\n%s", cmd.name, r.stdout, r.stderr)
 		}
 	}
 	c.golden("plan-help", c.run("plan", "--help").wantCode(t, 0))
 	c.golden("unknown-command", c.run("frobnicate").wantCode(t, 1))
 	c.run().wantCode(t, 1)
+	// A wrong flag is one error naming it, with a hint, said once and
+	// without the whole usage.
 	r := c.run("plan", "--no-such-flag", "-f", example).wantCode(t, 1)
-	if !strings.Contains(r.stderr, "no-such-flag") {
-		t.Errorf("unknown flag:\n%s", r.stderr)
+	want := "groupsync: plan: flag provided but not defined: -no-such-flag\nhint: run 'groupsync plan --help' for its flags\n"
+	if r.stderr != want || r.stdout != "" {
+		t.Errorf("unknown flag:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+}
+
+// "--" ends the flags: every argument after it is positional.
+func TestParseArgsDoubleDash(t *testing.T) {
+	a := &app{stdout: io.Discard, stderr: io.Discard}
+	fs := a.newFlagSet("x", "x", "x")
+	v := fs.Bool("v", false, "")
+	pos, err := a.parseArgs(fs, []string{"a", "-v", "--", "-b", "-c"})
+	if err != nil || !*v || !slices.Equal(pos, []string{"a", "-b", "-c"}) {
+		t.Errorf("pos %q, -v %v, err %v", pos, *v, err)
 	}
 }
 

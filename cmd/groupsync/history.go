@@ -27,7 +27,7 @@ func (a *app) history(ctx context.Context, args []string) error {
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
 	fs.StringVar(&png, "png", "", "also write the QR code as a PNG `file`")
 	fs.BoolVar(&invert, "invert", false, "draw dark modules as blocks, for a terminal with a light background")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

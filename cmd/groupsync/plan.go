@@ -32,7 +32,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	fs.StringVar(&format, "format", "text", "output format: text, markdown or json")
 	fs.BoolVar(&refresh, "refresh", true, "read live groups from the vendors; false plans from the state's cache with no network")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing to do, 2 with changes to apply, 3 with only drift to fix by hand")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

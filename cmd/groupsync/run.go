@@ -59,7 +59,7 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a run whose plan creates more than `n` groups")
 	fs.DurationVar(&f.healthWindow, "health-window", time.Hour, "/healthz fails once runs have failed continuously for longer than this")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: the run fails at once)")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 	fs.StringVar(&listen, "listen", "127.0.0.1:8930", "`address` to serve both vendors' APIs on")
 	fs.StringVar(&token, "token", "", "access token the simulators accept (default: a random one, printed)")
 	fs.DurationVar(&latency, "latency", 0, "latency added to every call")
-	if _, err := parseArgs(fs, args); err != nil {
+	if _, err := a.parseArgs(fs, args); err != nil {
 		return err
 	}
 	// A generated token is printed (nobody else knows it); one given with

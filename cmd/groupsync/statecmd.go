@@ -27,11 +27,12 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&provider, "provider", "", "provider `name` of an imported group")
 	fs.BoolVar(&yes, "yes", false, "forget without asking")
 	fs.StringVar(&hash, "hash", "", "resolve only the notice or banner with this content `hash` (the plan's fix names it)")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
+		fs.SetOutput(a.stderr)
 		fs.Usage()
 		return errors.New("state needs a subcommand: list, show, import, forget or resolve")
 	}

@@ -12,7 +12,7 @@ func (a *app) validate(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("validate", "validate -f PATH...", "groupsync validate -f examples/groups.yaml")
 	var files stringList
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
