@@ -100,7 +100,7 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 		return obs
 	}
 	since := intent.StartedAt.Add(-recoverySkew).UnixMilli()
-	var found []string
+	var found, undated []string
 	var match *vendors.Group
 	for _, ref := range refs {
 		if ref.Name != g.Name || (g.Type != "" && ref.Type != g.Type) || bound[g.Provider+"\x00"+ref.ID] {
@@ -111,14 +111,21 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 			obs.RecoveryErr = fmt.Errorf("group %s: candidate %s: %w", g.Key, ref.ID, err)
 			return obs
 		}
-		if live.CreateTime == 0 || live.CreateTime >= since {
+		switch {
+		case live.CreateTime == 0:
+			// Whether it was made before the intent cannot be told: neither
+			// adopt it nor take the search as proof that nothing was made.
+			undated = append(undated, ref.ID)
+		case live.CreateTime >= since:
 			found = append(found, ref.ID)
 			match = live
 		}
 	}
-	switch len(found) {
-	case 0:
-	case 1:
+	switch {
+	case len(undated) > 0:
+		obs.RecoveryErr = fmt.Errorf("group %s: %s gives no creation time of the groups named %q (%v): pin the right one with groupId:", g.Key, g.Vendor, g.Name, undated)
+	case len(found) == 0:
+	case len(found) == 1:
 		// The candidate's read is the group's read: the plan goes on from it.
 		obs.RecoveredID, obs.GroupID, obs.Group = found[0], found[0], match
 		obs.ReadAt = time.Now().UTC()
