@@ -169,9 +169,10 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 	if rep.err = checkSafety(p, o.maxNewGroups); rep.err != nil {
 		return rep
 	}
-	if !o.autoApprove && !saved && !a.approved(p) {
-		rep.err = errors.New("apply cancelled")
-		return rep
+	if !o.autoApprove && !saved {
+		if rep.err = a.approve(); rep.err != nil {
+			return rep
+		}
 	}
 	if rep.err = rec.begin(ctx); rep.err != nil {
 		return rep
@@ -259,16 +260,19 @@ func checkSafety(p *reconcile.Plan, maxNew int) error {
 	return nil
 }
 
-// approved asks on a terminal; without one it refuses, so that a script
+// approve asks on a terminal; without one it refuses, so that a script
 // never applies by accident.
-func (a *app) approved(p *reconcile.Plan) bool {
+func (a *app) approve() error {
 	if !a.terminal {
-		fmt.Fprintln(a.stderr, "groupsync: apply needs --auto-approve when not run from a terminal")
-		return false
+		return errors.New("apply needs --auto-approve when not run from a terminal; nothing was changed\n" +
+			"hint: review the plan above, then run again with --auto-approve, or save it with `groupsync plan --out FILE` and run `groupsync apply FILE`")
 	}
 	fmt.Fprint(a.stdout, "\nApply these changes? Only 'yes' is accepted: ")
 	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
-	return strings.TrimSpace(line) == "yes"
+	if strings.TrimSpace(line) != "yes" {
+		return errors.New("apply cancelled; nothing was changed")
+	}
+	return nil
 }
 
 // execute applies p; progress shows a live count on the terminal, otherwise

@@ -263,7 +263,9 @@ func TestCLIApplyRefusals(t *testing.T) {
 	t.Run("no terminal and no --auto-approve", func(t *testing.T) {
 		c := newCLI(t)
 		r := c.sandbox("apply", "-f", example).wantCode(t, 1)
-		if !strings.Contains(r.stderr, "apply needs --auto-approve when not run from a terminal") {
+		// One error, with what to do, not a second "apply cancelled".
+		want := "groupsync: apply needs --auto-approve when not run from a terminal; nothing was changed\nhint: "
+		if !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "groupsync:") != 1 {
 			t.Errorf("stderr:\n%s", r.stderr)
 		}
 		c.checkUntouched()
