@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -310,7 +311,7 @@ func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, ob
 		return true
 	case obs.Searched && obs.RecoveryErr == nil:
 		gp.Bind = &Bind{Kind: BindRetry, IntentID: intent.ID,
-			Reason: fmt.Sprintf("the create sent at %s made no group: %s lists none named %q since", sent, g.Vendor, g.Name)}
+			Reason: fmt.Sprintf("the create sent at %s made no group: %s lists none named %q since", sent, g.Vendor, cmp.Or(intent.Name, g.Name))}
 		return true
 	case obs.RecoveryErr != nil:
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueRecoveryFailed,

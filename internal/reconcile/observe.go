@@ -99,11 +99,16 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 		obs.RecoveryErr = fmt.Errorf("group %s: %w", g.Key, err)
 		return obs
 	}
+	// The name the lost create sent: the manifest's may have changed since.
+	name := intent.Name
+	if name == "" {
+		name = g.Name
+	}
 	since := intent.StartedAt.Add(-recoverySkew).UnixMilli()
 	var found, undated []string
 	var match *vendors.Group
 	for _, ref := range refs {
-		if ref.Name != g.Name || (g.Type != "" && ref.Type != g.Type) || bound[g.Provider+"\x00"+ref.ID] {
+		if ref.Name != name || (g.Type != "" && ref.Type != g.Type) || bound[g.Provider+"\x00"+ref.ID] {
 			continue
 		}
 		live, err := c.ReadGroup(ctx, ref.ID, "")
@@ -123,14 +128,14 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 	}
 	switch {
 	case len(undated) > 0:
-		obs.RecoveryErr = fmt.Errorf("group %s: %s gives no creation time of the groups named %q (%v): pin the right one with groupId:", g.Key, g.Vendor, g.Name, undated)
+		obs.RecoveryErr = fmt.Errorf("group %s: %s gives no creation time of the groups named %q (%v): pin the right one with groupId:", g.Key, g.Vendor, name, undated)
 	case len(found) == 0:
 	case len(found) == 1:
 		// The candidate's read is the group's read: the plan goes on from it.
 		obs.RecoveredID, obs.GroupID, obs.Group = found[0], found[0], match
 		obs.ReadAt = time.Now().UTC()
 	default:
-		obs.RecoveryErr = fmt.Errorf("group %s: %d groups named %q were created since the lost create (%v): pin the right one with groupId:", g.Key, len(found), g.Name, found)
+		obs.RecoveryErr = fmt.Errorf("group %s: %d groups named %q were created since the lost create (%v): pin the right one with groupId:", g.Key, len(found), name, found)
 	}
 	return obs
 }

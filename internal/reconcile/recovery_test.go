@@ -62,3 +62,45 @@ func TestLunkrRecoveryNeedsProofOfCreateTime(t *testing.T) {
 		})
 	}
 }
+
+// TestLunkrRecoverySearchesTheNameSent: the search looks for the name the
+// lost create sent (the intent's), not the manifest's current one: a name
+// changed since must not make the search miss the group and create it again.
+func TestLunkrRecoverySearchesTheNameSent(t *testing.T) {
+	started := time.Now().UTC()
+	tests := []struct {
+		name       string
+		sent       string // the intent's name
+		manifest   string
+		wantBind   reconcile.BindKind
+		wantCreate bool
+	}{
+		{"same name: recovered", "研发讨论", "研发讨论", reconcile.BindRecover, false},
+		{"renamed in the manifest since: still recovered", "研发讨论", "研发中心讨论", reconcile.BindRecover, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/groups/list", func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, `{"code":"10000","var":{"topic":[{"userId":"10503","email":"t..1@robot.lunkr.cn","userName":%q}],"group":[],"sysTopic":[]}}`, tt.sent)
+			})
+			mux.HandleFunc("/groups/info", func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, `{"code":"10000","var":{"groupId":"10503","groupName":%q,"groupType":"topic","createTime":%d,"memberCount":1,"subscribers":[],"members":[{"userId":"7","email":"alice@example.com","userName":"alice"}]}}`,
+					tt.sent, started.Add(time.Second).UnixMilli())
+			})
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			c := lunkr.New(&vendors.Transport{BaseURL: srv.URL + "/", Token: vendors.StaticToken("coremail", "tok"), MaxAttempts: 1})
+			g := &spec.Group{Key: "dev", Provider: "coremail", Vendor: spec.Lunkr, Name: tt.manifest, Type: spec.TypeTopic,
+				Members: []spec.Member{{ID: "alice@example.com"}}}
+			m := &spec.Manifest{Groups: []*spec.Group{g}}
+			intents := []state.Intent{{ID: 1, Key: "dev", Provider: "coremail", Kind: state.IntentCreate, Name: tt.sent, StartedAt: started}}
+			obs := reconcile.Observe(context.Background(), m, nil, intents, map[string]vendors.Client{"coremail": c}, 1, time.Now)
+			p := reconcile.Build(reconcile.Input{Manifest: m, Intents: intents, Observed: obs, Now: started})
+			gp := p.Groups[0]
+			if gp.Bind == nil || gp.Bind.Kind != tt.wantBind || (gp.Create != nil) != tt.wantCreate {
+				t.Fatalf("plan: bind %+v create %+v errors %+v, want %s", gp.Bind, gp.Create, gp.Errors, tt.wantBind)
+			}
+		})
+	}
+}
