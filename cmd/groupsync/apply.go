@@ -179,7 +179,7 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 	}
 	rep.result = a.execute(ctx, p, store, conns, log, o.parallelism, o.progress)
 	cacheApplied(ctx, store, log, p, rep.result)
-	a.printResult(o.out, rep.result)
+	a.printResult(o.out, p, rep.result)
 	if rep.result.Failed > 0 || p.HasErrors() {
 		rep.err = errReported
 	}
@@ -304,9 +304,12 @@ func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store
 				return
 			}
 			args := []any{"group", r.Key, "groupId", r.GroupID, "created", r.Created, "added", r.Added, "notices", r.Notices, "banners", r.Banners, "done", n, "of", total}
-			if r.Err != nil {
+			switch {
+			case r.Err != nil:
 				log.Error("group failed", append(args, "error", r.Err.Error())...)
-			} else {
+			case r.Canceled:
+				log.Warn("group interrupted", args...)
+			default:
 				log.Info("group applied", args...)
 			}
 		},
@@ -318,13 +321,18 @@ func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store
 	return res
 }
 
-func (a *app) printResult(w io.Writer, res *reconcile.Result) {
+// printResult says what the apply did, and what it left: groups interrupted
+// (those partly applied say what was done), and groups the plan blocked with
+// an error, which are why an apply with no failure can still exit 1.
+func (a *app) printResult(w io.Writer, p *reconcile.Plan, res *reconcile.Result) {
 	unknown := false
 	for _, r := range res.Groups {
 		switch {
 		case r.Err != nil:
 			fmt.Fprintf(w, "! %s: %v\n", r.Key, r.Err)
 			unknown = unknown || r.Unknown
+		case r.Canceled && len(doneSteps(r)) > 0:
+			fmt.Fprintf(w, "- %s: partly applied (%s), then interrupted: the rest was not sent\n", r.Key, strings.Join(doneSteps(r), ", "))
 		case r.Canceled:
 			fmt.Fprintf(w, "- %s: not applied (interrupted)\n", r.Key)
 		}
@@ -333,9 +341,44 @@ func (a *app) printResult(w io.Writer, res *reconcile.Result) {
 		map[bool]string{true: "interrupted", false: "complete"}[res.Canceled],
 		plural(res.Created, "group"), plural(res.Added, "member"), plural(res.Notices, "notice"), plural(res.Banners, "banner"),
 		plural(res.Bound, "binding"), plural(res.Failed, "group"))
+	if blocked := blockedGroups(p); len(blocked) > 0 {
+		fmt.Fprintf(w, "Not applied, blocked by an error shown in the plan: %s.\n", strings.Join(blocked, ", "))
+	}
+	if res.Canceled {
+		fmt.Fprintln(w, "Run `groupsync apply` again to finish: what was done is recorded and will not be repeated.")
+	}
 	if unknown {
 		fmt.Fprintln(w, "Some writes have an unknown outcome: they will not be repeated blindly. Run `groupsync plan` to see how to resolve them.")
 	}
+}
+
+// doneSteps lists what an interrupted group's apply did before it stopped.
+func doneSteps(r reconcile.GroupResult) []string {
+	var did []string
+	if r.Created {
+		did = append(did, "group created")
+	}
+	if r.Added > 0 {
+		did = append(did, plural(r.Added, "member")+" added")
+	}
+	if r.Notices > 0 {
+		did = append(did, plural(r.Notices, "notice")+" posted")
+	}
+	if r.Banners > 0 {
+		did = append(did, plural(r.Banners, "banner")+" posted")
+	}
+	return did
+}
+
+// blockedGroups are the keys of the groups with an error in the plan.
+func blockedGroups(p *reconcile.Plan) []string {
+	var keys []string
+	for i := range p.Groups {
+		if len(p.Groups[i].Errors) > 0 {
+			keys = append(keys, p.Groups[i].Key)
+		}
+	}
+	return keys
 }
 
 func runRecord(id int64, started time.Time, p *reconcile.Plan, res *reconcile.Result) state.Run {

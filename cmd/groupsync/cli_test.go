@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"groupsync/internal/reconcile"
 	"groupsync/internal/state"
 )
 
@@ -501,6 +502,10 @@ func TestCLIUnknownCreate(t *testing.T) {
 	store.Close()
 	c.golden("plan-unknown-create", c.sandbox("plan", "-f", example, "--detailed-exitcode").wantCode(t, 1))
 	r := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 1)
+	// "0 groups failed" and exit 1: the result says which group was left and why.
+	if !strings.Contains(r.stdout, "; 0 groups failed.\nNot applied, blocked by an error shown in the plan: release-crew.\n") {
+		t.Errorf("apply with a blocked group:\n%s", r.stdout)
+	}
 	if b := c.bindings(); len(b) != 5 || b["release-crew"].GroupID != "" {
 		t.Errorf("bindings after apply: %v, want all but release-crew", b)
 	}
@@ -583,5 +588,24 @@ func TestCLIApplyManifestAsPlanFile(t *testing.T) {
 	}
 	if _, err := os.Stat(c.state); err == nil {
 		t.Error("apply of a manifest as a plan created the state file")
+	}
+}
+
+// An interrupted apply says which groups were partly applied and what was
+// done, not "not applied" for a group it created, and how to finish.
+func TestPrintResultInterrupted(t *testing.T) {
+	p := &reconcile.Plan{Groups: []reconcile.GroupPlan{{Key: "a"}, {Key: "b"}}}
+	res := &reconcile.Result{Canceled: true, Created: 1, Notices: 1, Groups: []reconcile.GroupResult{
+		{Key: "a", Created: true, Notices: 1, Canceled: true},
+		{Key: "b", Canceled: true},
+	}}
+	var b bytes.Buffer
+	(&app{}).printResult(&b, p, res)
+	want := "- a: partly applied (group created, 1 notice posted), then interrupted: the rest was not sent\n" +
+		"- b: not applied (interrupted)\n" +
+		"\nApply interrupted: 1 group created, 0 members added, 1 notice, 0 banners posted, 0 bindings recorded; 0 groups failed.\n" +
+		"Run `groupsync apply` again to finish: what was done is recorded and will not be repeated.\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
