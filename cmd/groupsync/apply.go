@@ -67,6 +67,9 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := a.checkTokens(m, &f.common); err != nil {
+		return err
+	}
 	store, err := state.Open(f.common.state)
 	if err != nil {
 		return err

@@ -609,3 +609,19 @@ func TestPrintResultInterrupted(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// A token variable that is not set is reported with what to do, before the
+// state file is opened: nothing is written.
+func TestCLIMissingTokenWritesNothing(t *testing.T) {
+	for _, args := range [][]string{{"plan"}, {"apply", "--auto-approve"}} {
+		c := newCLI(t)
+		r := c.run(append(args, "-f", example, "--state", c.state)...).wantCode(t, 1)
+		want := "groupsync: provider coremail: environment variable LUNKR_TOKEN is not set\nhint: export LUNKR_TOKEN with provider coremail's access token, or add --sandbox"
+		if !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
+			t.Errorf("%s:\nstdout:\n%s\nstderr:\n%s", args[0], r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(c.state); err == nil {
+			t.Errorf("%s without a token created the state file", args[0])
+		}
+	}
+}

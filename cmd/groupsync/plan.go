@@ -51,6 +51,11 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if refresh {
+		if err := a.checkTokens(m, &c); err != nil {
+			return err
+		}
+	}
 	store, err := state.Open(c.state)
 	if err != nil {
 		return err

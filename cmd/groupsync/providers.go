@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -57,7 +58,7 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 			tok, err := p.ResolveToken(a.getenv)
 			if err != nil {
 				conns.close()
-				return nil, err
+				return nil, tokenError(p, err)
 			}
 			tokens = vendors.StaticToken(name, tok)
 		}
@@ -87,6 +88,36 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 		}
 	}
 	return conns, nil
+}
+
+// checkTokens resolves every provider's token variable before the command
+// opens (and perhaps creates) the state file, so that a missing variable is
+// reported, in provider order, with nothing written. The sandbox needs none;
+// a tokenCommand runs only when a call needs it.
+func (a *app) checkTokens(m *spec.Manifest, c *commonFlags) error {
+	if c.sandbox {
+		return nil
+	}
+	names := make([]string, 0, len(m.Providers))
+	for name := range m.Providers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := m.Providers[name]
+		if len(p.TokenCommand) > 0 {
+			continue
+		}
+		if _, err := p.ResolveToken(a.getenv); err != nil {
+			return tokenError(p, err)
+		}
+	}
+	return nil
+}
+
+// tokenError adds what to do to a token variable's error.
+func tokenError(p *spec.Provider, err error) error {
+	return fmt.Errorf("%w\nhint: export %s with provider %s's access token, or add --sandbox to try groupsync against simulators", err, p.TokenEnv, p.Name)
 }
 
 // close saves the sandbox world, if any.
