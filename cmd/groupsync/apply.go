@@ -61,7 +61,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	if saved != nil && saved.ManifestDigest != m.Digest {
-		return errors.New("the manifest changed since the plan was saved: make a new plan")
+		return fmt.Errorf("the manifest changed since the plan %s was saved; nothing was changed\nhint: make a new plan with `groupsync plan -f %s --out %s`, review it and apply that", pos[0], strings.Join(f.files, " -f "), pos[0])
 	}
 	log, err := a.logger(f.common.logFormat)
 	if err != nil {
@@ -152,7 +152,8 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 			return runReport{err: err}
 		}
 		if serial != p.StateSerial {
-			return runReport{err: errors.New("the state changed since the plan was saved: make a new plan")}
+			return runReport{err: errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
+				"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")}
 		}
 	} else {
 		var err error
