@@ -209,6 +209,24 @@ func (a *app) addCommon(fs *flag.FlagSet, c *commonFlags) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 }
 
+// applyFlags are the flags an `apply FILE` of a plan made with c needs to
+// see the same state and vendors: --sandbox, and --state unless it is the
+// default (or GROUPSYNC_STATE's).
+func (c *commonFlags) applyFlags(getenv func(string) (string, bool)) string {
+	var b strings.Builder
+	if c.sandbox {
+		b.WriteString(" --sandbox")
+	}
+	def := "groupsync.db"
+	if v, ok := getenv("GROUPSYNC_STATE"); ok && v != "" {
+		def = v
+	}
+	if c.state != def {
+		fmt.Fprintf(&b, " --state %s", c.state)
+	}
+	return b.String()
+}
+
 func (c *commonFlags) check() error {
 	if c.parallelism < 1 {
 		return fmt.Errorf("--parallelism: must be at least 1, got %d", c.parallelism)

@@ -361,7 +361,8 @@ func TestCLISavedPlan(t *testing.T) {
 		}
 		planFile := filepath.Join(c.dir, "plan.json")
 		r := c.sandbox("plan", "-f", manifest, "--out", planFile).wantCode(t, 0)
-		if !strings.Contains(r.stderr, "Saved the plan to "+planFile) {
+		// The command it suggests sees the same state and the same vendors.
+		if !strings.Contains(r.stderr, "Saved the plan to "+planFile+": apply it with `groupsync apply --sandbox --state "+c.state+" "+planFile+"`.") {
 			t.Errorf("plan --out stderr:\n%s", r.stderr)
 		}
 		return c, manifest, planFile

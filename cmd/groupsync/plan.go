@@ -81,7 +81,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		if err := savePlan(out, p); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply %s`.\n", out, out)
+		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply%s %s`.\n", out, c.applyFlags(a.getenv), out)
 	}
 	return planExit(p, detailed)
 }
