@@ -472,7 +472,14 @@ func TestCLIState(t *testing.T) {
 	store.Close()
 	c.golden("state-show-pending", st("show", "release-crew").wantCode(t, 0))
 	c.golden("state-resolve", st("resolve", "release-crew", "posted").wantCode(t, 0))
-	st("resolve", "release-crew", "posted").wantCode(t, 1) // nothing left to resolve
+	r = st("resolve", "release-crew", "posted").wantCode(t, 1) // nothing left to resolve
+	if !strings.Contains(r.stderr, "\nhint: groupsync state show release-crew") {
+		t.Errorf("resolve with nothing to resolve:\n%s", r.stderr)
+	}
+	r = st("forget", "nobody", "--yes").wantCode(t, 1)
+	if r.stderr != "groupsync: the state knows no group \"nobody\": nothing to forget\nhint: groupsync state list shows the keys it knows (is --state the right file?)\n" {
+		t.Errorf("forget of an unknown key:\n%s", r.stderr)
+	}
 	st("resolve", "release-crew", "maybe").wantCode(t, 1)
 	store = c.open()
 	posts, err := store.Posts(ctx)

@@ -78,7 +78,9 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		if !yes && !a.confirm(fmt.Sprintf("Forget %s? Its group is left as it is on the vendor; the next apply creates a new one unless the manifest pins an id. Type 'yes': ", pos[1])) {
 			return errors.New("state forget cancelled (use --yes when not on a terminal)")
 		}
-		if err := store.Forget(ctx, pos[1]); err != nil {
+		if err := store.Forget(ctx, pos[1]); errors.Is(err, state.ErrNotFound) {
+			return fmt.Errorf("the state knows no group %q: nothing to forget\nhint: groupsync state list shows the keys it knows (is --state the right file?)", pos[1])
+		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "Forgot %s.\n", pos[1])
@@ -150,10 +152,10 @@ func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict
 		n++
 	}
 	if n == 0 && hash != "" {
-		return fmt.Errorf("%s has no notice or banner with hash %s whose outcome is unknown", key, hash)
+		return fmt.Errorf("%s has no notice or banner with hash %s whose outcome is unknown\nhint: groupsync state show %s lists its pending writes; the plan's fix names the hash", key, hash, key)
 	}
 	if n == 0 {
-		return fmt.Errorf("%s has no notice or banner whose outcome is unknown", key)
+		return fmt.Errorf("%s has no notice or banner whose outcome is unknown\nhint: groupsync state show %s lists its pending writes", key, key)
 	}
 	fmt.Fprintf(a.stdout, "Resolved %s of %s as %s.\n", plural(n, "post"), key, verdict)
 	return nil
