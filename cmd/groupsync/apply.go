@@ -346,7 +346,7 @@ func (a *app) printResult(w io.Writer, p *reconcile.Plan, res *reconcile.Result)
 		plural(res.Created, "group"), plural(res.Added, "member"), plural(res.Notices, "notice"), plural(res.Banners, "banner"),
 		plural(res.Bound, "binding"), plural(res.Failed, "group"))
 	if blocked := blockedGroups(p); len(blocked) > 0 {
-		fmt.Fprintf(w, "Not applied, blocked by an error shown in the plan: %s.\n", strings.Join(blocked, ", "))
+		fmt.Fprintf(w, "Not applied, for an error shown in the plan: %s.\n", strings.Join(blocked, ", "))
 	}
 	if res.Canceled {
 		fmt.Fprintln(w, "Run `groupsync apply` again to finish: what was done is recorded and will not be repeated.")

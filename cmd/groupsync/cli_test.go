@@ -511,7 +511,7 @@ func TestCLIUnknownCreate(t *testing.T) {
 	c.golden("plan-unknown-create", c.sandbox("plan", "-f", example, "--detailed-exitcode").wantCode(t, 1))
 	r := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 1)
 	// "0 groups failed" and exit 1: the result says which group was left and why.
-	if !strings.Contains(r.stdout, "; 0 groups failed.\nNot applied, blocked by an error shown in the plan: release-crew.\n") {
+	if !strings.Contains(r.stdout, "; 0 groups failed.\nNot applied, for an error shown in the plan: release-crew.\n") {
 		t.Errorf("apply with a blocked group:\n%s", r.stdout)
 	}
 	if b := c.bindings(); len(b) != 5 || b["release-crew"].GroupID != "" {
