@@ -266,7 +266,8 @@ func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, 
 	}
 	b := state.Binding{Key: g.Key, Provider: g.Provider, GroupID: groupID, Origin: state.OriginCreated, BoundAt: a.now()}
 	if err := a.Journal.CompleteCreate(ctx, id, b); err != nil {
-		return "", fmt.Errorf("group %s: created %s but could not record it: %w", g.Key, groupID, err)
+		// The intent stays open: the next plan shows an unknown create.
+		return "", fmt.Errorf("group %s: created %s but could not record it (%w): %w", g.Key, groupID, vendors.ErrUnknownOutcome, err)
 	}
 	a.log(ctx, "group created", "group", g.Key, "groupId", groupID)
 	return groupID, nil
@@ -301,7 +302,7 @@ func (a *Applier) post(ctx context.Context, c slotted, g *GroupPlan, groupID str
 		return fmt.Errorf("group %s: post %s %q: %w", g.Key, kind, s.Title, err)
 	}
 	if err := a.Journal.CompletePost(ctx, id, state.Post{Key: g.Key, Kind: kind, Hash: s.Hash, VendorID: vid, PostedAt: a.now()}); err != nil {
-		return fmt.Errorf("group %s: posted %s %q but could not record it: %w", g.Key, kind, s.Title, err)
+		return fmt.Errorf("group %s: posted %s %q but could not record it (%w): %w", g.Key, kind, s.Title, vendors.ErrUnknownOutcome, err)
 	}
 	return nil
 }

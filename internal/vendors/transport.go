@@ -3,6 +3,7 @@ package vendors
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,7 +56,15 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	tr.MaxIdleConns = 256
 	tr.MaxIdleConnsPerHost = 128
 	tr.ResponseHeaderTimeout = timeout
-	return &http.Client{Timeout: timeout, Transport: tr}
+	// HTTP/1.1 only: its error paths wait for the write to finish, so "the
+	// request was not written" is exact; over HTTP/2 a cancelled request can
+	// return before its write is reported, and a sent create would be retried.
+	tr.ForceAttemptHTTP2 = false
+	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	return &http.Client{Timeout: timeout, Transport: tr,
+		// A redirected POST would be replayed as a GET; the vendors do not
+		// redirect, so a 3xx is answered as it is.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // Call is one vendor request.
@@ -241,7 +250,11 @@ func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byt
 	case resp.StatusCode >= 400:
 		return attemptResult{token: tok, err: t.fail(c, ErrBadRequest, status, snippet, nil)}
 	case resp.StatusCode >= 300:
-		return attemptResult{token: tok, err: t.fail(c, ErrVendor, status, "unexpected redirect", nil)}
+		if c.Safe {
+			return attemptResult{token: tok, err: t.fail(c, ErrVendor, status, "unexpected redirect", nil)}
+		}
+		// The write reached a server that did not say what it did with it.
+		return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, status, "unexpected redirect", nil)}
 	}
 	err := decode(data)
 	if err == nil {

@@ -110,3 +110,32 @@ func TestNilTokenSourceIsAnError(t *testing.T) {
 		t.Errorf("err = %v, want ErrUnauthorized", err)
 	}
 }
+
+func TestRedirectIsNotFollowed(t *testing.T) {
+	tests := []struct {
+		name string
+		safe bool
+		kind error
+	}{
+		{"a write answered with a redirect has an unknown outcome", false, ErrUnknownOutcome},
+		{"a read answered with a redirect is a vendor error", true, ErrVendor},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hits sync.Map
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Store(r.Method+" "+r.URL.Path, true)
+				http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			}))
+			defer srv.Close()
+			tr := &Transport{Vendor: "test", BaseURL: srv.URL + "/", HTTP: NewHTTPClient(5 * time.Second), Token: StaticToken("p", "tok")}
+			err := tr.Do(context.Background(), Call{Name: "c", Method: http.MethodPost, Path: "create", Body: map[string]string{}, Safe: tt.safe}, func([]byte) error { return nil })
+			if !errors.Is(err, tt.kind) {
+				t.Errorf("err = %v, want %v", err, tt.kind)
+			}
+			if _, ok := hits.Load("GET /elsewhere"); ok {
+				t.Errorf("the redirect was followed: a POST replayed as a GET")
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package lunkr
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,6 +87,12 @@ func (c *Client) CreateGroup(ctx context.Context, req vendors.CreateRequest) (st
 		id, err = decodeCreate(b, subject)
 		return err
 	})
+	var ve *vendors.Error
+	if errors.As(err, &ve) && ve.Code == CodeUnknownError {
+		// "Unknown error" does not prove the group was not made: the create
+		// is treated as lost, and the next plan looks for it (groups/list).
+		ve.Kind = vendors.ErrUnknownOutcome
+	}
 	if err != nil {
 		return "", err
 	}

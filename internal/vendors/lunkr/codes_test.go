@@ -50,6 +50,17 @@ func TestDocumentedCodes(t *testing.T) {
 			kind: vendors.ErrVendor, code: CodeUnknownError, calls: 1,
 		},
 		{
+			// "Unknown error" does not prove a create was not made: it is a
+			// lost create, found later through groups/list, never resent blindly.
+			name:  "10001 unknown error on create is an unknown outcome",
+			setup: func(h *harness) { h.sim.ForceCode(CallCreate, CodeUnknownError, 1) },
+			call: func(h *harness) error {
+				_, err := h.client.CreateGroup(ctx, vendors.CreateRequest{Name: "g", Members: []string{"a@example.com"}})
+				return err
+			},
+			kind: vendors.ErrUnknownOutcome, code: CodeUnknownError, calls: 1,
+		},
+		{
 			name:  "10006 no permission on info",
 			setup: func(h *harness) { h.sim.ForceCode(CallInfo, CodeNoPermission, 1) },
 			call: func(h *harness) error {

@@ -23,7 +23,7 @@
 // accepted). Codes other than 10000 become a *vendors.Error:
 //
 //	10000 ok
-//	10001 unknown error       -> ErrVendor
+//	10001 unknown error       -> ErrVendor (on groups/create: ErrUnknownOutcome, as the group may exist)
 //	10002 invalid token       -> ErrUnauthorized (assumption, see below)
 //	10006 no permission       -> ErrNoPermission
 //	20101 user not found      -> ErrBadRequest (the message names the user when known)
