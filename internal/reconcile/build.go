@@ -264,9 +264,14 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
 			gp.Bind = nil // a pin the vendor says is gone is not recorded
 		}
+		fix := fmt.Sprintf("run `groupsync state forget %s` to create it again, or pin another id with groupId:", g.Key)
+		if g.GroupID != "" {
+			// Forgetting would not help: the pin adopts the same id again.
+			fix = fmt.Sprintf("the manifest pins groupId %s: change it to the group's id, or remove it (and run `groupsync state forget %s`) to create the group again", g.GroupID, g.Key)
+		}
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueVanished,
 			Message: fmt.Sprintf("%s says group %s does not exist", g.Vendor, t.GroupID),
-			Fix:     fmt.Sprintf("run `groupsync state forget %s` to create it again, or pin another id with groupId:", g.Key)})
+			Fix:     fix})
 	case obs.Err != nil:
 		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
 			gp.Bind = nil // a pin is recorded only once its group was read

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,5 +255,29 @@ func TestBuildSummaryAndOrphans(t *testing.T) {
 	}
 	if p.StateSerial != 7 || p.ManifestDigest != "d" || p.FormatVersion != 1 {
 		t.Errorf("provenance = %d %q %d", p.StateSerial, p.ManifestDigest, p.FormatVersion)
+	}
+}
+
+func TestVanishedFixNamesWhatHelps(t *testing.T) {
+	pinned := yzjGroup("crew", bob)
+	pinned.GroupID = yzjID
+	gone := map[string]Observation{"crew": {GroupID: yzjID, Err: &vendors.Error{Kind: vendors.ErrNotFound}}}
+	tests := []struct {
+		name     string
+		group    *spec.Group
+		bindings map[string]state.Binding
+		want     string
+	}{
+		{"a created group: forget it to create it again", yzjGroup("crew", bob), bound("crew", "kingdee", yzjID), "state forget crew"},
+		{"a pinned group: forgetting would adopt it again, so change the pin", pinned, nil, "pins groupId " + yzjID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := build([]*spec.Group{tt.group}, tt.bindings, gone, nil, nil)
+			errs := p.Groups[0].Errors
+			if len(errs) != 1 || !strings.Contains(errs[0].Fix, tt.want) {
+				t.Errorf("errors = %+v, want one whose fix contains %q", errs, tt.want)
+			}
+		})
 	}
 }
