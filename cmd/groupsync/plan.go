@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"groupsync/internal/reconcile"
 	"groupsync/internal/render"
@@ -102,63 +101,13 @@ func planExit(p *reconcile.Plan, detailed bool) error {
 	return nil
 }
 
-// readBatch is how many cached reads a plan saves per transaction.
-const readBatch = 500
-
-// makePlan observes (live, or from the cache when refresh is false) and
-// builds the plan group by group as the reads arrive, caching live reads in
-// batches: no more than a few batches of reads are held at once.
+// makePlan makes the plan the one way every command does.
 func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool) (*reconcile.Plan, error) {
-	bindings, err := store.Bindings(ctx)
-	if err != nil {
-		return nil, err
+	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh}
+	if conns != nil {
+		o.Clients = conns.clients
 	}
-	intents, err := store.OpenIntents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	posts, err := store.Posts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	serial, err := store.Serial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b := reconcile.NewBuilder(reconcile.Input{
-		Manifest:  m,
-		Bindings:  bindings,
-		Posts:     posts,
-		Intents:   intents,
-		Caps:      capabilities(),
-		Refreshed: refresh,
-		Serial:    serial,
-		Now:       time.Now(),
-	})
-	add := func(g *spec.Group, obs reconcile.Observation) { b.Add(g, obs, true) }
-	if refresh {
-		saver := store.NewReadSaver(ctx, readBatch)
-		reconcile.ObserveEach(ctx, m, bindings, intents, conns.clients, parallelism, time.Now, func(g *spec.Group, obs reconcile.Observation) {
-			add(g, obs)
-			if r, ok := reconcile.ReadOf(g, obs); ok {
-				saver.Add(r)
-			}
-		})
-		err := saver.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("plan interrupted: %w", ctx.Err())
-		}
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		c := reconcile.NewCacheMatcher(m, bindings)
-		if err := store.EachRead(ctx, func(r state.Read) error { c.Add(r, add); return nil }); err != nil {
-			return nil, err
-		}
-		c.Done(add)
-	}
-	return b.Plan(), nil
+	return reconcile.MakePlan(ctx, m, store, o)
 }
 
 func (a *app) render(w io.Writer, p *reconcile.Plan, format string) error {

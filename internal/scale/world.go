@@ -157,58 +157,16 @@ func (w *World) Calls() Calls {
 // Err is the first failure to reach the simulator process.
 func (w *World) Err() error { return w.err }
 
-// readBatch is how many reads a plan caches per transaction, as the CLI.
-const readBatch = 500
-
-// Plan makes a plan as `groupsync plan` does: each group planned as its
-// live read arrives, the reads cached in batches (refresh), or the state's
-// cached reads streamed with no network.
+// Plan makes a plan with reconcile.MakePlan, as `groupsync plan` does: each
+// group planned as its live read arrives, the reads cached in batches
+// (refresh), or the state's cached reads streamed with no network.
 func (w *World) Plan(ctx context.Context, refresh bool) (*reconcile.Plan, error) {
-	s := w.Store
-	bindings, err := s.Bindings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	intents, err := s.OpenIntents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	posts, err := s.Posts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	serial, err := s.Serial(ctx)
-	if err != nil {
-		return nil, err
-	}
 	caps := map[spec.Vendor]vendors.Capabilities{}
 	for name, p := range w.Manifest.Providers {
 		caps[p.Vendor] = w.Clients[name].Capabilities()
 	}
-	b := reconcile.NewBuilder(reconcile.Input{
-		Manifest: w.Manifest, Bindings: bindings, Posts: posts, Intents: intents,
-		Caps: caps, Refreshed: refresh, Serial: serial, Now: time.Now(),
-	})
-	add := func(g *spec.Group, obs reconcile.Observation) { b.Add(g, obs, true) }
-	if refresh {
-		saver := s.NewReadSaver(ctx, readBatch)
-		reconcile.ObserveEach(ctx, w.Manifest, bindings, intents, w.Clients, w.Scenario.Parallelism, time.Now, func(g *spec.Group, obs reconcile.Observation) {
-			add(g, obs)
-			if r, ok := reconcile.ReadOf(g, obs); ok {
-				saver.Add(r)
-			}
-		})
-		if err := saver.Close(); err != nil {
-			return nil, err
-		}
-	} else {
-		c := reconcile.NewCacheMatcher(w.Manifest, bindings)
-		if err := s.EachRead(ctx, func(r state.Read) error { c.Add(r, add); return nil }); err != nil {
-			return nil, err
-		}
-		c.Done(add)
-	}
-	return b.Plan(), nil
+	return reconcile.MakePlan(ctx, w.Manifest, w.Store, reconcile.PlanOptions{
+		Clients: w.Clients, Caps: caps, Parallelism: w.Scenario.Parallelism, Refresh: refresh})
 }
 
 // Apply executes p with the scenario's parallelism.
