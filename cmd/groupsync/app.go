@@ -30,12 +30,12 @@ type app struct {
 	terminal bool // stdin and stdout are a terminal: prompts and live progress
 }
 
-// exitError carries an exit code other than 1 out of a command.
+// exitCodeError carries an exit code other than 1 out of a command.
 type exitCodeError struct{ code int }
 
 func (e exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-// silentError is an error already reported to the user.
+// errReported is an error already reported to the user.
 var errReported = errors.New("reported")
 
 type command struct {

@@ -633,3 +633,26 @@ func TestCLIMissingTokenWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestCLIValidateCounts(t *testing.T) {
+	c := newCLI(t)
+	path := filepath.Join(c.dir, "one.yaml")
+	manifest := `version: 1
+providers:
+  kingdee: {vendor: yunzhijia, token: "${YZJ_TOKEN}", operator: alice}
+people:
+  alice: {yunzhijia: 5b503ee9e4b02abb5318b23e}
+groups:
+  - {key: crew, provider: kingdee, members: [alice]}
+`
+	if err := os.WriteFile(path, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := c.run("validate", "-f", path).wantCode(t, 0)
+	if want := "1 manifest file: 1 provider, 1 person, 1 group: valid\n"; r.stdout != want {
+		t.Errorf("stdout = %q, want %q", r.stdout, want)
+	}
+	if _, err := os.Stat(c.state); !os.IsNotExist(err) {
+		t.Errorf("validate touched the state file: %v", err)
+	}
+}

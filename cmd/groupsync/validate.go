@@ -21,8 +21,12 @@ func (a *app) validate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%s: %d providers, %d people, %d groups: valid\n",
-		plural(len(m.Files), "manifest file"), len(m.Providers), len(m.People), len(m.Groups))
+	people := fmt.Sprintf("%d people", len(m.People))
+	if len(m.People) == 1 {
+		people = "1 person"
+	}
+	fmt.Fprintf(a.stdout, "%s: %s, %s, %s: valid\n",
+		plural(len(m.Files), "manifest file"), plural(len(m.Providers), "provider"), people, plural(len(m.Groups), "group"))
 	return nil
 }
 
