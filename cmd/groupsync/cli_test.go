@@ -426,7 +426,11 @@ func TestCLIPlanFromCache(t *testing.T) {
 
 func TestCLIState(t *testing.T) {
 	c := newCLI(t)
-	c.golden("state-list-empty", c.run("state", "list", "--state", c.state).wantCode(t, 0))
+	// A missing state file is an error, not an empty state: --state may be mistyped.
+	c.golden("state-list-missing", c.run("state", "list", "--state", c.state).wantCode(t, 1))
+	if _, err := os.Stat(c.state); !os.IsNotExist(err) {
+		t.Errorf("state list created the state file: %v", err)
+	}
 	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
 	st := func(args ...string) result {
 		return c.run(append([]string{"state", "--state", c.state}, args...)...)

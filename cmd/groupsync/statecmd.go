@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	iofs "io/fs"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -43,6 +45,13 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	}
 	if len(pos)-1 != n {
 		return fmt.Errorf("state %s takes %d arguments, got %d\nhint: %s", pos[0], n, len(pos)-1, stateSynopsis)
+	}
+	if pos[0] != "import" {
+		// Only import may start a state file: a mistyped --state must not
+		// quietly show an empty one.
+		if _, err := os.Stat(c.state); errors.Is(err, iofs.ErrNotExist) {
+			return fmt.Errorf("state file %s does not exist\nhint: check --state (or GROUPSYNC_STATE); the first apply creates it", c.state)
+		}
 	}
 	store, err := state.Open(c.state)
 	if err != nil {
