@@ -247,7 +247,11 @@ func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, 
 	if err := c.acquire(); err != nil {
 		return "", err
 	}
-	id, err := a.Journal.BeginIntent(ctx, state.Intent{Key: g.Key, Provider: g.Provider, Kind: state.IntentCreate, Name: g.Create.Name, StartedAt: a.now()})
+	in := state.Intent{Key: g.Key, Provider: g.Provider, Kind: state.IntentCreate, Name: g.Create.Name, Type: g.Create.Type, StartedAt: a.now()}
+	if len(g.Create.Members) > 0 {
+		in.Member = g.Create.Members[0].ID
+	}
+	id, err := a.Journal.BeginIntent(ctx, in)
 	if err != nil {
 		c.release()
 		return "", fmt.Errorf("group %s: journal create: %w", g.Key, err)

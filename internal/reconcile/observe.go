@@ -90,11 +90,21 @@ func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, 
 // the one group of the same name and type created since the intent.
 func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, intent state.Intent, bound map[string]bool) Observation {
 	obs := Observation{Searched: true}
-	if len(g.Members) == 0 {
+	// Look for what the lost create sent (its member and type are in the
+	// intent); the manifest may have changed since. Intents from before
+	// they were recorded fall back to the manifest.
+	member, typ := intent.Member, intent.Type
+	if member == "" && len(g.Members) > 0 {
+		member = g.Members[0].ID
+	}
+	if typ == "" {
+		typ = g.Type
+	}
+	if member == "" {
 		obs.RecoveryErr = fmt.Errorf("group %s has no member whose groups could be listed", g.Key)
 		return obs
 	}
-	refs, err := c.ListGroups(ctx, g.Members[0].ID)
+	refs, err := c.ListGroups(ctx, member)
 	if err != nil {
 		obs.RecoveryErr = fmt.Errorf("group %s: %w", g.Key, err)
 		return obs
@@ -108,7 +118,7 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 	var found, undated []string
 	var match *vendors.Group
 	for _, ref := range refs {
-		if ref.Name != name || (g.Type != "" && ref.Type != g.Type) || bound[g.Provider+"\x00"+ref.ID] {
+		if ref.Name != name || (typ != "" && ref.Type != typ) || bound[g.Provider+"\x00"+ref.ID] {
 			continue
 		}
 		live, err := c.ReadGroup(ctx, ref.ID, "")

@@ -104,3 +104,38 @@ func TestLunkrRecoverySearchesTheNameSent(t *testing.T) {
 		})
 	}
 }
+
+// TestLunkrRecoverySearchesTheMemberAndTypeSent: the search lists the groups
+// of the member the lost create sent first, and matches the type it sent,
+// so a manifest changed since (other first member, other type) does not
+// make the search miss the group and create it a second time.
+func TestLunkrRecoverySearchesTheMemberAndTypeSent(t *testing.T) {
+	started := time.Now().UTC()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/groups/list", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("userId") != "alice@example.com" {
+			fmt.Fprint(w, `{"code":"10000","var":{"topic":[],"group":[],"sysTopic":[]}}`)
+			return
+		}
+		fmt.Fprint(w, `{"code":"10000","var":{"topic":[],"group":[],"sysTopic":[{"userId":"10503","email":"s..1@robot.lunkr.cn","userName":"运维广播","role":0}]}}`)
+	})
+	mux.HandleFunc("/groups/info", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"code":"10000","var":{"groupId":"10503","groupName":"运维广播","groupType":"sysTopic","createTime":%d,"memberCount":1,"subscribers":[],"members":[{"userId":"7","email":"alice@example.com","userName":"alice"}]}}`,
+			started.Add(time.Second).UnixMilli())
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := lunkr.New(&vendors.Transport{BaseURL: srv.URL + "/", Token: vendors.StaticToken("coremail", "tok"), MaxAttempts: 1})
+	// Since the lost create, the manifest put bob first and made it a topic.
+	g := &spec.Group{Key: "ops", Provider: "coremail", Vendor: spec.Lunkr, Name: "运维广播", Type: spec.TypeTopic,
+		Members: []spec.Member{{ID: "bob@example.com"}, {ID: "alice@example.com"}}}
+	m := &spec.Manifest{Groups: []*spec.Group{g}}
+	intents := []state.Intent{{ID: 1, Key: "ops", Provider: "coremail", Kind: state.IntentCreate, Name: "运维广播",
+		Type: spec.TypeSysTopic, Member: "alice@example.com", StartedAt: started}}
+	obs := reconcile.Observe(context.Background(), m, nil, intents, map[string]vendors.Client{"coremail": c}, 1, time.Now)
+	p := reconcile.Build(reconcile.Input{Manifest: m, Intents: intents, Observed: obs, Now: started})
+	gp := p.Groups[0]
+	if gp.Bind == nil || gp.Bind.Kind != reconcile.BindRecover || gp.Bind.GroupID != "10503" || gp.Create != nil {
+		t.Fatalf("plan: bind %+v create %+v errors %+v, want group 10503 recovered and no create", gp.Bind, gp.Create, gp.Errors)
+	}
+}

@@ -54,6 +54,10 @@ type Intent struct {
 	Hash      string // content hash for posts, "" for create
 	GroupID   string // target group for posts, "" for create
 	StartedAt time.Time
+	// For a create: the group type sent, and a member whose group list can
+	// find the group when the answer is lost (Lunkr groups/list).
+	Type   string
+	Member string
 }
 
 // BeginIntent records in durably and returns its id. It returns
@@ -66,9 +70,9 @@ func (s *Store) BeginIntent(ctx context.Context, in Intent) (int64, error) {
 		if err := checkIntent(ctx, tx, in); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			in.Key, in.Provider, string(in.Kind), in.Name, in.Hash, in.GroupID, formatTime(orNow(in.StartedAt)))
+		res, err := tx.ExecContext(ctx, `INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.Key, in.Provider, string(in.Kind), in.Name, in.Hash, in.GroupID, formatTime(orNow(in.StartedAt)), in.Type, in.Member)
 		if err != nil {
 			return err
 		}
@@ -271,7 +275,7 @@ func (s *Store) Posts(ctx context.Context) (map[string][]Post, error) {
 	return out, nil
 }
 
-const intentColumns = "id, key, provider, kind, name, hash, group_id, started_at"
+const intentColumns = "id, key, provider, kind, name, hash, group_id, started_at, group_type, member"
 
 func intentByID(ctx context.Context, tx *sql.Tx, id int64) (Intent, error) {
 	in, err := scanIntent(tx.QueryRowContext(ctx, "SELECT "+intentColumns+" FROM intents WHERE id = ?", id))
@@ -300,7 +304,7 @@ func scanIntent(sc scanner) (Intent, error) {
 	var in Intent
 	var kind string
 	var at sql.NullString
-	err := sc.Scan(&in.ID, &in.Key, &in.Provider, &kind, &in.Name, &in.Hash, &in.GroupID, &at)
+	err := sc.Scan(&in.ID, &in.Key, &in.Provider, &kind, &in.Name, &in.Hash, &in.GroupID, &at, &in.Type, &in.Member)
 	if err != nil {
 		return in, err
 	}

@@ -19,6 +19,15 @@ type migration struct {
 // migrations lists every schema version; migrations[i].version == i+1.
 var migrations = []migration{
 	{1, "initial schema", schemaV1},
+	{2, "what a create sent, for finding a lost one", schemaV2},
+}
+
+// schemaV2 records, for a create, the group type and the member whose
+// group list can find the group if the answer is lost: recovery must look
+// for what was sent, not for what the manifest says later.
+var schemaV2 = []string{
+	`ALTER TABLE intents ADD COLUMN group_type TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE intents ADD COLUMN member TEXT NOT NULL DEFAULT ''`,
 }
 
 // currentVersion is the schema version this groupsync writes.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestMigrationsAreNumberedInOrder(t *testing.T) {
@@ -31,6 +32,9 @@ var seeds = map[int][]string{
 		`INSERT INTO runs (started, trigger) VALUES ('2026-01-02T03:04:05.000000000Z', 'schedule')`,
 		`UPDATE meta SET value = 7 WHERE name = 'serial'`,
 	},
+	2: {
+		`INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member) VALUES ('lost', 'coremail', 'create', 'y', '', '', '2026-01-02T03:04:05.000000000Z', 'sysTopic', 'bob@example.com')`,
+	},
 }
 
 // TestMigrateFromEveryVersion builds a file at each version from the empty
@@ -48,12 +52,16 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := migrateTo(ctx, db, path, from); err != nil {
-				t.Fatal(err)
-			}
-			for _, q := range seeds[from] {
-				if _, err := db.ExecContext(ctx, q); err != nil {
-					t.Fatalf("seed v%d: %v", from, err)
+			// Each version's rows are written while the file is at that
+			// version, as a file that lived through the versions would hold them.
+			for v := 0; v <= from; v++ {
+				if err := migrateTo(ctx, db, path, v); err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range seeds[v] {
+					if _, err := db.ExecContext(ctx, q); err != nil {
+						t.Fatalf("seed v%d: %v", v, err)
+					}
 				}
 			}
 			db.Close()
@@ -76,13 +84,13 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				t.Fatalf("schema_version holds %v, want 1..%d", got, currentVersion())
 			}
 			if from >= 1 {
-				checkSeedV1(t, s)
+				checkSeedV1(t, s, from)
 			}
 		})
 	}
 }
 
-func checkSeedV1(t *testing.T, s *Store) {
+func checkSeedV1(t *testing.T, s *Store, from int) {
 	t.Helper()
 	ctx := context.Background()
 	b, ok, err := s.Binding(ctx, "seeded")
@@ -98,8 +106,19 @@ func checkSeedV1(t *testing.T, s *Store) {
 		t.Errorf("seeded posts = %+v, %v", posts, err)
 	}
 	intents, err := s.OpenIntents(ctx)
-	if err != nil || len(intents) != 1 {
-		t.Errorf("seeded intents = %+v, %v", intents, err)
+	want := []Intent{{Key: "other", Provider: "kingdee", Kind: IntentCreate, Name: "x"}}
+	if from >= 2 {
+		want = append(want, Intent{Key: "lost", Provider: "coremail", Kind: IntentCreate, Name: "y", Type: "sysTopic", Member: "bob@example.com"})
+	}
+	if err != nil || len(intents) != len(want) {
+		t.Errorf("seeded intents = %+v, %v; want %d", intents, err, len(want))
+	}
+	for i := range min(len(intents), len(want)) {
+		got := intents[i]
+		got.ID, got.StartedAt = 0, time.Time{}
+		if got != want[i] {
+			t.Errorf("seeded intent %d = %+v, want %+v", i, got, want[i])
+		}
 	}
 	if n, err := s.Serial(ctx); err != nil || n != 7 {
 		t.Errorf("seeded serial = %d, %v; want 7", n, err)
