@@ -253,17 +253,13 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 
 	switch {
 	case !observed || obs.Group == nil && obs.Err == nil:
-		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
-			gp.Bind = nil // a pin is recorded only once its group was read
-		}
+		dropUnreadPin(&gp, in.Bindings)
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueNotRead,
 			Message: "no cached read of group " + t.GroupID,
 			Fix:     "run plan with --refresh (the default) to read it"})
 		reportUnknownPosts(&gp, g, in.Posts[g.Key], ki)
 	case obs.Err != nil && errors.Is(obs.Err, vendors.ErrNotFound):
-		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
-			gp.Bind = nil // a pin the vendor says is gone is not recorded
-		}
+		dropUnreadPin(&gp, in.Bindings)
 		fix := fmt.Sprintf("run `groupsync state forget %s` to create it again, or pin another id with groupId:", g.Key)
 		if g.GroupID != "" {
 			// Forgetting would not help: the pin adopts the same id again.
@@ -273,9 +269,7 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 			Message: fmt.Sprintf("%s says group %s does not exist", g.Vendor, t.GroupID),
 			Fix:     fix})
 	case obs.Err != nil:
-		if gp.Bind != nil && gp.Bind.Kind == BindAdopt {
-			gp.Bind = nil // a pin is recorded only once its group was read
-		}
+		dropUnreadPin(&gp, in.Bindings)
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueReadFailed,
 			Message: "read failed, nothing planned for this group: " + obs.Err.Error(),
 			Fix:     "run plan again; if it persists, check the provider's endpoint, token and operator"})
@@ -291,6 +285,19 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 	}
 	gp.Action = actionOf(&gp)
 	return gp
+}
+
+// dropUnreadPin keeps a pinned id out of the state until its group was
+// read: an adoption is dropped, and a rename moves the old key's state
+// without the pin.
+func dropUnreadPin(gp *GroupPlan, bindings map[string]state.Binding) {
+	switch {
+	case gp.Bind == nil:
+	case gp.Bind.Kind == BindAdopt:
+		gp.Bind = nil
+	case gp.Bind.Kind == BindRename:
+		gp.Bind.GroupID = bindings[gp.Bind.From].GroupID
+	}
 }
 
 // reportUnknownPosts shows the open post intents of a group that gets no

@@ -281,3 +281,22 @@ func TestVanishedFixNamesWhatHelps(t *testing.T) {
 		})
 	}
 }
+
+func TestRenameWithAnUnreadPinMovesStateOnly(t *testing.T) {
+	g := yzjGroup("crew-2026", bob)
+	g.Previously = []string{"crew"}
+	g.GroupID = yzjID // a pin to another group than the old key's
+	old := "5b0000000000000000000000"
+	for name, obs := range map[string]Observation{
+		"read failed": {GroupID: yzjID, Err: &vendors.Error{Kind: vendors.ErrTransient}},
+		"vanished":    {GroupID: yzjID, Err: &vendors.Error{Kind: vendors.ErrNotFound}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := build([]*spec.Group{g}, bound("crew", "kingdee", old), map[string]Observation{"crew-2026": obs}, nil, nil)
+			b := p.Groups[0].Bind
+			if b == nil || b.Kind != BindRename || b.GroupID != old {
+				t.Errorf("bind = %+v, want a rename that keeps the old key's group %s (the pin was not read)", b, old)
+			}
+		})
+	}
+}
