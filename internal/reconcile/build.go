@@ -467,15 +467,40 @@ func planPosts(gp *GroupPlan, g *spec.Group, posted []state.Post, ki *keyIntents
 	for _, p := range posted {
 		done[string(p.Kind)+":"+p.Hash] = true
 	}
+	seen := map[string]bool{} // the hashes the manifest still holds
 	for _, n := range g.Notices {
 		v := Notice{Title: n.Title, Content: n.Content}
 		step := PostStep{Hash: ContentHash(v), Title: n.Title, Notice: &v}
 		addPost(gp, &gp.Notices, step, state.PostNotice, done, ki)
+		seen[step.Hash] = true
 	}
 	for _, b := range g.Banners {
 		v := Banner(b)
 		step := PostStep{Hash: ContentHash(v), Title: b.Title, Banner: &v}
 		addPost(gp, &gp.Banners, step, state.PostBanner, done, ki)
+		seen[step.Hash] = true
+	}
+	reportLeftPosts(gp, ki, seen)
+}
+
+// reportLeftPosts shows the posts whose outcome is unknown and whose
+// content has since left the manifest: nothing would post them again, but
+// they may be on the vendor, and their intents stay open until resolved.
+func reportLeftPosts(gp *GroupPlan, ki *keyIntents, seen map[string]bool) {
+	if ki == nil {
+		return
+	}
+	var left []*state.Intent
+	for hash, in := range ki.posts {
+		if !seen[hash] {
+			left = append(left, in)
+		}
+	}
+	slices.SortFunc(left, func(a, b *state.Intent) int { return cmp.Compare(a.ID, b.ID) })
+	for _, in := range left {
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueUnknownPost,
+			Message: fmt.Sprintf("%s %q sent at %s has an unknown outcome and is no longer in the manifest", in.Kind, in.Name, in.StartedAt.UTC().Format(time.RFC3339)),
+			Fix:     fmt.Sprintf("check the group: if it is there run `groupsync state resolve %s posted --hash %s`, if not `groupsync state resolve %s not-posted --hash %s`", gp.Key, in.Hash, gp.Key, in.Hash)})
 	}
 }
 

@@ -300,3 +300,17 @@ func TestRenameWithAnUnreadPinMovesStateOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestUnknownPostNoLongerInManifestIsShown(t *testing.T) {
+	g := yzjGroup("crew", bob)
+	intents := []state.Intent{{ID: 9, Key: "crew", Kind: state.IntentNotice, Name: "旧公告", Hash: "h-old", StartedAt: t0}}
+	obs := map[string]Observation{"crew": {GroupID: yzjID, Group: live(yzjID, alice, bob)}}
+	p := build([]*spec.Group{g}, bound("crew", "kingdee", yzjID), obs, intents, nil)
+	errs := p.Groups[0].Errors
+	if len(errs) != 1 || errs[0].Kind != IssueUnknownPost || !strings.Contains(errs[0].Fix, "--hash h-old") {
+		t.Fatalf("errors = %+v, want the unknown post shown with its hash", errs)
+	}
+	if p.Groups[0].Action != ActionReport {
+		t.Errorf("action = %q, want %q", p.Groups[0].Action, ActionReport)
+	}
+}
