@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"groupsync/internal/vendors/simfault"
 )
 
 // Simulator is an in-process Lunkr group API: an http.Handler that keeps a
@@ -79,16 +81,16 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := callName(r.URL.Path)
 	s.mu.Lock()
 	s.calls[call]++
-	latency, status, retryAfter := s.knobs.before(call)
+	pre := s.knobs.before(call)
 	s.mu.Unlock()
-	if latency > 0 && !sleep(r.Context(), latency) {
+	if pre.Latency > 0 && !sleep(r.Context(), pre.Latency) {
 		return
 	}
-	if status != 0 {
-		if retryAfter != "" {
-			w.Header().Set("Retry-After", retryAfter)
+	if pre.Status != 0 {
+		if pre.RetryAfter != "" {
+			w.Header().Set("Retry-After", pre.RetryAfter)
 		}
-		writeAnswer(w, status, failure(CodeUnknownError, "%s", http.StatusText(status)))
+		writeAnswer(w, pre.Status, failure(CodeUnknownError, "%s", http.StatusText(pre.Status)))
 		return
 	}
 	rt, ok := routes[call]
@@ -111,16 +113,18 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		status, ans = rt.handle(s, r, body)
 	}
-	action := answer
+	// Applied means answered 200 with code OK: a call answered with an
+	// error code (forced or not) was not applied and is not failed after.
+	action := simfault.Answer
 	if status == http.StatusOK && ans.Code == CodeOK {
-		action = s.knobs.afterApply(call, rt.write)
+		action = s.knobs.inj.AfterApply(call, rt.write)
 	}
 	s.mu.Unlock()
 	switch action {
-	case lose:
+	case simfault.Lose:
 		writeAnswer(w, http.StatusInternalServerError, failure(CodeUnknownError, "internal server error"))
-	case drop:
-		hangUp(w)
+	case simfault.Drop:
+		simfault.DropConnection(w)
 	default:
 		writeAnswer(w, status, ans)
 	}
@@ -346,17 +350,6 @@ func writeAnswer(w http.ResponseWriter, status int, ans simAnswer) {
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// hangUp closes the connection without an answer.
-func hangUp(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"groupsync/internal/vendors/simfault"
 )
 
 // Simulator is an in-memory Yunzhijia gateway: an http.Handler that answers
@@ -29,7 +31,7 @@ type Simulator struct {
 	gone   map[string]bool // dismissed group ids: calls on them answer 410
 	next   uint64          // id counter
 	calls  map[string]int
-	faults faultState
+	faults simfault.Injector // guarded by mu
 	now    func() time.Time
 }
 
@@ -60,7 +62,6 @@ func NewSimulator(tokens ...string) *Simulator {
 	for _, t := range tokens {
 		s.tokens[t] = true
 	}
-	s.faults.reset(Faults{})
 	return s
 }
 
@@ -104,15 +105,15 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.calls[ep.name]++
-	pre := s.faults.before(ep.name)
+	pre := s.faults.Before(ep.name)
 	s.mu.Unlock()
 
-	if pre.latency > 0 && !sleep(r, pre.latency) {
+	if pre.Latency > 0 && !sleep(r, pre.Latency) {
 		return
 	}
-	if pre.status != 0 {
-		w.Header().Set("Retry-After", pre.retryAfter)
-		writeHTTPError(w, pre.status, http.StatusText(pre.status))
+	if pre.Status != 0 {
+		w.Header().Set("Retry-After", pre.RetryAfter)
+		writeHTTPError(w, pre.Status, http.StatusText(pre.Status))
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -138,9 +139,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ans, applied = ep.serve(s, f)
 	}
-	post := postNone
+	post := simfault.Answer
 	if applied {
-		post = s.faults.after(ep.name, ep.write)
+		post = s.faults.AfterApply(ep.name, ep.write)
 	}
 	s.mu.Unlock()
 	out, err := json.Marshal(ans)
@@ -148,10 +149,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		writeHTTPError(w, http.StatusInternalServerError, err.Error())
-	case post == postLose:
+	case post == simfault.Lose:
 		writeHTTPError(w, http.StatusInternalServerError, "internal error")
-	case post == postDrop:
-		dropConnection(w)
+	case post == simfault.Drop:
+		simfault.DropConnection(w)
 	default:
 		writeJSON(w, http.StatusOK, out)
 	}

@@ -1,0 +1,151 @@
+// Package simfault is the fault injection shared by the vendor simulators
+// (yunzhijia, lunkr): added latency, calls refused with 429 or 503 before
+// they are looked at, a rate limit, and answers lost (500) or connections
+// dropped after a write was applied, so that retry, unknown-outcome and load
+// tests can run against a misbehaving vendor.
+//
+// An Injector is not safe for concurrent use: each simulator guards its own
+// with the same mutex as its world, as it does every other piece of state.
+// The simulator decides which calls are writes and which were applied; the
+// injector only decides what becomes of them.
+package simfault
+
+import (
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Faults are a simulator's failure knobs. Rates are shares in [0, 1], drawn
+// from a generator seeded with Seed, so a run is repeatable. The zero value
+// is a well-behaved vendor.
+type Faults struct {
+	Latency        time.Duration // added to every call
+	Status503Rate  float64       // share answered 503 with Retry-After: 1, not applied
+	Status429Rate  float64       // share answered 429 with Retry-After: 0, not applied
+	RateLimit      float64       // requests per second accepted; above it 429 with Retry-After: 1, not applied; 0 = unlimited
+	LoseAnswerRate float64       // share of write calls applied, then answered 500 (outcome unknown to the client)
+	DropRate       float64       // share of write calls applied, then the connection is closed with no answer
+	Calls          []string      // when non-empty, every fault above applies only to these call names
+	Seed           int64         // seeds the draws, so that a run can be repeated
+}
+
+// Injector holds the state behind Faults: the seeded draws, the rate limiter
+// and the fail-next counters. Its zero value injects nothing. The simulator
+// that owns it guards it with its own mutex.
+type Injector struct {
+	faults   Faults
+	only     map[string]bool // nil: every call
+	rng      *rand.Rand
+	limiter  *rate.Limiter
+	failNext map[string]int // call -> applied calls still to answer 500
+}
+
+// Set replaces the fault knobs and restarts their random draws and rate
+// limiter. Pending FailNext counts are kept.
+func (in *Injector) Set(f Faults) {
+	f.Calls = append([]string(nil), f.Calls...)
+	in.faults = f
+	in.only = nil
+	if len(f.Calls) > 0 {
+		in.only = make(map[string]bool, len(f.Calls))
+		for _, c := range f.Calls {
+			in.only[c] = true
+		}
+	}
+	in.rng = rand.New(rand.NewPCG(uint64(f.Seed), 0x9e3779b97f4a7c15))
+	in.limiter = nil
+	if f.RateLimit > 0 {
+		in.limiter = rate.NewLimiter(rate.Limit(f.RateLimit), max(1, int(math.Ceil(f.RateLimit))))
+	}
+}
+
+// FailNext makes AfterApply answer Lose for the next n calls named call,
+// reads included, whatever Faults says and whatever Calls filters.
+func (in *Injector) FailNext(call string, n int) {
+	if in.failNext == nil {
+		in.failNext = make(map[string]int)
+	}
+	in.failNext[call] = n
+}
+
+func (in *Injector) applies(call string) bool {
+	return in.only == nil || in.only[call]
+}
+
+func (in *Injector) hit(p float64) bool {
+	return p > 0 && in.rng.Float64() < p
+}
+
+// Arrival is what becomes of a call as it arrives, before it is looked at.
+type Arrival struct {
+	Latency    time.Duration // wait this long first
+	Status     int           // non-zero: answer this status, do not apply
+	RetryAfter string        // the Retry-After header to send with Status
+}
+
+// Before decides a call's latency and whether it is turned away: over the
+// rate limit (429, Retry-After: 1), by Status503Rate (503, Retry-After: 1)
+// or by Status429Rate (429, Retry-After: 0). A call that Calls leaves out
+// gets nothing.
+func (in *Injector) Before(call string) Arrival {
+	if !in.applies(call) {
+		return Arrival{}
+	}
+	a := Arrival{Latency: in.faults.Latency}
+	switch {
+	case in.limiter != nil && !in.limiter.Allow():
+		a.Status, a.RetryAfter = http.StatusTooManyRequests, "1"
+	case in.hit(in.faults.Status503Rate):
+		a.Status, a.RetryAfter = http.StatusServiceUnavailable, "1"
+	case in.hit(in.faults.Status429Rate):
+		a.Status, a.RetryAfter = http.StatusTooManyRequests, "0"
+	}
+	return a
+}
+
+// Outcome is what becomes of the answer to a call that was applied.
+type Outcome int
+
+const (
+	Answer Outcome = iota // answer as usual
+	Lose                  // answer 500: the client cannot know it was applied
+	Drop                  // close the connection with no answer (see DropConnection)
+)
+
+// AfterApply decides the answer to a call the simulator applied
+// successfully; the caller says whether it is a write. A pending FailNext
+// count is consumed first, for reads too; otherwise only writes that Calls
+// lets through may be lost (LoseAnswerRate) or dropped (DropRate).
+func (in *Injector) AfterApply(call string, write bool) Outcome {
+	if n := in.failNext[call]; n > 0 {
+		in.failNext[call] = n - 1
+		return Lose
+	}
+	if !write || !in.applies(call) {
+		return Answer
+	}
+	switch {
+	case in.hit(in.faults.LoseAnswerRate):
+		return Lose
+	case in.hit(in.faults.DropRate):
+		return Drop
+	}
+	return Answer
+}
+
+// DropConnection closes the client's connection without an answer. Over
+// HTTP/2, where the connection cannot be taken over, it aborts the stream
+// by panicking with http.ErrAbortHandler, which net/http recovers.
+func DropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
