@@ -33,8 +33,10 @@ type Store struct {
 }
 
 // busyTimeout is how long a statement waits for another connection's or
-// process's write lock before failing with SQLITE_BUSY.
-const busyTimeout = 5 * time.Second
+// process's write lock before failing with SQLITE_BUSY. Every write
+// transaction is short, so a long wait means a loaded machine, not a
+// deadlock: waiting is better than failing an apply halfway.
+const busyTimeout = 30 * time.Second
 
 // Open opens the state file at path, creating it with mode 0600 if it does
 // not exist, and migrates its schema forward to the current version.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"strconv"
 	"testing"
 )
 
@@ -42,7 +43,7 @@ func TestOpenSetsPragmas(t *testing.T) {
 	}
 	for i, c := range conns {
 		for pragma, want := range map[string]string{
-			"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "5000",
+			"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": strconv.FormatInt(busyTimeout.Milliseconds(), 10),
 		} {
 			var got string
 			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
