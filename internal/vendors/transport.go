@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -65,6 +66,22 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 		// A redirected POST would be replayed as a GET; the vendors do not
 		// redirect, so a 3xx is answered as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// Init names the transport's vendor and fills what is unset: an empty
+// BaseURL with defaultBase, a final '/' on BaseURL, and a nil HTTP with
+// NewHTTPClient(30s). Each vendor's New calls it.
+func (t *Transport) Init(vendor, defaultBase string) {
+	t.Vendor = vendor
+	if t.BaseURL == "" {
+		t.BaseURL = defaultBase
+	}
+	if !strings.HasSuffix(t.BaseURL, "/") {
+		t.BaseURL += "/"
+	}
+	if t.HTTP == nil {
+		t.HTTP = NewHTTPClient(30 * time.Second)
+	}
 }
 
 // Call is one vendor request.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"groupsync/internal/vendors"
 )
@@ -22,16 +21,7 @@ var _ vendors.Client = (*Client)(nil)
 // "lunkr", defaults t.BaseURL to DefaultBaseURL (adding a final '/' when
 // missing) and t.HTTP to a client with a 30s timeout. t.Token must be set.
 func New(t *vendors.Transport) *Client {
-	t.Vendor = Vendor
-	switch {
-	case t.BaseURL == "":
-		t.BaseURL = DefaultBaseURL
-	case !strings.HasSuffix(t.BaseURL, "/"):
-		t.BaseURL += "/"
-	}
-	if t.HTTP == nil {
-		t.HTTP = vendors.NewHTTPClient(30 * time.Second)
-	}
+	t.Init(Vendor, DefaultBaseURL)
 	return &Client{t: t}
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
-	"time"
 
 	"groupsync/internal/vendors"
 )
@@ -21,16 +19,7 @@ var _ vendors.Client = (*Client)(nil)
 // "yunzhijia", and fills an empty t.BaseURL with DefaultBaseURL (adding a
 // missing final '/') and a nil t.HTTP with vendors.NewHTTPClient.
 func New(t *vendors.Transport) *Client {
-	t.Vendor = Vendor
-	if t.BaseURL == "" {
-		t.BaseURL = DefaultBaseURL
-	}
-	if !strings.HasSuffix(t.BaseURL, "/") {
-		t.BaseURL += "/"
-	}
-	if t.HTTP == nil {
-		t.HTTP = vendors.NewHTTPClient(30 * time.Second)
-	}
+	t.Init(Vendor, DefaultBaseURL)
 	return &Client{t: t}
 }
 
