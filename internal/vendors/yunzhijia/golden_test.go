@@ -79,7 +79,9 @@ var goldens = []golden{
 		call: func(c *Client) (any, error) {
 			return nil, c.RemoveMembers(context.Background(), "5bee7172e4b0f6bbaa32b4bf", alice, []string{erin})
 		},
-		seed:     func(s *Simulator) { seedGroup(s, "5bee7172e4b0f6bbaa32b4bf", "讨论组", []string{alice}, alice, bob, erin) },
+		seed: func(s *Simulator) {
+			seedGroup(s, "5bee7172e4b0f6bbaa32b4bf", "讨论组", []string{alice}, alice, bob, erin)
+		},
 		sameData: true,
 	},
 	{
