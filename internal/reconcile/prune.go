@@ -131,3 +131,47 @@ func (h *handleIndex) of(v spec.Vendor, id string) string {
 	}
 	return h.byID[string(v)+"\x00"+strings.ToLower(id)]
 }
+
+// CheckRemovals checks a plan's removals against the manifest it claims to
+// come from, for a saved plan: every group that removes members must be a
+// manifest group that prunes, and no one it removes may be among the
+// group's members, its owner or its provider's operator. A plan that fails
+// is refused whole, before any call: it was altered, or made from another
+// manifest.
+func CheckRemovals(p *Plan, m *spec.Manifest) error {
+	groups := make(map[string]*spec.Group, len(m.Groups))
+	for _, g := range m.Groups {
+		groups[g.Key] = g
+	}
+	for i := range p.Groups {
+		gp := &p.Groups[i]
+		if len(gp.Remove) == 0 {
+			continue
+		}
+		g := groups[gp.Key]
+		switch {
+		case g == nil:
+			return fmt.Errorf("group %s: the plan removes members from a group the manifest does not have; refused as altered, nothing was changed", gp.Key)
+		case !g.Prune:
+			return fmt.Errorf("group %s: the plan removes members but the manifest does not prune this group; refused as altered, nothing was changed", gp.Key)
+		case gp.Provider != g.Provider:
+			return fmt.Errorf("group %s: the plan removes members on provider %s, the manifest names %s; refused as altered, nothing was changed", gp.Key, gp.Provider, g.Provider)
+		}
+		keep := memberSet{}
+		for _, mb := range g.Members {
+			keep.add(mb.ID, "")
+		}
+		if g.Owner != nil {
+			keep.add(g.Owner.ID, "")
+		}
+		if pr := m.Providers[g.Provider]; pr != nil && pr.Operator != "" {
+			keep.add(pr.Operator, "")
+		}
+		for _, r := range gp.Remove {
+			if keep.has(r.ID, "") || keep.has(strings.ToLower(r.ID), "") {
+				return fmt.Errorf("group %s: the plan removes %s, whom the manifest lists; refused as altered, nothing was changed", gp.Key, r.ID)
+			}
+		}
+	}
+	return nil
+}
