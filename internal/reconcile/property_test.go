@@ -54,7 +54,7 @@ type propGroup struct {
 	prune    bool
 	managers []string // live managers of an existing group: the owner, perhaps another
 	notices  []propPost
-	banners []propPost
+	banners  []propPost
 
 	// Lunkr (canonical emails; spelled says how the manifest writes each)
 	typ         string
