@@ -272,7 +272,8 @@ func ReadOf(g *spec.Group, o Observation) (state.Read, bool) {
 // AppliedReads returns the cached reads brought up to date with what an
 // apply did, to cache in the state, so that a plan from the cache
 // (--refresh=false) after an apply does not plan it again: a created group
-// as it was created, members added in the cached read of their group. Groups
+// as it was created, members added to (and removed from) the cached read of
+// their group, a full read's current notice the last one posted. Groups
 // whose steps were not made are left as they were read.
 func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.Time) []state.Read {
 	byKey := make(map[string]*GroupPlan, len(p.Groups))
@@ -300,9 +301,23 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 				live.Subscribers = append(live.Subscribers, vendors.LiveMember{ID: m.ID})
 			}
 			out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: r.GroupID, Group: live, ReadAt: now})
-		case r.Added > 0 || r.Removed > 0:
+		case r.Added > 0 || r.Removed > 0 || r.Notices > 0:
 			c, ok := cached[g.Key]
 			if !ok || c.GroupID != r.GroupID {
+				continue
+			}
+			if r.Notices > 0 && c.Group.Info {
+				// A full read's current notice is now the last one posted;
+				// when some failed, which one is not known: forget the info.
+				c.Group.Notice, c.Group.Info = nil, false
+				if r.Notices == len(g.Notices) {
+					n := g.Notices[len(g.Notices)-1].Notice
+					c.Group.Notice, c.Group.Info = &vendors.Notice{Title: n.Title, Content: n.Content}, true
+				}
+			}
+			if r.Added == 0 && r.Removed == 0 {
+				c.ReadAt = now
+				out = append(out, c)
 				continue
 			}
 			c.Group.Members = slices.Clone(c.Group.Members)
@@ -326,12 +341,12 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 }
 
 // AppliedKeys are the keys whose cached reads AppliedReads needs: those of
-// the groups the apply added members to or removed members from. Loading
-// only these is enough.
+// the groups the apply added members to, removed members from or posted
+// notices to (a full read's current notice). Loading only these is enough.
 func AppliedKeys(res *Result) []string {
 	var keys []string
 	for _, r := range res.Groups {
-		if r.Added > 0 || r.Removed > 0 {
+		if r.Added > 0 || r.Removed > 0 || r.Notices > 0 {
 			keys = append(keys, r.Key)
 		}
 	}

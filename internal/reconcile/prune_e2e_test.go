@@ -191,6 +191,10 @@ func TestE2EReadFull(t *testing.T) {
 			w.converge(m) // adopts and posts the notice
 			if tc.name == "full" {
 				// Converged: the notice just posted is the current one.
+				// The cache knows the notice posted: a plan from it agrees.
+				if d := cmp.Diff([]string{"name:旧名->发布讨论组"}, steps(w.planCached(m))["crew"].Drift); d != "" {
+					t.Errorf("cached drift after apply (-want +got):\n%s", d)
+				}
 				p := w.plan(m)
 				if d := cmp.Diff([]string{"name:旧名->发布讨论组"}, steps(p)["crew"].Drift); d != "" {
 					t.Errorf("drift after apply (-want +got):\n%s", d)
