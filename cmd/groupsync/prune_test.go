@@ -35,6 +35,9 @@ func TestCLIPrune(t *testing.T) {
 		r := c.sandbox("apply", "-f", manifest, "--auto-approve", "--max-removals", "0").wantCode(t, 1)
 		c.golden("apply-max-removals", r)
 		c.checkUntouched()
+		if data, err := os.ReadFile(sandboxPath(c.state)); err != nil || !strings.Contains(string(data), "5b90c663e4b0216ee04a768c") {
+			t.Errorf("the member over the limit is gone from the sandbox world (%v)", err)
+		}
 	})
 	t.Run("removes within the limit", func(t *testing.T) {
 		c := newCLI(t)
