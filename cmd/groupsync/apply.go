@@ -21,6 +21,7 @@ type applyFlags struct {
 	files        stringList
 	autoApprove  bool
 	maxNewGroups int
+	maxRemovals  int
 	lockTimeout  time.Duration
 }
 
@@ -32,6 +33,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	fs.Var(&f.files, "f", "manifest `file or directory` (repeatable)")
 	fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking")
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a plan that creates more than `n` groups (a lost state file must not mass-create duplicates)")
+	fs.IntVar(&f.maxRemovals, "max-removals", 20, "refuse a plan that removes more than `n` members in all (prune)")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: fail at once)")
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
@@ -42,6 +44,9 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	}
 	if f.maxNewGroups < 0 {
 		return fmt.Errorf("--max-new-groups: must not be negative, got %d", f.maxNewGroups)
+	}
+	if f.maxRemovals < 0 {
+		return fmt.Errorf("--max-removals: must not be negative, got %d", f.maxRemovals)
 	}
 	if f.lockTimeout < 0 {
 		return fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
@@ -96,6 +101,7 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 		trigger:      "apply",
 		autoApprove:  f.autoApprove,
 		maxNewGroups: f.maxNewGroups,
+		maxRemovals:  f.maxRemovals,
 		parallelism:  f.common.parallelism,
 		out:          a.stdout,
 		progress:     a.terminal,
@@ -108,6 +114,7 @@ type convergeOpts struct {
 	recordAlways bool   // record the run from its start, even when it fails early or has nothing to apply
 	autoApprove  bool
 	maxNewGroups int
+	maxRemovals  int // members removed in all (prune)
 	parallelism  int
 	out          io.Writer // the plan and the result, for a person; io.Discard leaves only logs
 	progress     bool      // live progress on the terminal instead of a log line per group
@@ -170,8 +177,13 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 		rep.err = planExit(p, false)
 		return rep
 	}
-	if rep.err = checkSafety(p, o.maxNewGroups); rep.err != nil {
+	if rep.err = checkSafety(p, o.maxNewGroups, o.maxRemovals); rep.err != nil {
 		return rep
+	}
+	if saved {
+		if rep.err = reconcile.CheckRemovals(p, m); rep.err != nil {
+			return rep
+		}
 	}
 	if !o.autoApprove && !saved {
 		if rep.err = a.approve(); rep.err != nil {
@@ -256,10 +268,24 @@ func (r *runRecorder) end(ctx context.Context, rep runReport) error {
 }
 
 // checkSafety runs before any change: a plan that creates too many groups is
-// refused, since a lost state file would otherwise duplicate every group.
-func checkSafety(p *reconcile.Plan, maxNew int) error {
+// refused, since a lost state file would otherwise duplicate every group,
+// and so is one that removes too many members, since a manifest that lost
+// its members (a bad merge, a wrong -f) would otherwise empty its groups.
+// Removals are counted from the groups' steps, not the summary, so that a
+// saved plan's summary cannot hide them.
+func checkSafety(p *reconcile.Plan, maxNew, maxRemovals int) error {
 	if p.Summary.Create > maxNew {
 		return fmt.Errorf("the plan creates %d groups, more than --max-new-groups %d; nothing was changed\nhint: if the state file was lost or replaced, restore it; if these groups are really new, raise --max-new-groups", p.Summary.Create, maxNew)
+	}
+	removals, groups := 0, 0
+	for i := range p.Groups {
+		if n := len(p.Groups[i].Remove); n > 0 {
+			removals += n
+			groups++
+		}
+	}
+	if removals > maxRemovals {
+		return fmt.Errorf("the plan removes %s from %s, more than --max-removals %d; nothing was changed\nhint: check the manifest lists everyone it should (prune removes every member it does not list); if these removals are intended, run again with --max-removals %d", plural(removals, "member"), plural(groups, "group"), maxRemovals, removals)
 	}
 	return nil
 }
@@ -308,6 +334,9 @@ func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store
 				return
 			}
 			args := []any{"group", r.Key, "groupId", r.GroupID, "created", r.Created, "added", r.Added, "notices", r.Notices, "banners", r.Banners, "done", n, "of", total}
+			if r.Removed > 0 {
+				args = append(args, "removed", r.Removed)
+			}
 			switch {
 			case r.Err != nil:
 				log.Error("group failed", append(args, "error", r.Err.Error())...)
@@ -341,9 +370,13 @@ func (a *app) printResult(w io.Writer, p *reconcile.Plan, res *reconcile.Result)
 			fmt.Fprintf(w, "- %s: not applied (interrupted)\n", r.Key)
 		}
 	}
-	fmt.Fprintf(w, "\nApply %s: %s created, %s added, %s, %s posted, %s recorded; %s failed.\n",
+	members := plural(res.Added, "member") + " added"
+	if res.Removed > 0 {
+		members += ", " + plural(res.Removed, "member") + " removed"
+	}
+	fmt.Fprintf(w, "\nApply %s: %s created, %s, %s, %s posted, %s recorded; %s failed.\n",
 		map[bool]string{true: "interrupted", false: "complete"}[res.Canceled],
-		plural(res.Created, "group"), plural(res.Added, "member"), plural(res.Notices, "notice"), plural(res.Banners, "banner"),
+		plural(res.Created, "group"), members, plural(res.Notices, "notice"), plural(res.Banners, "banner"),
 		plural(res.Bound, "binding"), plural(res.Failed, "group"))
 	if blocked := blockedGroups(p); len(blocked) > 0 {
 		fmt.Fprintf(w, "Not applied, for an error shown in the plan: %s.\n", strings.Join(blocked, ", "))
@@ -364,6 +397,9 @@ func doneSteps(r reconcile.GroupResult) []string {
 	}
 	if r.Added > 0 {
 		did = append(did, plural(r.Added, "member")+" added")
+	}
+	if r.Removed > 0 {
+		did = append(did, plural(r.Removed, "member")+" removed")
 	}
 	if r.Notices > 0 {
 		did = append(did, plural(r.Notices, "notice")+" posted")

@@ -21,7 +21,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const runSynopsis = "run -f PATH... --schedule SPEC [--listen ADDR] [--once] [--max-new-groups N] [--health-window D] [--lock-timeout D]"
+const runSynopsis = "run -f PATH... --schedule SPEC [--listen ADDR] [--once] [--max-new-groups N] [--max-removals N] [--health-window D] [--lock-timeout D]"
 
 type runFlags struct {
 	common       commonFlags
@@ -31,6 +31,7 @@ type runFlags struct {
 	listen       string
 	once         bool
 	maxNewGroups int
+	maxRemovals  int
 	healthWindow time.Duration
 	lockTimeout  time.Duration
 
@@ -57,6 +58,7 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	fs.StringVar(&f.listen, "listen", "", "serve /healthz and /metrics on this `address` (e.g. :9090)")
 	fs.BoolVar(&f.once, "once", false, "make one run now and exit (exit 1 if it failed)")
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a run whose plan creates more than `n` groups")
+	fs.IntVar(&f.maxRemovals, "max-removals", 20, "refuse a run whose plan removes more than `n` members in all (prune)")
 	fs.DurationVar(&f.healthWindow, "health-window", time.Hour, "/healthz fails once runs have failed continuously for longer than this")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: the run fails at once)")
 	pos, err := a.parseArgs(fs, args)
@@ -77,6 +79,9 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	}
 	if f.maxNewGroups < 0 {
 		return nil, fmt.Errorf("--max-new-groups: must not be negative, got %d", f.maxNewGroups)
+	}
+	if f.maxRemovals < 0 {
+		return nil, fmt.Errorf("--max-removals: must not be negative, got %d", f.maxRemovals)
 	}
 	if f.healthWindow <= 0 {
 		return nil, fmt.Errorf("--health-window: must be positive, got %s", f.healthWindow)
@@ -256,6 +261,7 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 		recordAlways: true,
 		autoApprove:  true,
 		maxNewGroups: s.f.maxNewGroups,
+		maxRemovals:  s.f.maxRemovals,
 		parallelism:  s.f.common.parallelism,
 		out:          io.Discard,
 	}, nil)
@@ -289,8 +295,11 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 		run.Drift = rep.plan.Summary.Drift
 	}
 	if r := rep.result; r != nil {
-		run.Created, run.Added, run.Notices, run.Banners = r.Created, r.Added, r.Notices, r.Banners
+		run.Created, run.Added, run.Removed, run.Notices, run.Banners = r.Created, r.Added, r.Removed, r.Notices, r.Banners
 		args = append(args, "created", r.Created, "added", r.Added, "notices", r.Notices, "banners", r.Banners, "failed", r.Failed)
+		if r.Removed > 0 {
+			args = append(args, "removed", r.Removed)
+		}
 		if r.Failed > 0 {
 			reasons = append(reasons, plural(r.Failed, "group")+" failed"+firstFailure(r))
 		}

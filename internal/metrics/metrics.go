@@ -21,6 +21,7 @@ const (
 const (
 	KindCreate = "create" // groups created
 	KindAdd    = "add"    // members added
+	KindRemove = "remove" // members removed (prune)
 	KindNotice = "notice" // notices posted
 	KindBanner = "banner" // banners posted
 )
@@ -31,6 +32,7 @@ type Run struct {
 	Ended   time.Time // when it ended
 	Created int
 	Added   int // members, not calls
+	Removed int // members, not calls
 	Notices int
 	Banners int
 	// Planned says that the run made a plan, so that Drift is meaningful;
@@ -87,7 +89,7 @@ func New() *Set {
 	for _, o := range []string{OutcomeOK, OutcomeFailed, OutcomeInterrupted, OutcomeSkipped} {
 		s.runs.WithLabelValues(o)
 	}
-	for _, k := range []string{KindCreate, KindAdd, KindNotice, KindBanner} {
+	for _, k := range []string{KindCreate, KindAdd, KindRemove, KindNotice, KindBanner} {
 		s.changes.WithLabelValues(k)
 	}
 	return s
@@ -113,6 +115,7 @@ func (s *Set) RecordRun(r Run) {
 	}
 	s.changes.WithLabelValues(KindCreate).Add(float64(r.Created))
 	s.changes.WithLabelValues(KindAdd).Add(float64(r.Added))
+	s.changes.WithLabelValues(KindRemove).Add(float64(r.Removed))
 	s.changes.WithLabelValues(KindNotice).Add(float64(r.Notices))
 	s.changes.WithLabelValues(KindBanner).Add(float64(r.Banners))
 	if r.Planned {

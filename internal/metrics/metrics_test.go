@@ -74,7 +74,7 @@ func TestSeriesPresentAtStart(t *testing.T) {
 			t.Errorf("runs_total{outcome=%q} = %v at start", o, v)
 		}
 	}
-	for _, k := range []string{KindCreate, KindAdd, KindNotice, KindBanner} {
+	for _, k := range []string{KindCreate, KindAdd, KindRemove, KindNotice, KindBanner} {
 		value(t, fams, "groupsync_changes_applied_total", map[string]string{"kind": k})
 	}
 	value(t, fams, "groupsync_last_success_timestamp_seconds", nil)
@@ -87,7 +87,7 @@ func TestSeriesPresentAtStart(t *testing.T) {
 func TestRecordRunAndCalls(t *testing.T) {
 	s := New()
 	end := time.Unix(1_700_000_000, 0)
-	s.RecordRun(Run{Outcome: OutcomeOK, Ended: end, Created: 2, Added: 5, Notices: 3, Banners: 1, Planned: true, Drift: 4})
+	s.RecordRun(Run{Outcome: OutcomeOK, Ended: end, Created: 2, Added: 5, Removed: 2, Notices: 3, Banners: 1, Planned: true, Drift: 4})
 	s.RecordRun(Run{Outcome: OutcomeFailed, Ended: end.Add(time.Minute), Added: 1})
 	s.RecordRun(Run{Outcome: OutcomeSkipped}) // not planned: drift keeps 4
 	s.ObserveCall("yunzhijia", "createGroup", "ok", 20*time.Millisecond)
@@ -106,6 +106,7 @@ func TestRecordRunAndCalls(t *testing.T) {
 		{"groupsync_last_success_timestamp_seconds", nil, 1_700_000_000},
 		{"groupsync_changes_applied_total", map[string]string{"kind": "create"}, 2},
 		{"groupsync_changes_applied_total", map[string]string{"kind": "add"}, 6},
+		{"groupsync_changes_applied_total", map[string]string{"kind": "remove"}, 2},
 		{"groupsync_changes_applied_total", map[string]string{"kind": "notice"}, 3},
 		{"groupsync_changes_applied_total", map[string]string{"kind": "banner"}, 1},
 		{"groupsync_drift_items", nil, 4},

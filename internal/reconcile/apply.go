@@ -44,6 +44,7 @@ type GroupResult struct {
 	Bound    bool // a state binding was recorded
 	Created  bool
 	Added    int
+	Removed  int // members removed (prune)
 	Notices  int
 	Banners  int
 	Err      error // every failure of this group, joined
@@ -56,6 +57,7 @@ type Result struct {
 	Groups   []GroupResult // groups that had steps, in plan order
 	Created  int
 	Added    int
+	Removed  int
 	Notices  int
 	Banners  int
 	Bound    int
@@ -99,6 +101,7 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
 		res.Created += btoi(r.Created)
 		res.Bound += btoi(r.Bound)
 		res.Added += r.Added
+		res.Removed += r.Removed
 		res.Notices += r.Notices
 		res.Banners += r.Banners
 		if r.Err != nil {
@@ -116,7 +119,7 @@ func (a *Applier) now() time.Time {
 }
 
 // applyGroup runs one group's steps in order: binding, create, add members,
-// notices, banners. Vendor calls run on a context that is not cancelled, so
+// remove members, notices, banners. Vendor calls run on a context that is not cancelled, so
 // a call in flight at an interrupt completes and is recorded.
 func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struct{}) GroupResult {
 	r := GroupResult{Key: g.Key, GroupID: g.GroupID}
@@ -171,6 +174,25 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 			errs = append(errs, fmt.Errorf("group %s: add %d members: %w", g.Key, len(ids), err))
 		default:
 			r.Added = len(ids)
+		}
+	}
+	if len(g.Remove) > 0 {
+		if ctx.Err() != nil {
+			r.Canceled = true
+			return r
+		}
+		// After the adds: a group is never left smaller than both the live
+		// and the desired one when the add fails and the remove does not.
+		ids := memberIDs(g.Remove)
+		err := c.RemoveMembers(call, r.GroupID, g.Operator, ids)
+		switch {
+		case errors.Is(err, errInterrupted):
+			r.Canceled = true
+			return r
+		case err != nil:
+			errs = append(errs, fmt.Errorf("group %s: remove %d members: %w", g.Key, len(ids), err))
+		default:
+			r.Removed = len(ids)
 		}
 	}
 	for _, kind := range []state.PostKind{state.PostNotice, state.PostBanner} {
@@ -351,6 +373,14 @@ func (c slotted) AddMembers(ctx context.Context, groupID, operator string, ids [
 	}
 	defer c.release()
 	return c.Client.AddMembers(ctx, groupID, operator, ids)
+}
+
+func (c slotted) RemoveMembers(ctx context.Context, groupID, operator string, ids []string) error {
+	if err := c.acquire(); err != nil {
+		return err
+	}
+	defer c.release()
+	return c.Client.RemoveMembers(ctx, groupID, operator, ids)
 }
 
 func memberIDs(ms []Member) []string {

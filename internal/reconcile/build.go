@@ -69,6 +69,7 @@ type Builder struct {
 	index   map[string]int // manifest position by group key
 	groups  []GroupPlan
 	added   []bool
+	handles *handleIndex
 }
 
 // NewBuilder starts a plan of in.Manifest; in.Observed is ignored (see Add).
@@ -80,6 +81,7 @@ func NewBuilder(in Input) *Builder {
 		index:   make(map[string]int, len(in.Manifest.Groups)),
 		groups:  make([]GroupPlan, len(in.Manifest.Groups)),
 		added:   make([]bool, len(in.Manifest.Groups)),
+		handles: &handleIndex{people: in.Manifest.People},
 	}
 	for i, g := range in.Manifest.Groups {
 		b.index[g.Key] = i
@@ -101,7 +103,7 @@ func (b *Builder) Add(g *spec.Group, obs Observation, ok bool) {
 		// The old key's open posts move with it: they stay unknown, not new.
 		ki = ki.with(b.intents[t.Bind.From])
 	}
-	b.groups[i] = planGroup(b.in, g, ki, obs, ok)
+	b.groups[i] = planGroup(b.in, g, ki, obs, ok, b.handles)
 	b.added[i] = true
 }
 
@@ -214,7 +216,7 @@ func Resolve(g *spec.Group, bindings map[string]state.Binding) Target {
 	return Target{}
 }
 
-func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observed bool) GroupPlan {
+func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observed bool, handles *handleIndex) GroupPlan {
 	gp := GroupPlan{
 		Key:      g.Key,
 		Provider: g.Provider,
@@ -281,7 +283,9 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 			posted = append(slices.Clip(posted), in.Posts[gp.Bind.From]...)
 		}
 		planMembers(&gp, g, obs.Group, caps)
+		planPrune(&gp, g, in.Manifest.Providers[g.Provider], obs.Group, caps, handles)
 		planPosts(&gp, g, posted, ki)
+		planNotice(&gp, g, obs.Group)
 	}
 	gp.Action = actionOf(&gp)
 	return gp
@@ -557,6 +561,7 @@ func summarise(groups []GroupPlan) Summary {
 			s.StateWrites++
 		}
 		s.AddMembers += len(g.Add)
+		s.RemoveMembers += len(g.Remove)
 		s.Notices += len(g.Notices)
 		s.Banners += len(g.Banners)
 		s.Drift += len(g.Drift)

@@ -12,8 +12,13 @@
 //   - A failed read is never taken to mean the group is gone; only the
 //     vendor's "not found" is, and even then nothing is recreated silently.
 //   - Writes are the fewest that converge: one create per missing group with
-//     all its members, at most one add-members per group, one post per new
-//     notice or banner content.
+//     all its members, at most one add-members and (prune) one remove-members
+//     per group, the remove after the add, one post per new notice or banner
+//     content.
+//   - Prune removes only live members the group's manifest entry does not
+//     list, and never its owner, its provider's operator or a live manager
+//     (they stay drift); a saved plan's removals are checked against the
+//     manifest (CheckRemovals).
 //   - Every create and post is journaled in the state before it is sent and
 //     completed after; a lost answer leaves the intent open, and the next plan
 //     blocks that step until it is resolved (Lunkr lost creates are found

@@ -48,7 +48,7 @@ const (
 
 // writeCallNames are the vendor calls that change something.
 var writeCallNames = []string{
-	yunzhijia.CallCreateGroup, yunzhijia.CallAddGroupUser, yunzhijia.CallNotice, yunzhijia.CallBanner, yunzhijia.CallMerge,
+	yunzhijia.CallCreateGroup, yunzhijia.CallAddGroupUser, yunzhijia.CallDelGroupUser, yunzhijia.CallNotice, yunzhijia.CallBanner, yunzhijia.CallMerge,
 	lunkr.CallCreate,
 }
 

@@ -53,7 +53,7 @@ func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]stat
 		var obs Observation
 		switch intent, open := creates[g.Key]; {
 		case t.GroupID != "":
-			obs = readGroup(ctx, c, g, t.GroupID, now)
+			obs = readGroup(ctx, c, g, t.GroupID, fullRead(m, g, c), now)
 		case open && c.Capabilities().ListGroups:
 			obs = searchLostCreate(ctx, c, g, intent, bound)
 		default:
@@ -75,12 +75,30 @@ func operatorOf(g *spec.Group) string {
 	return ""
 }
 
-func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, now func() time.Time) Observation {
+// fullRead reports whether g's provider asks for read: full and its
+// vendor has a group-info read.
+func fullRead(m *spec.Manifest, g *spec.Group, c vendors.Client) bool {
+	p := m.Providers[g.Provider]
+	return p != nil && p.Read == spec.ReadFull && c != nil && c.Capabilities().GroupInfo
+}
+
+// readGroup reads g's members and, with full, its name and current notice
+// too (a second read). Either read failing fails the observation: nothing
+// is planned on half a read.
+func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, full bool, now func() time.Time) Observation {
 	live, err := c.ReadGroup(ctx, id, operatorOf(g))
 	obs := Observation{GroupID: id, ReadAt: now().UTC()}
 	if err != nil {
 		obs.Err = fmt.Errorf("group %s: %w", g.Key, err)
 		return obs
+	}
+	if full {
+		info, err := c.ReadGroupInfo(ctx, id, operatorOf(g))
+		if err != nil {
+			obs.Err = fmt.Errorf("group %s: %w", g.Key, err)
+			return obs
+		}
+		live.Name, live.Info, live.Notice = info.Name, true, info.Notice
 	}
 	obs.Group = live
 	return obs
@@ -254,7 +272,8 @@ func ReadOf(g *spec.Group, o Observation) (state.Read, bool) {
 // AppliedReads returns the cached reads brought up to date with what an
 // apply did, to cache in the state, so that a plan from the cache
 // (--refresh=false) after an apply does not plan it again: a created group
-// as it was created, members added in the cached read of their group. Groups
+// as it was created, members added to (and removed from) the cached read of
+// their group, a full read's current notice the last one posted. Groups
 // whose steps were not made are left as they were read.
 func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.Time) []state.Read {
 	byKey := make(map[string]*GroupPlan, len(p.Groups))
@@ -282,14 +301,37 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 				live.Subscribers = append(live.Subscribers, vendors.LiveMember{ID: m.ID})
 			}
 			out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: r.GroupID, Group: live, ReadAt: now})
-		case r.Added > 0:
+		case r.Added > 0 || r.Removed > 0 || r.Notices > 0:
 			c, ok := cached[g.Key]
 			if !ok || c.GroupID != r.GroupID {
 				continue
 			}
+			if r.Notices > 0 && c.Group.Info {
+				// A full read's current notice is now the last one posted;
+				// when some failed, which one is not known: forget the info.
+				c.Group.Notice, c.Group.Info = nil, false
+				if r.Notices == len(g.Notices) {
+					n := g.Notices[len(g.Notices)-1].Notice
+					c.Group.Notice, c.Group.Info = &vendors.Notice{Title: n.Title, Content: n.Content}, true
+				}
+			}
+			if r.Added == 0 && r.Removed == 0 {
+				c.ReadAt = now
+				out = append(out, c)
+				continue
+			}
 			c.Group.Members = slices.Clone(c.Group.Members)
-			for _, m := range g.Add {
-				c.Group.Members = append(c.Group.Members, vendors.LiveMember{ID: m.ID})
+			if r.Added > 0 {
+				for _, m := range g.Add {
+					c.Group.Members = append(c.Group.Members, vendors.LiveMember{ID: m.ID})
+				}
+			}
+			if r.Removed > 0 {
+				gone := make(map[string]bool, len(g.Remove))
+				for _, m := range g.Remove {
+					gone[m.ID] = true
+				}
+				c.Group.Members = slices.DeleteFunc(c.Group.Members, func(m vendors.LiveMember) bool { return gone[m.ID] })
 			}
 			c.ReadAt = now
 			out = append(out, c)
@@ -299,11 +341,12 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 }
 
 // AppliedKeys are the keys whose cached reads AppliedReads needs: those of
-// the groups the apply added members to. Loading only these is enough.
+// the groups the apply added members to, removed members from or posted
+// notices to (a full read's current notice). Loading only these is enough.
 func AppliedKeys(res *Result) []string {
 	var keys []string
 	for _, r := range res.Groups {
-		if r.Added > 0 {
+		if r.Added > 0 || r.Removed > 0 || r.Notices > 0 {
 			keys = append(keys, r.Key)
 		}
 	}

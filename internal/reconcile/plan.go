@@ -53,6 +53,10 @@ type Summary struct {
 	InSync      int `json:"inSync"`
 	WriteCalls  int `json:"writeCalls"`  // vendor write calls apply would make
 	StateWrites int `json:"stateWrites"` // bindings apply would record with no vendor call
+
+	// RemoveMembers counts members to remove (prune), not calls: a field
+	// added within format version 1, left out when 0.
+	RemoveMembers int `json:"removeMembers,omitempty"`
 }
 
 // Member is a member as the plan shows it: the manifest handle when there is
@@ -81,6 +85,10 @@ type GroupPlan struct {
 	Add     []Member    `json:"addMembers,omitempty"`
 	Notices []PostStep  `json:"notices,omitempty"`
 	Banners []PostStep  `json:"banners,omitempty"`
+
+	// Remove are the live members prune removes, in one call made after
+	// the adds; never the owner, the provider's operator or a manager.
+	Remove []Member `json:"removeMembers,omitempty"`
 
 	Drift  []Drift `json:"drift,omitempty"`  // what cannot be converged: fix by hand
 	Errors []Issue `json:"errors,omitempty"` // what blocks this group; no write is planned for a blocked step
@@ -150,6 +158,7 @@ const (
 	DriftExtraSubscriber   DriftKind = "extra-subscriber"
 	DriftName              DriftKind = "name" // no rename API
 	DriftType              DriftKind = "type"
+	DriftNotice            DriftKind = "notice" // the current notice is not the manifest's last (read: full)
 )
 
 // Drift is a difference groupsync cannot fix; Fix says what to do by hand.
@@ -202,6 +211,9 @@ func (g *GroupPlan) writeCalls() int {
 		n++
 	}
 	if len(g.Add) > 0 {
+		n++
+	}
+	if len(g.Remove) > 0 {
 		n++
 	}
 	return n

@@ -50,9 +50,11 @@ type propGroup struct {
 	status    propStatus
 
 	// Yunzhijia
-	owner   string
-	notices []propPost
-	banners []propPost
+	owner    string
+	prune    bool
+	managers []string // live managers of an existing group: the owner, perhaps another
+	notices  []propPost
+	banners  []propPost
 
 	// Lunkr (canonical emails; spelled says how the manifest writes each)
 	typ         string
@@ -106,10 +108,15 @@ func genScenario(r *rand.Rand) []*propGroup {
 			for _, title := range []string{"Runbook", "Wiki"}[:r.IntN(3)] {
 				g.banners = append(g.banners, propPost{title: title, content: fmt.Sprintf("https://wiki.example.com/%d", r.IntN(2))})
 			}
+			g.prune = r.IntN(2) == 0
 			if g.status != propMissing {
 				g.live = subset(r, propYzjUsers, 0.5)
 				if !slices.Contains(g.live, g.owner) {
 					g.live = append(g.live, g.owner) // the owner reads the group: it is in it
+				}
+				g.managers = []string{g.owner}
+				if m := g.live[r.IntN(len(g.live))]; m != g.owner && r.IntN(2) == 0 {
+					g.managers = append(g.managers, m)
 				}
 			}
 			if g.status == propBound {
@@ -182,7 +189,7 @@ func (w *world) seedScenario(groups []*propGroup) string {
 				g.id = w.lk.SeedGroup(lg)
 			} else {
 				g.id = fmt.Sprintf("5f0000000000000000000%03d", i)
-				yg := vendors.Group{ID: g.id, Name: g.name, Managers: []string{g.owner}}
+				yg := vendors.Group{ID: g.id, Name: g.name, Managers: g.managers}
 				for _, u := range g.live {
 					yg.Members = append(yg.Members, vendors.LiveMember{ID: u})
 				}
@@ -216,6 +223,9 @@ func (w *world) seedScenario(groups []*propGroup) string {
 			continue
 		}
 		fmt.Fprintf(&b, "    owner: %q\n    members: [%s]\n", g.owner, quoteAll(g.members, nil))
+		if g.prune {
+			b.WriteString("    prune: true\n")
+		}
 		if len(g.notices) > 0 {
 			b.WriteString("    notices:\n")
 			for _, p := range g.notices {
@@ -265,6 +275,9 @@ func minimumWrites(groups []*propGroup) map[string]int {
 		} else if len(minus(append([]string{g.owner}, g.members...), g.live)) > 0 {
 			out[yunzhijia.CallAddGroupUser]++
 		}
+		if removed, _ := g.pruned(); len(removed) > 0 {
+			out[yunzhijia.CallDelGroupUser]++
+		}
 		for _, p := range g.notices {
 			if !p.posted {
 				out[yunzhijia.CallNotice]++
@@ -298,7 +311,8 @@ func expectedDrift(groups []*propGroup) []string {
 			continue // created exactly as desired
 		}
 		if !g.lunkr {
-			add(g, reconcile.DriftExtraMember, minus(g.live, append([]string{g.owner}, g.members...)))
+			_, kept := g.pruned()
+			add(g, reconcile.DriftExtraMember, kept)
 			continue
 		}
 		add(g, reconcile.DriftMissingMember, minus(g.members, g.live))
@@ -341,6 +355,23 @@ func canonical(id string) string {
 		return "carol77@example.com"
 	}
 	return strings.ToLower(id)
+}
+
+// pruned splits an existing Yunzhijia group's extra live members into those
+// prune removes and those that stay: all stay without prune; with it, the
+// owner, the provider's operator (erin) and the managers stay.
+func (g *propGroup) pruned() (removed, kept []string) {
+	if g.lunkr || g.status == propMissing {
+		return nil, nil
+	}
+	for _, u := range minus(g.live, append([]string{g.owner}, g.members...)) {
+		if g.prune && u != erin && !slices.Contains(g.managers, u) {
+			removed = append(removed, u)
+		} else {
+			kept = append(kept, u)
+		}
+	}
+	return removed, kept
 }
 
 // minus returns the elements of a not in b.
@@ -422,6 +453,15 @@ func checkLive(t *testing.T, w *world, groups []*propGroup) {
 		if missing := minus(append([]string{g.owner}, g.members...), memberIDs(live)); len(missing) > 0 {
 			t.Errorf("%s: members %v still missing", g.key, missing)
 		}
+		if removed, _ := g.pruned(); len(minus(removed, memberIDs(live))) != len(removed) {
+			t.Errorf("%s: prune left %v of %v", g.key, minus(removed, minus(removed, memberIDs(live))), removed)
+		}
+		if g.status != propMissing {
+			removed, _ := g.pruned()
+			if gone := minus(minus(g.live, memberIDs(live)), removed); len(gone) > 0 {
+				t.Errorf("%s: %v were removed, not extras prune may remove", g.key, gone)
+			}
+		}
 		wantNotices, wantBanners := 0, 0
 		for _, p := range g.notices {
 			wantNotices += 1 - b2i(p.posted)
@@ -439,8 +479,8 @@ func checkLive(t *testing.T, w *world, groups []*propGroup) {
 func (w *world) seedScenarioText(groups []*propGroup) string {
 	var b strings.Builder
 	for _, g := range groups {
-		fmt.Fprintf(&b, "%s lunkr=%v status=%d owner=%s type=%s members=%v live=%v subs=%v liveSubs=%v name=%s liveName=%s notices=%v banners=%v\n",
-			g.key, g.lunkr, g.status, g.owner, g.typ, g.members, g.live, g.subscribers, g.liveSubs, g.name, g.liveName, g.notices, g.banners)
+		fmt.Fprintf(&b, "%s lunkr=%v status=%d prune=%v managers=%v owner=%s type=%s members=%v live=%v subs=%v liveSubs=%v name=%s liveName=%s notices=%v banners=%v\n",
+			g.key, g.lunkr, g.status, g.prune, g.managers, g.owner, g.typ, g.members, g.live, g.subscribers, g.liveSubs, g.name, g.liveName, g.notices, g.banners)
 	}
 	return b.String()
 }

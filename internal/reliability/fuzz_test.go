@@ -105,6 +105,16 @@ func fuzzCalls(base string) []fuzzCall {
 		{"yunzhijia", "addGroupUser", false, func(ctx context.Context) (string, error) {
 			return "-", y.AddMembers(ctx, gid, uid, []string{"5b6cea82e4b05df05b3efc2b"})
 		}},
+		{"yunzhijia", "delGroupUser", false, func(ctx context.Context) (string, error) {
+			return "-", y.RemoveMembers(ctx, gid, uid, []string{"5b6cea82e4b05df05b3efc2b"})
+		}},
+		{"yunzhijia", "groupInfo", false, func(ctx context.Context) (string, error) {
+			info, err := y.ReadGroupInfo(ctx, gid, uid)
+			if info == nil {
+				return "", err
+			}
+			return info.ID, err
+		}},
 		{"yunzhijia", "notice/create", true, func(ctx context.Context) (string, error) {
 			return y.PostNotice(ctx, gid, uid, vendors.Notice{Title: "t", Content: "c"})
 		}},

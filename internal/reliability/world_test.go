@@ -77,7 +77,7 @@ func (w *vendorWorld) quiet() {
 // writeCalls counts the write calls both simulators received.
 func (w *vendorWorld) writeCalls() int {
 	y, l := w.yzj.Calls(), w.lk.Calls()
-	return y[yunzhijia.CallCreateGroup] + y[yunzhijia.CallAddGroupUser] + y[yunzhijia.CallNotice] +
+	return y[yunzhijia.CallCreateGroup] + y[yunzhijia.CallAddGroupUser] + y[yunzhijia.CallDelGroupUser] + y[yunzhijia.CallNotice] +
 		y[yunzhijia.CallBanner] + l[lunkr.CallCreate]
 }
 
@@ -227,6 +227,8 @@ type fleet struct {
 	// Pin pins the first group of each vendor to an id (groupId:), so that
 	// even a plan of a fresh state reads from the vendors.
 	Pin bool
+	// Prune sets prune: true on the Yunzhijia provider.
+	Prune bool
 }
 
 // Ids the first groups are pinned to with fleet.Pin.
@@ -260,6 +262,9 @@ func writeManifest(t testing.TB, dir string, yzjURL, lkURL string, tok tokenLine
 	var b strings.Builder
 	fmt.Fprintf(&b, "version: 1\n\nproviders:\n")
 	fmt.Fprintf(&b, "  kingdee:\n    vendor: yunzhijia\n    endpoint: %s\n    %s\n    workspace: \"10109\"\n", yzjURL, tok)
+	if f.Prune {
+		b.WriteString("    prune: true\n")
+	}
 	fmt.Fprintf(&b, "  coremail:\n    vendor: lunkr\n    endpoint: %s\n    %s\n", lkURL, tok)
 	fmt.Fprintf(&b, "\npeople:\n")
 	for i := range 3 {

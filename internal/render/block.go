@@ -10,6 +10,10 @@ import (
 // maxListed is how many members a line names before "… and N more".
 const maxListed = 10
 
+// markRemove marks a removal (prune). It is never a group's action: groups
+// are never deleted.
+const markRemove reconcile.Action = "-"
+
 // noChanges is shown when a plan has nothing to show.
 const noChanges = "No changes. The groups match the manifests."
 
@@ -61,6 +65,9 @@ func newBlock(g *reconcile.GroupPlan) block {
 	}
 	if len(g.Add) > 0 {
 		b.items = append(b.items, item{mark: reconcile.ActionCreate, text: "add members: " + labels(g.Add)})
+	}
+	if len(g.Remove) > 0 {
+		b.items = append(b.items, item{mark: markRemove, text: "remove members: " + labels(g.Remove)})
 	}
 	for _, n := range g.Notices {
 		b.items = append(b.items, item{mark: reconcile.ActionCreate, text: "notice " + quote(postTitle(n))})

@@ -41,6 +41,7 @@ func TestGolden(t *testing.T) {
 		{"spec", specPlan},
 		{"full", fullPlan},
 		{"empty", emptyPlan},
+		{"prune", prunePlan},
 	}
 	formats := []struct {
 		ext    string

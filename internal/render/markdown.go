@@ -140,6 +140,9 @@ func changes(g *reconcile.GroupPlan) string {
 	if len(g.Add) > 0 {
 		out = append(out, "add "+count(len(g.Add), "member"))
 	}
+	if len(g.Remove) > 0 {
+		out = append(out, "remove "+count(len(g.Remove), "member"))
+	}
 	if len(g.Notices) > 0 {
 		out = append(out, count(len(g.Notices), "notice"))
 	}

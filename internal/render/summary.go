@@ -9,14 +9,17 @@ import (
 
 // SummaryLine is the plan's last line, for example
 // "Plan: 1 group to create, 1 member to add, 1 notice, 0 banners; 2 drift warnings."
-// Adoptions and errors are named only when there are some.
+// Adoptions, removals and errors are named only when there are some.
 func SummaryLine(s reconcile.Summary) string {
 	parts := []string{count(s.Create, "group") + " to create"}
 	if s.Adopt > 0 {
 		parts = append(parts, count(s.Adopt, "group")+" to adopt")
 	}
+	parts = append(parts, count(s.AddMembers, "member")+" to add")
+	if s.RemoveMembers > 0 {
+		parts = append(parts, count(s.RemoveMembers, "member")+" to remove")
+	}
 	parts = append(parts,
-		count(s.AddMembers, "member")+" to add",
 		count(s.Notices, "notice"),
 		count(s.Banners, "banner"))
 	line := "Plan: " + strings.Join(parts, ", ") + "; " + count(s.Drift, "drift warning")

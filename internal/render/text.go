@@ -102,7 +102,7 @@ func mark(a reconcile.Action, color bool) string {
 		return ansiGreen + s + ansiReset
 	case reconcile.ActionUpdate:
 		return ansiYellow + s + ansiReset
-	case reconcile.ActionReport:
+	case reconcile.ActionReport, markRemove:
 		return ansiRed + s + ansiReset
 	}
 	return s

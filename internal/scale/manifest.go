@@ -78,6 +78,7 @@ func (s Scenario) Manifest(yzjURL, lunkrURL string) *spec.Manifest {
 		} else {
 			g.Provider, g.Vendor = yzjProvider, spec.Yunzhijia
 			g.Owner = &spec.Member{Handle: opsHandle, ID: opsUID}
+			g.Prune = s.pruned(i)
 			g.Notices = []spec.Notice{welcome(i)}
 			if s.newNotice(i) {
 				g.Notices = append(g.Notices, update(i))
@@ -109,7 +110,11 @@ func (s Scenario) YAML(yzjURL, lunkrURL string) []byte {
 		if s.onLunkr(i) {
 			fmt.Fprintf(&b, "    provider: %s\n", lunkrProvider)
 		} else {
-			fmt.Fprintf(&b, "    provider: %s\n    notices:\n", yzjProvider)
+			fmt.Fprintf(&b, "    provider: %s\n", yzjProvider)
+			if s.pruned(i) {
+				b.WriteString("    prune: true\n")
+			}
+			b.WriteString("    notices:\n")
 			notices := []spec.Notice{welcome(i)}
 			if s.newNotice(i) {
 				notices = append(notices, update(i))

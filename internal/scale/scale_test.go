@@ -19,11 +19,11 @@ import (
 // drifted is a scenario of g groups x m members with the benchmark's
 // drift: a tenth of the groups on Lunkr, a tenth missing, a tenth of the
 // existing Yunzhijia groups lacking a tenth of their members, a twentieth
-// with a new notice.
+// with a new notice, a tenth pruned (half of those holding extra members).
 func drifted(g, m int, latency time.Duration, parallelism int, rate float64) Scenario {
 	return Scenario{
 		Groups: g, Members: m, LunkrEvery: 10,
-		MissingGroups: 0.1, MissingMembers: 0.01, NewNotices: 0.05,
+		MissingGroups: 0.1, MissingMembers: 0.01, NewNotices: 0.05, Pruned: 0.1,
 		Latency: latency, Parallelism: parallelism, Rate: rate,
 	}
 }
@@ -47,7 +47,7 @@ func TestSmoke(t *testing.T) {
 	if r.Calls != want {
 		t.Errorf("calls = %+v, want the minimum %+v", r.Calls, want)
 	}
-	if want.Creates == 0 || want.Adds == 0 || want.Posts == 0 {
+	if want.Creates == 0 || want.Adds == 0 || want.Removes == 0 || want.Posts == 0 {
 		t.Errorf("the scenario has no drift of some kind: %+v", want)
 	}
 
@@ -77,7 +77,7 @@ func TestSmoke(t *testing.T) {
 // TestManifestIsValid checks that the directly built manifest is what
 // spec.Load makes of the same scenario written as YAML.
 func TestManifestIsValid(t *testing.T) {
-	sc := Scenario{Groups: 40, Members: 6, LunkrEvery: 3, MissingGroups: 0.2, MissingMembers: 0.05, NewNotices: 0.3}
+	sc := Scenario{Groups: 40, Members: 6, LunkrEvery: 3, MissingGroups: 0.2, MissingMembers: 0.05, NewNotices: 0.3, Pruned: 0.3}
 	const yzjURL, lunkrURL = "http://127.0.0.1:8081/", "http://127.0.0.1:8082/"
 	path := filepath.Join(t.TempDir(), "groups.yaml")
 	if err := os.WriteFile(path, sc.YAML(yzjURL, lunkrURL), 0o600); err != nil {
@@ -105,6 +105,11 @@ func TestMinCalls(t *testing.T) {
 	// members and has a new notice: 8 adds, 8 posts.
 	if got, want := sc.MinCalls(), (Calls{Reads: 10, Adds: 8, Posts: 8}); got != want {
 		t.Errorf("MinCalls = %+v, want %+v", got, want)
+	}
+	sc.Pruned = 1
+	// Every Yunzhijia group prunes; half of them (by the hash) hold extras.
+	if got := sc.MinCalls().Removes; got != 4 {
+		t.Errorf("MinCalls().Removes = %d, want 4", got)
 	}
 	sc.MissingGroups, sc.NewNotices = 1, 0
 	// Every group is created; each Yunzhijia one posts its welcome.

@@ -27,6 +27,11 @@ type Scenario struct {
 	// not posted yet (every Yunzhijia group has a welcome notice, already
 	// posted on the existing ones).
 	NewNotices float64
+	// Pruned is the share of the Yunzhijia groups that say prune: true. Half
+	// of the existing ones (by another hash) hold extra members beyond the
+	// manifest's, a twentieth of Members at least one, removed in one
+	// delGroupUser call each; the other half need no removal.
+	Pruned float64
 
 	Latency     time.Duration // added by the simulators to every call
 	Parallelism int           // concurrent vendor calls
@@ -52,6 +57,8 @@ const (
 	saltMissingGroup = 1 + iota
 	saltMissingMembers
 	saltNewNotice
+	saltPruned
+	saltExtras
 )
 
 // share reports whether group i falls in a share of the groups: a hash of
@@ -86,6 +93,20 @@ func (s Scenario) lacking(i int) int {
 	return max(1, s.Members/10)
 }
 
+// pruned reports whether group i says prune: true.
+func (s Scenario) pruned(i int) bool {
+	return !s.onLunkr(i) && share(i, saltPruned, s.Pruned)
+}
+
+// extras is how many members existing group i holds beyond the manifest's:
+// prune removes them.
+func (s Scenario) extras(i int) int {
+	if !s.pruned(i) || s.missing(i) || !share(i, saltExtras, 0.5) {
+		return 0
+	}
+	return max(1, s.Members/20)
+}
+
 // newNotice reports whether group i has a notice not posted yet. A missing
 // group posts every notice it has after its create.
 func (s Scenario) newNotice(i int) bool {
@@ -108,17 +129,18 @@ type Calls struct {
 	Reads   int
 	Creates int
 	Adds    int
+	Removes int
 	Posts   int
 	Other   int // any other call (group lists, unknown paths): never in the minimum
 }
 
 // Total is the number of calls.
-func (c Calls) Total() int { return c.Reads + c.Creates + c.Adds + c.Posts + c.Other }
+func (c Calls) Total() int { return c.Reads + c.Creates + c.Adds + c.Removes + c.Posts + c.Other }
 
 // MinCalls is the minimum of SPEC section 4 for a plan and an apply of the
 // scenario: one read per existing group, one create per missing group, one
-// add-members call per group lacking members, one post per notice not
-// posted yet.
+// add-members call per group lacking members, one remove call per pruned
+// group holding extra members, one post per notice not posted yet.
 func (s Scenario) MinCalls() Calls {
 	var c Calls
 	for i := range s.Groups {
@@ -130,6 +152,9 @@ func (s Scenario) MinCalls() Calls {
 			c.Reads++
 			if s.lacking(i) > 0 {
 				c.Adds++
+			}
+			if s.extras(i) > 0 {
+				c.Removes++
 			}
 			if s.newNotice(i) {
 				c.Posts++

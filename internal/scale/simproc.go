@@ -81,14 +81,18 @@ func seedVendors(sc Scenario, yzj *yunzhijia.Simulator, lk *lunkr.Simulator) {
 }
 
 // liveGroup is existing group i as the vendor holds it and as the state's
-// cached read has it: the manifest's members but the lacking ones, and on
-// Yunzhijia the operator as owner, manager and member.
+// cached read has it: the manifest's members but the lacking ones, plus the
+// extras of a pruned group (the directory's next people after its window),
+// and on Yunzhijia the operator as owner, manager and member.
 func (s Scenario) liveGroup(i int, g *spec.Group) vendors.Group {
 	live := vendors.Group{ID: s.groupID(i), Name: g.Name, Type: g.Type}
 	members := g.Members[s.lacking(i):]
-	live.Members = make([]vendors.LiveMember, 0, len(members)+1)
+	live.Members = make([]vendors.LiveMember, 0, len(members)+s.extras(i)+1)
 	for _, m := range members {
 		live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
+	}
+	for k := range s.extras(i) {
+		live.Members = append(live.Members, vendors.LiveMember{ID: yzjUID(s.member(i, s.Members+k))})
 	}
 	if g.Vendor != spec.Lunkr {
 		live.Managers = []string{opsUID}
@@ -144,6 +148,8 @@ func countCalls(yzj, lk map[string]int) Calls {
 			c.Creates += n
 		case yunzhijia.CallAddGroupUser:
 			c.Adds += n
+		case yunzhijia.CallDelGroupUser:
+			c.Removes += n
 		case yunzhijia.CallNotice, yunzhijia.CallBanner:
 			c.Posts += n
 		default:

@@ -23,6 +23,10 @@
 //     provider's operator) and only Yunzhijia groups have notices and
 //     banners; only Lunkr groups have a Type (topic by default) and only a
 //     sysTopic has subscribers;
+//   - a group's Prune is its own prune:, else its provider's, and is true
+//     only where the vendor's client declares RemoveMembers; a provider's
+//     Read is ReadFull only where it declares GroupInfo (the capabilities
+//     come from the vendor packages, see capabilities in prune.go);
 //   - every provider has an https Endpoint ending in '/' (plain http only for
 //     a loopback host), the vendor's default when unset, and exactly one of
 //     TokenEnv and TokenCommand. A token is never a literal in the

@@ -29,6 +29,7 @@ func (b *builder) addGroup(r *rawGroup) {
 		}
 		c.g.Members = b.resolveAll(c.p.Vendor, r.members, c.label+": member")
 		b.groupID(c)
+		b.groupPrune(c)
 	}
 	b.m.Groups = append(b.m.Groups, c.g)
 }

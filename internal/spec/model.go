@@ -53,8 +53,23 @@ type Provider struct {
 	OperatorHandle string
 	Workspace      string  // Yunzhijia eid, for message-history links
 	RateLimit      float64 // requests per second; 0 means unlimited
-	Pos            Pos
+	// Prune is the default of its groups' Prune (`prune:` on the provider).
+	Prune bool
+	// Read says how much a plan reads of each group: ReadFull (the name
+	// and current notice as well), or empty for one read of the members
+	// (the default, read: members).
+	Read ReadMode
+	Pos  Pos
 }
+
+// ReadMode is how much a plan reads of each group of a provider.
+type ReadMode string
+
+// Read modes.
+const (
+	ReadMembers ReadMode = "members" // one read: the members (the default; stored as "")
+	ReadFull    ReadMode = "full"    // Yunzhijia: groupInfo as well, for name and notice drift
+)
 
 // Person is one entry of the people directory: handle -> id per vendor.
 type Person struct {
@@ -94,7 +109,10 @@ type Group struct {
 	Banners     []Banner
 	GroupID     string   // pinned vendor group id (adoption); empty when not pinned
 	Previously  []string // earlier keys of this group
-	Pos         Pos
+	// Prune removes live members the manifest does not list (its own
+	// prune:, else its provider's). Only on a vendor that can remove.
+	Prune bool
+	Pos   Pos
 }
 
 // Notice is a Yunzhijia group notice.

@@ -26,6 +26,8 @@ type rawProvider struct {
 	workspace    scalar
 	rateLimit    float64 // valid only when rateLimitSet
 	rateLimitSet bool
+	prune        switchVal
+	read         scalar
 }
 
 type rawPerson struct {
@@ -48,6 +50,7 @@ type rawGroup struct {
 	memberItems int // items written under members, valid or not
 	subscribers []scalar
 	previously  []scalar
+	prune       switchVal
 	notices     []rawNotice
 	banners     []rawBanner
 }
@@ -64,8 +67,8 @@ type rawBanner struct {
 
 var (
 	docFields      = []string{"version", "providers", "people", "groups"}
-	providerFields = []string{"vendor", "endpoint", "token", "tokenCommand", "operator", "workspace", "rateLimit"}
-	groupFields    = []string{"key", "provider", "name", "owner", "members", "subscribers", "type", "notices", "banners", "groupId", "previously"}
+	providerFields = []string{"vendor", "endpoint", "token", "tokenCommand", "operator", "workspace", "rateLimit", "prune", "read"}
+	groupFields    = []string{"key", "provider", "name", "owner", "members", "subscribers", "type", "notices", "banners", "groupId", "previously", "prune"}
 	noticeFields   = []string{"title", "content"}
 	bannerFields   = []string{"content", "title", "lightAppId", "thumbUrl", "webpageUrl", "primaryContent", "contentUrl"}
 	personFields   = []string{string(Yunzhijia), string(Lunkr)}
@@ -130,6 +133,10 @@ func (d *decoder) provider(k, v *yaml.Node) *rawProvider {
 			p.workspace = d.str(v, "workspace")
 		case "rateLimit":
 			p.rateLimit, p.rateLimitSet = d.number(v, "rateLimit")
+		case "prune":
+			p.prune = d.boolean(v, "prune")
+		case "read":
+			p.read = d.str(v, "read")
 		}
 	})
 	return p
@@ -188,6 +195,8 @@ func (d *decoder) groupField(g *rawGroup, field string, v *yaml.Node) {
 		g.subscribers = d.strs(v, "subscribers")
 	case "previously":
 		g.previously = d.strs(v, "previously")
+	case "prune":
+		g.prune = d.boolean(v, "prune")
 	case "notices":
 		d.list(v, "notices", func(item *yaml.Node) {
 			if r, ok := d.notice(item); ok {

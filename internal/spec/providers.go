@@ -20,6 +20,7 @@ func (b *builder) addProvider(r *rawProvider) {
 	b.providerEndpoint(p, r)
 	b.providerToken(p, r)
 	b.providerExtras(p, r)
+	b.providerPrune(p, r)
 }
 
 func (b *builder) providerVendor(r *rawProvider) Vendor {

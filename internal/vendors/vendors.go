@@ -13,11 +13,13 @@ import "context"
 // Capabilities says what a vendor's API can do, so that the planner can tell
 // what it can converge and what it must report as drift to fix by hand.
 type Capabilities struct {
-	AddMembers bool // add members to an existing group
-	Notices    bool // post group notices
-	Banners    bool // post group banners
-	ListGroups bool // list the groups of a user (used to recover unknown creates)
-	History    bool // create a merged message history
+	AddMembers    bool // add members to an existing group
+	RemoveMembers bool // remove members from an existing group (prune)
+	GroupInfo     bool // read a group's name and current notice apart from its members (read: full)
+	Notices       bool // post group notices
+	Banners       bool // post group banners
+	ListGroups    bool // list the groups of a user (used to recover unknown creates)
+	History       bool // create a merged message history
 }
 
 // LiveMember is a member as a vendor reports it. Yunzhijia fills ID only;
@@ -37,6 +39,21 @@ type Group struct {
 	Managers    []string     `json:"managers,omitempty"`
 	Members     []LiveMember `json:"members"` // includes managers
 	Subscribers []LiveMember `json:"subscribers,omitempty"`
+	// Info says that the group's name and current notice were read (a full
+	// read: Yunzhijia groupInfo); Notice is then the current notice, nil
+	// when the group has none. Without Info, Notice says nothing.
+	Info   bool    `json:"info,omitempty"`
+	Notice *Notice `json:"notice,omitempty"`
+}
+
+// GroupInfo is what a vendor says of a group apart from its members
+// (Yunzhijia groupInfo): its name, managers and current notice.
+type GroupInfo struct {
+	ID               string
+	Name             string
+	Managers         []string
+	ParticipantCount int
+	Notice           *Notice // the current (latest) notice; nil when there is none
 }
 
 // GroupRef is one entry of a user's group list (Lunkr groups/list).
@@ -61,8 +78,8 @@ type CreateRequest struct {
 
 // Notice is a group notice (Yunzhijia).
 type Notice struct {
-	Title   string
-	Content string
+	Title   string `json:"title"`
+	Content string `json:"content"`
 }
 
 // Banner is a group banner (Yunzhijia); every field is optional.
@@ -93,6 +110,13 @@ type Client interface {
 	CreateGroup(ctx context.Context, req CreateRequest) (groupID string, err error)
 	// AddMembers adds ids to a group in one call (idempotent, retried).
 	AddMembers(ctx context.Context, groupID, operator string, ids []string) error
+	// RemoveMembers removes ids from a group in one call (idempotent,
+	// retried like AddMembers: removing someone already gone is a no-op).
+	RemoveMembers(ctx context.Context, groupID, operator string, ids []string) error
+	// ReadGroupInfo reads a group's name, managers and current notice, a
+	// second read beside ReadGroup (which alone has the members). Errors
+	// as ReadGroup's.
+	ReadGroupInfo(ctx context.Context, groupID, operator string) (*GroupInfo, error)
 	// PostNotice posts a notice and returns its id; retried like CreateGroup.
 	PostNotice(ctx context.Context, groupID, operator string, n Notice) (noticeID string, err error)
 	// PostBanner posts a banner and returns its id; retried like CreateGroup.

@@ -25,11 +25,13 @@ func New(t *vendors.Transport) *Client {
 	return &Client{t: t}
 }
 
+// Capabilities is what Lunkr's API offers (see Client.Capabilities).
+var Capabilities = vendors.Capabilities{ListGroups: true}
+
 // Capabilities: Lunkr lists a user's groups and offers nothing else beyond
-// reading and creating groups.
-func (c *Client) Capabilities() vendors.Capabilities {
-	return vendors.Capabilities{ListGroups: true}
-}
+// reading and creating groups: no adding or removing members, and no read
+// beyond groups/info (which has the name already).
+func (c *Client) Capabilities() vendors.Capabilities { return Capabilities }
 
 // ReadGroup reads a group with groups/info (retried: it is a read). operator
 // is ignored. ErrNotFound is code 20201.
@@ -160,6 +162,17 @@ func (c *Client) ListGroups(ctx context.Context, userID string) ([]vendors.Group
 // AddMembers is not offered by Lunkr: ErrUnsupported, no network call.
 func (c *Client) AddMembers(ctx context.Context, groupID, operator string, ids []string) error {
 	return unsupported("add members")
+}
+
+// RemoveMembers is not offered by Lunkr: ErrUnsupported, no network call.
+func (c *Client) RemoveMembers(ctx context.Context, groupID, operator string, ids []string) error {
+	return unsupported("remove members")
+}
+
+// ReadGroupInfo is not offered by Lunkr (ReadGroup already has the name):
+// ErrUnsupported, no network call.
+func (c *Client) ReadGroupInfo(ctx context.Context, groupID, operator string) (*vendors.GroupInfo, error) {
+	return nil, unsupported("group info")
 }
 
 // PostNotice is not offered by Lunkr: ErrUnsupported, no network call.

@@ -179,6 +179,9 @@ func TestUnsupportedCallsMakeNoRequest(t *testing.T) {
 	vendorError(t, err, vendors.ErrUnsupported)
 	_, err = h.client.PostBanner(ctx, "10000", "", vendors.Banner{Title: "t"})
 	vendorError(t, err, vendors.ErrUnsupported)
+	vendorError(t, h.client.RemoveMembers(ctx, "10000", "", []string{"a@example.com"}), vendors.ErrUnsupported)
+	_, err = h.client.ReadGroupInfo(ctx, "10000", "")
+	vendorError(t, err, vendors.ErrUnsupported)
 	if n := len(h.sim.Calls()); n != 0 {
 		t.Errorf("unsupported calls made %d requests", n)
 	}

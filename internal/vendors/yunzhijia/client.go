@@ -23,11 +23,12 @@ func New(t *vendors.Transport) *Client {
 	return &Client{t: t}
 }
 
-// Capabilities: Yunzhijia adds members and posts notices and banners, but
-// cannot list groups.
-func (c *Client) Capabilities() vendors.Capabilities {
-	return vendors.Capabilities{AddMembers: true, Notices: true, Banners: true, History: true}
-}
+// Capabilities is what Yunzhijia's API offers (see Client.Capabilities).
+var Capabilities = vendors.Capabilities{AddMembers: true, RemoveMembers: true, GroupInfo: true, Notices: true, Banners: true, History: true}
+
+// Capabilities: Yunzhijia adds and removes members, reads a group's name
+// and current notice, and posts notices and banners, but cannot list groups.
+func (c *Client) Capabilities() vendors.Capabilities { return Capabilities }
 
 // ReadGroup reads a group with groupUsers as operator. Members are the
 // participants (with any manager the answer left out of them); Name is
@@ -78,6 +79,39 @@ func (c *Client) AddMembers(ctx context.Context, groupID, operator string, ids [
 		return nil
 	}
 	return c.call(ctx, CallAddGroupUser, pathAddGroupUser, true, addGroupUserRequest{CurrentUID: operator, GroupID: groupID, UserIDs: ids}, nil)
+}
+
+// RemoveMembers removes ids from the group in one delGroupUser call; with
+// no ids it makes no call. Removing someone no longer in the group is a
+// no-op, so the call is retried like addGroupUser.
+func (c *Client) RemoveMembers(ctx context.Context, groupID, operator string, ids []string) error {
+	if err := need(CallDelGroupUser, "groupId", groupID, "currentUid", operator); err != nil {
+		return err
+	}
+	ids = others(ids, "")
+	if len(ids) == 0 {
+		return nil
+	}
+	return c.call(ctx, CallDelGroupUser, pathDelGroupUser, true, addGroupUserRequest{CurrentUID: operator, GroupID: groupID, UserIDs: ids}, nil)
+}
+
+// ReadGroupInfo reads the group's name, managers and current notice with
+// groupInfo as operator. The answer is keyed by the group id; an answer
+// without the entry of groupID is unreadable.
+func (c *Client) ReadGroupInfo(ctx context.Context, groupID, operator string) (*vendors.GroupInfo, error) {
+	if err := need(CallGroupInfo, "groupId", groupID, "currentUid", operator); err != nil {
+		return nil, err
+	}
+	d := groupInfoAnswer{groupID: groupID}
+	if err := c.call(ctx, CallGroupInfo, pathGroupInfo, true, groupRequest{CurrentUID: operator, GroupID: groupID}, &d); err != nil {
+		return nil, err
+	}
+	e := d.entry
+	info := &vendors.GroupInfo{ID: groupID, Name: e.GroupInfo.GroupName, Managers: e.GroupInfo.ManagerIDs, ParticipantCount: e.GroupInfo.ParticipantCount}
+	if n := e.Notice; n != nil && (n.Params.Title != "" || n.Params.Content != "") {
+		info.Notice = &vendors.Notice{Title: n.Params.Title, Content: n.Params.Content}
+	}
+	return info, nil
 }
 
 // PostNotice posts a notice and returns its noticeId.

@@ -14,7 +14,7 @@ import (
 const gid = "5bee7172e4b0f6bbaa32b4bf"
 
 func TestCapabilities(t *testing.T) {
-	want := vendors.Capabilities{AddMembers: true, Notices: true, Banners: true, History: true}
+	want := vendors.Capabilities{AddMembers: true, RemoveMembers: true, GroupInfo: true, Notices: true, Banners: true, History: true}
 	if got := New(&vendors.Transport{}).Capabilities(); got != want {
 		t.Fatalf("Capabilities() = %+v, want %+v", got, want)
 	}

@@ -11,7 +11,9 @@
 //	call name      path                                          retried after sending
 //	createGroup    xtinterface/group/createGroup                 no
 //	addGroupUser   xtinterface/group/addGroupUser                yes: adding a member twice is a no-op
+//	delGroupUser   xtinterface/group/delGroupUser                yes: removing someone gone is a no-op
 //	groupUsers     xtinterface/group/groupUsers                  yes: a read
+//	groupInfo      xtinterface/group/groupInfo                   yes: a read (name, managers, current notice)
 //	notice/create  xtinterface/notice/create                     no
 //	banner/create  xtinterface/banner/create                     no
 //	merge          xtinterface/message/merge/createForCloudflow  yes: a repeat only makes another link
@@ -19,7 +21,10 @@
 // Every answer is the envelope {"success", "data", "error", "errorCode"} and
 // success alone decides: the merge call answers errorCode 200 with error
 // "no error" on success, the others errorCode 0 with error null (groupUsers
-// leaves error out). An answer whose envelope does not parse, or whose data
+// leaves error out). groupInfo's data is an object keyed by the group id:
+// {"<groupId>": {"groupInfo": {...}, "notice": {...}, "banner": {...}}}; the
+// client reads the entry of the group it asked for, and an answer without
+// it is unreadable. An answer whose envelope does not parse, or whose data
 // lacks what the call returns, wraps vendors.ErrUnreadable, which the
 // transport turns into an unknown outcome for a write.
 //
@@ -63,7 +68,10 @@
 // Its rules where the pages are silent: user ids are 24 hex digits; a
 // created group's creator is its manager and first participant, and a
 // group without groupName is named after its first three participants;
-// every call on an existing group (addGroupUser, groupUsers, notice/create,
-// banner/create, merge) needs the operator among its participants; a
+// every call on an existing group (addGroupUser, delGroupUser, groupUsers,
+// groupInfo, notice/create, banner/create, merge) needs the operator among
+// its participants; delGroupUser ignores ids not in the group and drops a
+// removed manager from the managers too; groupInfo's notice is the latest
+// notice posted (null when none) and its banner the latest banner's params; a
 // notice's creator is the operator's id (the vendor gives a person's name).
 package yunzhijia

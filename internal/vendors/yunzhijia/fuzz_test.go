@@ -21,11 +21,15 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		`{"success":false,"error":[1],"errorCode":1e400}`,
 		`{"success":true,"data":{"managerIds":null,"participantIds":[1]}}`,
 		`{"success":true,"data":{"groupId":7}}`,
+		`{"success":true,"data":{"5bee7172e4b0f6bbaa32b4bf":null}}`,
+		`{"success":true,"data":{"5bee7172e4b0f6bbaa32b4bf":{"groupInfo":[],"notice":7}}}`,
+		`{"success":true,"data":{"5bee7172e4b0f6bbaa32b4bf":{"groupInfo":{"groupName":"x"},"notice":null}}}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		targets := []any{nil, new(groupIDAnswer), new(groupUsersData), new(noticeIDAnswer), new(bannerInfo), new(mergeID)}
+		targets := []any{nil, new(groupIDAnswer), new(groupUsersData), new(noticeIDAnswer), new(bannerInfo), new(mergeID),
+			&groupInfoAnswer{groupID: "5bee7172e4b0f6bbaa32b4bf"}}
 		for _, out := range targets {
 			err := decodeAnswer(CallGroupUsers, body, out)
 			if err == nil {

@@ -75,6 +75,31 @@ var goldens = []golden{
 		sameData: true,
 	},
 	{
+		file: "delGroupUser", path: pathDelGroupUser,
+		call: func(c *Client) (any, error) {
+			return nil, c.RemoveMembers(context.Background(), "5bee7172e4b0f6bbaa32b4bf", alice, []string{erin})
+		},
+		seed: func(s *Simulator) {
+			seedGroup(s, "5bee7172e4b0f6bbaa32b4bf", "讨论组", []string{alice}, alice, bob, erin)
+		},
+		sameData: true,
+	},
+	{
+		file: "groupInfo", path: pathGroupInfo,
+		call: func(c *Client) (any, error) {
+			return c.ReadGroupInfo(context.Background(), "5bee7172e4b0f6bbaa32b4bf", alice)
+		},
+		want: &vendors.GroupInfo{ID: "5bee7172e4b0f6bbaa32b4bf", Name: "讨论组", Managers: []string{alice}, ParticipantCount: 2,
+			Notice: &vendors.Notice{Title: "群公告标题", Content: "群公告内容"}},
+		seed: func(s *Simulator) {
+			seedGroup(s, "5bee7172e4b0f6bbaa32b4bf", "讨论组", []string{alice}, alice, bob)
+			g := s.groups["5bee7172e4b0f6bbaa32b4bf"]
+			g.notices = append(g.notices, noticeInfo{NoticeID: "5bee684de4b090102edd7509", Creator: alice, Title: "群公告标题", Content: "群公告内容", CreateTime: 1542350925132})
+			g.banners = append(g.banners, bannerRecord{ID: "5befb02060b2c390d28d6cdb", bannerParams: bannerParams{Title: "string"}})
+		},
+		sameData: true,
+	},
+	{
 		file: "notice_create", path: pathNotice,
 		call: func(c *Client) (any, error) {
 			return c.PostNotice(context.Background(), "5bee7172e4b0f6bbaa32b4bf", alice, vendors.Notice{Title: "群公告标题", Content: "群公告内容"})

@@ -81,6 +81,8 @@ var endpoints = map[string]endpoint{
 	"/" + pathCreateGroup:  {CallCreateGroup, true, []string{"currentUid", "groupName", "userIds"}, (*Simulator).createGroup},
 	"/" + pathAddGroupUser: {CallAddGroupUser, true, []string{"currentUid", "groupId", "userIds"}, (*Simulator).addGroupUser},
 	"/" + pathGroupUsers:   {CallGroupUsers, false, []string{"currentUid", "groupId"}, (*Simulator).groupUsers},
+	"/" + pathDelGroupUser: {CallDelGroupUser, true, []string{"currentUid", "groupId", "userIds"}, (*Simulator).delGroupUser},
+	"/" + pathGroupInfo:    {CallGroupInfo, false, []string{"currentUid", "groupId"}, (*Simulator).groupInfo},
 	"/" + pathNotice:       {CallNotice, true, []string{"currentUid", "groupId", "title", "content"}, (*Simulator).createNotice},
 	"/" + pathBanner:       {CallBanner, true, []string{"currentUid", "groupId", "params"}, (*Simulator).createBanner},
 	"/" + pathMerge:        {CallMerge, true, []string{"currentUid", "groupId"}, (*Simulator).merge},
@@ -199,6 +201,51 @@ func (s *Simulator) addGroupUser(f fields) (any, bool) {
 	}
 	g.add(ids...)
 	return success(g.info()), true
+}
+
+// delGroupUser removes userIds from the group (and from its managers);
+// ids not in the group are ignored, so a repeat changes nothing.
+func (s *Simulator) delGroupUser(f fields) (any, bool) {
+	uid, gid, fail := groupArgs(f)
+	if fail != nil {
+		return fail, false
+	}
+	ids, err := f.uids("userIds")
+	if err != nil {
+		return failure(CodeBadParam, err.Error()), false
+	}
+	g, fail := s.operatorGroupLocked(gid, uid)
+	if fail != nil {
+		return fail, false
+	}
+	g.remove(ids...)
+	return success(delGroupUserData{GroupID: g.id, GroupName: g.name, GroupType: 2}), true
+}
+
+// groupInfo answers the group's name, managers, participant count, and its
+// latest notice and banner, keyed by the group id as on the vendor's page.
+func (s *Simulator) groupInfo(f fields) (any, bool) {
+	uid, gid, fail := groupArgs(f)
+	if fail != nil {
+		return fail, false
+	}
+	g, fail := s.operatorGroupLocked(gid, uid)
+	if fail != nil {
+		return fail, false
+	}
+	e := groupInfoEntry{GroupInfo: groupInfoDetail{GroupName: g.name, GroupType: 2, ManagerIDs: slices.Clone(g.managers),
+		ParticipantCount: len(g.members), GroupID: g.id, HeaderURL: ""}}
+	if n := len(g.notices); n > 0 {
+		last := g.notices[n-1]
+		e.Notice = &currentNotice{SourceID: last.NoticeID, CreateTime: last.CreateTime, PersonID: last.Creator,
+			Params: noticeParams{Title: last.Title, Content: last.Content}}
+	}
+	e.Banner = json.RawMessage("null")
+	if n := len(g.banners); n > 0 {
+		b, _ := json.Marshal(g.banners[n-1]) // plain strings: never fails
+		e.Banner = b
+	}
+	return success(groupInfoData{g.id: e}), true
 }
 
 func (s *Simulator) groupUsers(f fields) (any, bool) {
@@ -376,6 +423,13 @@ func (g *simGroup) add(uids ...string) {
 			g.members = append(g.members, uid)
 		}
 	}
+}
+
+// remove takes uids out of the members and the managers.
+func (g *simGroup) remove(uids ...string) {
+	drop := func(m string) bool { return slices.Contains(uids, m) }
+	g.members = slices.DeleteFunc(g.members, drop)
+	g.managers = slices.DeleteFunc(g.managers, drop)
 }
 
 func (g *simGroup) info() groupInfo {

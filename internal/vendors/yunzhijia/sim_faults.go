@@ -22,8 +22,8 @@ func (s *Simulator) FailNextAfterApply(call string, n int) {
 }
 
 // Calls returns how many requests each call received, faulted ones
-// included, by call name (createGroup, addGroupUser, groupUsers,
-// notice/create, banner/create, merge).
+// included, by call name (createGroup, addGroupUser, delGroupUser,
+// groupUsers, groupInfo, notice/create, banner/create, merge).
 func (s *Simulator) Calls() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -35,6 +35,8 @@ const (
 	CallCreateGroup  = "createGroup"
 	CallAddGroupUser = "addGroupUser"
 	CallGroupUsers   = "groupUsers"
+	CallDelGroupUser = "delGroupUser"
+	CallGroupInfo    = "groupInfo"
 	CallNotice       = "notice/create"
 	CallBanner       = "banner/create"
 	CallMerge        = "merge"
@@ -45,6 +47,8 @@ const (
 	pathCreateGroup  = "xtinterface/group/createGroup"
 	pathAddGroupUser = "xtinterface/group/addGroupUser"
 	pathGroupUsers   = "xtinterface/group/groupUsers"
+	pathDelGroupUser = "xtinterface/group/delGroupUser"
+	pathGroupInfo    = "xtinterface/group/groupInfo"
 	pathNotice       = "xtinterface/notice/create"
 	pathBanner       = "xtinterface/banner/create"
 	pathMerge        = "xtinterface/message/merge/createForCloudflow"
@@ -58,13 +62,14 @@ type createGroupRequest struct {
 	UserIDs    []string `json:"userIds"` // never null: the vendor requires the array
 }
 
+// addGroupUserRequest is the body of addGroupUser and delGroupUser.
 type addGroupUserRequest struct {
 	CurrentUID string   `json:"currentUid"`
 	GroupID    string   `json:"groupId"`
 	UserIDs    []string `json:"userIds"`
 }
 
-// groupRequest is the body of groupUsers and merge.
+// groupRequest is the body of groupUsers, groupInfo and merge.
 type groupRequest struct {
 	CurrentUID string `json:"currentUid"`
 	GroupID    string `json:"groupId"`
@@ -104,9 +109,89 @@ type groupInfo struct {
 	Status    int    `json:"status"`
 }
 
+// delGroupUserData is delGroupUser's data.
+type delGroupUserData struct {
+	GroupID   string `json:"groupId"`
+	GroupName string `json:"groupName"`
+	GroupType int    `json:"groupType"`
+}
+
 type groupUsersData struct {
 	ManagerIDs     []string `json:"managerIds"`
 	ParticipantIDs []string `json:"participantIds"`
+}
+
+// groupInfoData is groupInfo's data: one entry, keyed by the group id.
+type groupInfoData map[string]groupInfoEntry
+
+type groupInfoEntry struct {
+	GroupInfo groupInfoDetail `json:"groupInfo"`
+	Notice    *currentNotice  `json:"notice"`
+	Banner    json.RawMessage `json:"banner,omitempty"` // not used: its fields are not documented
+}
+
+// groupInfoDetail is groupInfo's groupInfo: groupType is 1 for a
+// two-person chat, 2 for a group.
+type groupInfoDetail struct {
+	GroupName        string   `json:"groupName"`
+	GroupType        int      `json:"groupType"`
+	ManagerIDs       []string `json:"managerIds"`
+	ParticipantCount int      `json:"participantCount"`
+	GroupID          string   `json:"groupId"`
+	HeaderURL        string   `json:"headerUrl"`
+}
+
+// currentNotice is groupInfo's notice: the group's latest one.
+type currentNotice struct {
+	SourceID   string       `json:"sourceId"`
+	CreateTime int64        `json:"createTime"`
+	PersonID   string       `json:"personId"`
+	Params     noticeParams `json:"params"`
+}
+
+type noticeParams struct {
+	Title   string `json:"title"`
+	Content string `json:"content"`
+}
+
+// groupInfoAnswer is the part of groupInfo's data the client reads: the
+// entry of the group asked for. The answer's other fields are ignored, so
+// that an unexpected type in one (headerUrl, banner) cannot fail the read.
+type groupInfoAnswer struct {
+	groupID string // the group asked for; set before decoding
+	entry   *groupInfoAnswerEntry
+}
+
+type groupInfoAnswerEntry struct {
+	GroupInfo struct {
+		GroupName        string   `json:"groupName"`
+		ManagerIDs       []string `json:"managerIds"`
+		ParticipantCount int      `json:"participantCount"`
+	} `json:"groupInfo"`
+	Notice *struct {
+		Params struct {
+			Title   string `json:"title"`
+			Content string `json:"content"`
+		} `json:"params"`
+	} `json:"notice"`
+}
+
+// UnmarshalJSON picks the entry keyed by the group asked for.
+func (a *groupInfoAnswer) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	raw, ok := m[a.groupID]
+	if !ok || string(raw) == "null" {
+		return nil // check refuses it
+	}
+	var e groupInfoAnswerEntry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return err
+	}
+	a.entry = &e
+	return nil
 }
 
 type noticeInfo struct {
@@ -213,6 +298,13 @@ func (a *groupIDAnswer) check() error  { return nonEmpty("groupId", a.GroupID) }
 func (a *noticeIDAnswer) check() error { return nonEmpty("noticeId", a.NoticeID) }
 func (a *bannerInfo) check() error     { return nonEmpty("bannerId", a.BannerID) }
 func (m *mergeID) check() error        { return nonEmpty("merge id", string(*m)) }
+
+func (a *groupInfoAnswer) check() error {
+	if a.entry == nil {
+		return errors.New("no entry for group " + a.groupID)
+	}
+	return nil
+}
 
 func (d *groupUsersData) check() error {
 	if d.ParticipantIDs == nil {
