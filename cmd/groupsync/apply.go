@@ -22,6 +22,7 @@ type applyFlags struct {
 	autoApprove  bool
 	maxNewGroups int
 	lockTimeout  time.Duration
+	runTimeout   time.Duration
 }
 
 func (a *app) apply(ctx context.Context, args []string) error {
@@ -33,6 +34,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking")
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a plan that creates more than `n` groups (a lost state file must not mass-create duplicates)")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: fail at once)")
+	addRunTimeout(fs, &f.runTimeout)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -45,6 +47,9 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	}
 	if f.lockTimeout < 0 {
 		return fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
+	}
+	if err := checkRunTimeout(f.runTimeout); err != nil {
+		return err
 	}
 	var saved *reconcile.Plan
 	switch {
@@ -75,6 +80,8 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	ctx, cancel := context.WithTimeout(ctx, f.runTimeout)
+	defer cancel()
 	unlock, err := store.Lock(ctx, "groupsync apply", f.lockTimeout)
 	if err != nil {
 		return err
@@ -97,6 +104,7 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 		autoApprove:  f.autoApprove,
 		maxNewGroups: f.maxNewGroups,
 		parallelism:  f.common.parallelism,
+		runTimeout:   f.runTimeout,
 		out:          a.stdout,
 		progress:     a.terminal,
 	}, p).err
@@ -109,8 +117,9 @@ type convergeOpts struct {
 	autoApprove  bool
 	maxNewGroups int
 	parallelism  int
-	out          io.Writer // the plan and the result, for a person; io.Discard leaves only logs
-	progress     bool      // live progress on the terminal instead of a log line per group
+	runTimeout   time.Duration // ctx's deadline, for the error that says it passed
+	out          io.Writer     // the plan and the result, for a person; io.Discard leaves only logs
+	progress     bool          // live progress on the terminal instead of a log line per group
 }
 
 // runReport is what one plan+apply did.
@@ -134,6 +143,11 @@ func (a *app) converge(ctx context.Context, m *spec.Manifest, store *state.Store
 	}
 	rep := a.planAndApply(ctx, m, store, conns, log, o, p, rec)
 	rep.outcome = outcomeOf(ctx, rep)
+	// A run stopped by its deadline failed: it was not asked to stop.
+	what := map[bool]string{true: "the apply", false: "the run"}[o.trigger == "apply"]
+	if err := deadlineError(ctx, what, o.runTimeout, rep.err); err != nil {
+		rep.outcome, rep.err = state.RunFailed, err
+	}
 	if err := rec.end(ctx, rep); err != nil {
 		if rep.err == nil || errors.Is(rep.err, errReported) {
 			rep.err = err
@@ -249,6 +263,7 @@ func (r *runRecorder) end(ctx context.Context, rep runReport) error {
 	case rep.plan != nil:
 		run.Drift, run.Errors = rep.plan.Summary.Drift, rep.plan.Summary.Errors
 	}
+	run.Outcome = rep.outcome // a run past its deadline failed, though its apply says interrupted
 	if rep.err != nil && !errors.Is(rep.err, errReported) {
 		run.Message = rep.err.Error()
 	}

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// Health decides /healthz: unhealthy once runs have been failing, with no
-// success in between, for longer than its window (NewHealth). It is safe
-// for concurrent use.
+// Health decides /healthz: unhealthy while a run is past its deadline
+// (RunStarted), and once runs have been failing, with no success in
+// between, for longer than its window (NewHealth). It is safe for
+// concurrent use.
 type Health struct {
 	window time.Duration
 	now    func() time.Time
@@ -17,6 +18,23 @@ type Health struct {
 	mu           sync.Mutex
 	failingSince time.Time // zero while the latest finished run succeeded
 	lastError    string
+	runStarted   time.Time // zero while no run is going
+	runDeadline  time.Time
+}
+
+// RunStarted says a run started at the given time and must end by deadline;
+// RunEnded says it ended.
+func (h *Health) RunStarted(at, deadline time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.runStarted, h.runDeadline = at, deadline
+}
+
+// RunEnded says the run in progress ended (Record takes its outcome).
+func (h *Health) RunEnded() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.runStarted, h.runDeadline = time.Time{}, time.Time{}
 }
 
 // NewHealth returns a Health with the given window; now is the clock (nil:
@@ -49,10 +67,16 @@ func (h *Health) Record(outcome string, at time.Time, reason string) {
 func (h *Health) Check() (ok bool, reason string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := h.now()
+	if !h.runStarted.IsZero() && now.After(h.runDeadline) {
+		// Past its deadline a run should have stopped: something ignores it.
+		return false, fmt.Sprintf("the run started at %s is still going, %s past its deadline %s",
+			h.runStarted.UTC().Format(time.RFC3339), now.Sub(h.runDeadline).Round(time.Second), h.runDeadline.UTC().Format(time.RFC3339))
+	}
 	if h.failingSince.IsZero() {
 		return true, ""
 	}
-	d := h.now().Sub(h.failingSince)
+	d := now.Sub(h.failingSince)
 	if d <= h.window {
 		return true, ""
 	}
