@@ -222,3 +222,90 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	noGoroutinesLeft(t, before, 10*time.Second)
 }
+
+// The first run is made at start, not at the schedule's first tick (an
+// hour away here).
+func TestRunFirstRunAtStart(t *testing.T) {
+	e := newSchedEnv(t, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait := e.start(ctx, func(ctx context.Context) int {
+		return e.a.run(ctx, e.args("--schedule", "@hourly", "--log-format", "json"))
+	})
+	schedWait(t, "the first run", 10*time.Second, func() bool {
+		return strings.Contains(e.stderr.String(), `"msg":"run finished"`)
+	})
+	cancel()
+	if code := wait(); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, e.stderr)
+	}
+	if runs := e.runs(); len(runs) != 1 || runs[0].Outcome != state.RunOK || runs[0].Created != 1 {
+		t.Errorf("runs = %+v, want the one run made at start", runs)
+	}
+}
+
+// plan and apply share --run-timeout: a vendor that never answers ends
+// them at the deadline with exit 1 and a message that names the flag.
+func TestPlanApplyRunTimeout(t *testing.T) {
+	e := newSchedEnv(t, 1)
+	if code := e.a.run(context.Background(), e.args("--once")); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, e.stderr)
+	}
+	e.writeManifest(2) // g2 to create
+	e.sim.SetFaults(yunzhijia.Faults{Latency: time.Hour, Calls: []string{yunzhijia.CallCreateGroup}})
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"apply", "-f", e.manifest, "--state", e.state, "--auto-approve", "--run-timeout", "300ms"},
+			[]string{"groupsync: the apply passed its deadline (--run-timeout 300ms)", "g2: create: yunzhijia createGroup: outcome unknown"}},
+		{[]string{"plan", "-f", e.manifest, "--state", e.state, "--run-timeout", "300ms"},
+			[]string{"groupsync: the plan passed its deadline (--run-timeout 300ms)"}},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			if tc.args[0] == "plan" {
+				e.sim.SetFaults(yunzhijia.Faults{Latency: time.Hour, Calls: []string{yunzhijia.CallGroupUsers}})
+			}
+			e.stdout.mu.Lock()
+			e.stdout.b.Reset()
+			e.stdout.mu.Unlock()
+			e.stderr.mu.Lock()
+			e.stderr.b.Reset()
+			e.stderr.mu.Unlock()
+			start := time.Now()
+			code := e.a.run(context.Background(), tc.args)
+			if took := time.Since(start); took > 15*time.Second {
+				t.Errorf("took %s with --run-timeout 300ms", took)
+			}
+			if code != exitError {
+				t.Fatalf("exit %d, want 1\n%s%s", code, e.stdout, e.stderr)
+			}
+			out := e.stdout.String() + e.stderr.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not say %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// Yunzhijia's published limit (25 calls/s per group endpoint) is the
+// default: against a simulator that answers 429 above 30 creates a second,
+// 40 creates at parallelism 8 are each made once, never refused.
+func TestYunzhijiaDefaultRateLimit(t *testing.T) {
+	e := newSchedEnv(t, 0)
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: 1\nproviders:\n  kd:\n    vendor: yunzhijia\n    endpoint: %s/\n    token: ${YZJ_TOKEN}\n    operator: %s\ngroups:\n", e.srv.URL, schedOperator)
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "  - {key: g%d, provider: kd, name: Group %d, members: [%s]}\n", i, i, schedMember)
+	}
+	e.write(b.String())
+	e.sim.SetFaults(yunzhijia.Faults{RateLimit: 30, Calls: []string{yunzhijia.CallCreateGroup}})
+	if code := e.a.run(context.Background(), []string{"apply", "-f", e.manifest, "--state", e.state, "--auto-approve", "--parallelism", "8", "--max-new-groups", "40"}); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, e.stdout, e.stderr)
+	}
+	if got := e.sim.Calls()[yunzhijia.CallCreateGroup]; got != 40 {
+		t.Errorf("createGroup calls = %d, want 40: some were refused for the rate", got)
+	}
+}
