@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -63,29 +64,29 @@ func (h *Health) Record(outcome string, at time.Time, reason string) {
 	}
 }
 
-// Check reports whether the process is healthy and, when it is not, why.
+// Check reports whether the process is healthy and, when it is not, why:
+// a failing streak longer than the window, a run past its deadline, or both.
 func (h *Health) Check() (ok bool, reason string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()
+	var reasons []string
+	if !h.failingSince.IsZero() {
+		if d := now.Sub(h.failingSince); d > h.window {
+			r := fmt.Sprintf("runs have failed since %s (%s, longer than the health window %s)",
+				h.failingSince.UTC().Format(time.RFC3339), d.Round(time.Second), h.window)
+			if h.lastError != "" {
+				r += ": last error: " + h.lastError
+			}
+			reasons = append(reasons, r)
+		}
+	}
 	if !h.runStarted.IsZero() && now.After(h.runDeadline) {
 		// Past its deadline a run should have stopped: something ignores it.
-		return false, fmt.Sprintf("the run started at %s is still going, %s past its deadline %s",
-			h.runStarted.UTC().Format(time.RFC3339), now.Sub(h.runDeadline).Round(time.Second), h.runDeadline.UTC().Format(time.RFC3339))
+		reasons = append(reasons, fmt.Sprintf("the run started at %s is still going, %s past its deadline %s",
+			h.runStarted.UTC().Format(time.RFC3339), now.Sub(h.runDeadline).Round(time.Second), h.runDeadline.UTC().Format(time.RFC3339)))
 	}
-	if h.failingSince.IsZero() {
-		return true, ""
-	}
-	d := now.Sub(h.failingSince)
-	if d <= h.window {
-		return true, ""
-	}
-	reason = fmt.Sprintf("runs have failed since %s (%s, longer than the health window %s)",
-		h.failingSince.UTC().Format(time.RFC3339), d.Round(time.Second), h.window)
-	if h.lastError != "" {
-		reason += ": last error: " + h.lastError
-	}
-	return false, reason
+	return len(reasons) == 0, strings.Join(reasons, "; ")
 }
 
 // ServeHTTP answers 200 "ok" when healthy, else 503 with the reason.
