@@ -23,6 +23,7 @@ type applyFlags struct {
 	maxNewGroups int
 	maxRemovals  int
 	lockTimeout  time.Duration
+	runTimeout   time.Duration
 }
 
 func (a *app) apply(ctx context.Context, args []string) error {
@@ -35,6 +36,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a plan that creates more than `n` groups (a lost state file must not mass-create duplicates)")
 	fs.IntVar(&f.maxRemovals, "max-removals", 20, "refuse a plan that removes more than `n` members in all (prune)")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: fail at once)")
+	addRunTimeout(fs, &f.runTimeout)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +52,9 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	}
 	if f.lockTimeout < 0 {
 		return fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
+	}
+	if err := checkRunTimeout(f.runTimeout); err != nil {
+		return err
 	}
 	var saved *reconcile.Plan
 	switch {
@@ -80,6 +85,8 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	ctx, cancel := context.WithTimeout(ctx, f.runTimeout)
+	defer cancel()
 	unlock, err := store.Lock(ctx, "groupsync apply", f.lockTimeout)
 	if err != nil {
 		return err
@@ -103,6 +110,7 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 		maxNewGroups: f.maxNewGroups,
 		maxRemovals:  f.maxRemovals,
 		parallelism:  f.common.parallelism,
+		runTimeout:   f.runTimeout,
 		out:          a.stdout,
 		progress:     a.terminal,
 	}, p).err
@@ -116,8 +124,9 @@ type convergeOpts struct {
 	maxNewGroups int
 	maxRemovals  int // members removed in all (prune)
 	parallelism  int
-	out          io.Writer // the plan and the result, for a person; io.Discard leaves only logs
-	progress     bool      // live progress on the terminal instead of a log line per group
+	runTimeout   time.Duration // ctx's deadline, for the error that says it passed
+	out          io.Writer     // the plan and the result, for a person; io.Discard leaves only logs
+	progress     bool          // live progress on the terminal instead of a log line per group
 }
 
 // runReport is what one plan+apply did.
@@ -141,6 +150,11 @@ func (a *app) converge(ctx context.Context, m *spec.Manifest, store *state.Store
 	}
 	rep := a.planAndApply(ctx, m, store, conns, log, o, p, rec)
 	rep.outcome = outcomeOf(ctx, rep)
+	// A run stopped by its deadline failed: it was not asked to stop.
+	what := map[bool]string{true: "the apply", false: "the run"}[o.trigger == "apply"]
+	if err := deadlineError(ctx, what, o.runTimeout, rep.err); err != nil {
+		rep.outcome, rep.err = state.RunFailed, err
+	}
 	if err := rec.end(ctx, rep); err != nil {
 		if rep.err == nil || errors.Is(rep.err, errReported) {
 			rep.err = err
@@ -261,6 +275,7 @@ func (r *runRecorder) end(ctx context.Context, rep runReport) error {
 	case rep.plan != nil:
 		run.Drift, run.Errors = rep.plan.Summary.Drift, rep.plan.Summary.Errors
 	}
+	run.Outcome = rep.outcome // a run past its deadline failed, though its apply says interrupted
 	if rep.err != nil && !errors.Is(rep.err, errReported) {
 		run.Message = rep.err.Error()
 	}

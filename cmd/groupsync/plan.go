@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"groupsync/internal/reconcile"
 	"groupsync/internal/render"
@@ -24,6 +25,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		format   string
 		refresh  bool
 		detailed bool
+		timeout  time.Duration
 	)
 	a.addCommon(fs, &c)
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
@@ -31,6 +33,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	fs.StringVar(&format, "format", "text", "output format: text, markdown or json")
 	fs.BoolVar(&refresh, "refresh", true, "read live groups from the vendors; false plans from the state's cache with no network")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing to do, 2 with changes to apply, 3 with only drift to fix by hand")
+	addRunTimeout(fs, &timeout)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -41,6 +44,9 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	}
 	if format != "text" && format != "markdown" && format != "json" {
 		return fmt.Errorf("--format: %q is not text, markdown or json", format)
+	}
+	if err := checkRunTimeout(timeout); err != nil {
+		return err
 	}
 	m, err := a.load(files)
 	if err != nil {
@@ -66,14 +72,23 @@ func (a *app) plan(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	p, err := makePlan(ctx, m, store, conns, c.parallelism, refresh)
 	if cerr := conns.close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
+		if derr := deadlineError(ctx, "the plan", timeout, err); derr != nil {
+			return derr
+		}
 		return err
 	}
 	if err := a.render(a.stdout, p, format); err != nil {
+		return err
+	}
+	if err := deadlineError(ctx, "the plan", timeout, nil); err != nil {
+		// Reads cut by the deadline are shown as errors in the plan above.
 		return err
 	}
 	if out != "" {

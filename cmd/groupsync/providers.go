@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"time"
 
@@ -21,7 +22,9 @@ const callTimeout = 30 * time.Second
 type connections struct {
 	clients map[string]vendors.Client
 	yzj     map[string]*yunzhijia.Client
-	sandbox *sandbox // nil unless --sandbox
+	tokens  map[string]*vendors.TokenSource
+	sandbox *sandbox     // nil unless --sandbox
+	http    *http.Client // the clients' shared HTTP client
 }
 
 // capabilities returns each vendor's capability set for the planner.
@@ -36,7 +39,7 @@ func capabilities() map[spec.Vendor]vendors.Capabilities {
 // unset variable is an error naming the provider); in the sandbox no token
 // is needed and every provider points at the simulators.
 func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observe func(vendor, call, outcome string, d time.Duration)) (*connections, error) {
-	conns := &connections{clients: map[string]vendors.Client{}, yzj: map[string]*yunzhijia.Client{}}
+	conns := &connections{clients: map[string]vendors.Client{}, yzj: map[string]*yunzhijia.Client{}, tokens: map[string]*vendors.TokenSource{}}
 	if c.sandbox {
 		sb, err := openSandbox(c.state, m)
 		if err != nil {
@@ -45,6 +48,7 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 		conns.sandbox = sb
 	}
 	httpc := vendors.NewHTTPClient(callTimeout)
+	conns.http = httpc
 	for name, p := range m.Providers {
 		var tokens *vendors.TokenSource
 		base := p.Endpoint
@@ -69,8 +73,16 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 			Token:   tokens,
 			Logger:  log,
 		}
-		if p.RateLimit > 0 {
+		conns.tokens[name] = tokens
+		switch {
+		case conns.sandbox != nil:
+			// The simulators have no limit: throttling them would only slow a trial.
+		case p.RateLimit > 0:
 			t.Limiter = rate.NewLimiter(rate.Limit(p.RateLimit), 1)
+		case p.Vendor == spec.Yunzhijia:
+			t.PathLimit = yunzhijia.PathRateLimit
+			// Lunkr publishes no limit: none by default, and its code 10008
+			// (over the limit) is retried with backoff.
 		}
 		if observe != nil {
 			vendor := string(p.Vendor)
@@ -120,9 +132,16 @@ func tokenError(p *spec.Provider, err error) error {
 	return fmt.Errorf("%w\nhint: export %s with provider %s's access token, or add --sandbox to try groupsync against simulators", err, p.TokenEnv, p.Name)
 }
 
-// close saves the sandbox world, if any.
+// close saves the sandbox world, if any, and closes idle connections, whose
+// goroutines would otherwise outlive the command's run.
 func (c *connections) close() error {
-	if c == nil || c.sandbox == nil {
+	if c == nil {
+		return nil
+	}
+	if c.http != nil {
+		c.http.CloseIdleConnections()
+	}
+	if c.sandbox == nil {
 		return nil
 	}
 	return c.sandbox.close()

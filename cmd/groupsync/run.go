@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const runSynopsis = "run -f PATH... --schedule SPEC [--listen ADDR] [--once] [--max-new-groups N] [--max-removals N] [--health-window D] [--lock-timeout D]"
+const runSynopsis = "run -f PATH... --schedule SPEC [--listen ADDR] [--once] [--max-new-groups N] [--max-removals N] [--health-window D] [--lock-timeout D] [--run-timeout D]"
 
 type runFlags struct {
 	common       commonFlags
@@ -34,6 +35,7 @@ type runFlags struct {
 	maxRemovals  int
 	healthWindow time.Duration
 	lockTimeout  time.Duration
+	runTimeout   time.Duration
 
 	// Tests set these.
 	now   func() time.Time  // the health clock; nil: time.Now
@@ -61,6 +63,7 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	fs.IntVar(&f.maxRemovals, "max-removals", 20, "refuse a run whose plan removes more than `n` members in all (prune)")
 	fs.DurationVar(&f.healthWindow, "health-window", time.Hour, "/healthz fails once runs have failed continuously for longer than this")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: the run fails at once)")
+	addRunTimeout(fs, &f.runTimeout)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -89,18 +92,27 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	if f.lockTimeout < 0 {
 		return nil, fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
 	}
+	if err := checkRunTimeout(f.runTimeout); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
-// runWith checks the manifest once (a wrong path or a broken file is an
-// error at start, not at the first tick), then runs on the schedule until
-// ctx is cancelled, or once.
+// runWith checks the manifests and obtains every provider's token once (a
+// wrong path, a broken file or a provider that cannot be authenticated is an
+// exit 1 at start, not a failure at the first tick), then makes a run at
+// once and runs on the schedule until ctx is cancelled, or makes that one
+// run with --once.
 func (a *app) runWith(ctx context.Context, f *runFlags) error {
 	log, err := a.logger(f.common.logFormat)
 	if err != nil {
 		return err
 	}
-	if _, err := a.load(f.files); err != nil {
+	m, err := a.load(f.files)
+	if err != nil {
+		return err
+	}
+	if err := a.obtainTokens(ctx, m, f, log); err != nil {
 		return err
 	}
 	store, err := state.Open(f.common.state)
@@ -174,27 +186,22 @@ func (s *scheduler) serve() (stop func(), err error) {
 	}, nil
 }
 
-// loop starts a run at every tick of the schedule, unless the previous run
-// is still going: that tick is skipped. When ctx is cancelled it waits for
-// the run in flight, which finishes its call in flight and is recorded as
-// interrupted.
+// loop makes a run at once, then starts one at every tick of the schedule,
+// unless the previous run is still going: that tick is skipped. When ctx is
+// cancelled it waits for the run in flight, which finishes its call in
+// flight and is recorded as interrupted.
 func (s *scheduler) loop(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	s.log.Info("scheduled mode started", "schedule", s.f.schedule, "next", s.f.sched.Next(time.Now()).Format(time.RFC3339))
-	for {
-		next := s.f.sched.Next(time.Now())
-		t := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+	s.log.Info("scheduled mode started: first run now", "schedule", s.f.schedule, "next", s.f.sched.Next(time.Now()).Format(time.RFC3339))
+	for first := true; ; first = false {
+		if !first && !s.waitTick(ctx) || ctx.Err() != nil {
 			if s.running.Load() {
 				s.log.Info("stopping: letting the run in progress finish its call in flight")
 			} else {
 				s.log.Info("stopping")
 			}
 			return
-		case <-t.C:
 		}
 		if !s.running.CompareAndSwap(false, true) {
 			s.mu.Lock()
@@ -213,15 +220,38 @@ func (s *scheduler) loop(ctx context.Context) {
 	}
 }
 
-// runOnce makes one run, logs it and counts it; it returns its outcome.
+// waitTick waits for the schedule's next tick; false when ctx ended first.
+func (s *scheduler) waitTick(ctx context.Context) bool {
+	t := time.NewTimer(time.Until(s.f.sched.Next(time.Now())))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// runOnce makes one run within --run-timeout, logs it and counts it; it
+// returns its outcome. While it is past its deadline (a call that ignores
+// its context), /healthz says so.
 func (s *scheduler) runOnce(ctx context.Context) string {
 	started := time.Now()
 	s.mu.Lock()
 	s.since = started
 	s.mu.Unlock()
 	log := s.log.With("run", s.seq.Add(1))
-	log.Info("run started")
-	rep := s.attempt(ctx, log)
+	log.Info("run started", "deadline", started.Add(s.f.runTimeout).Format(time.RFC3339))
+	at := s.now()
+	s.health.RunStarted(at, at.Add(s.f.runTimeout))
+	defer s.health.RunEnded()
+	runCtx, cancel := context.WithTimeout(ctx, s.f.runTimeout)
+	defer cancel()
+	rep := s.attempt(runCtx, log)
+	if err := deadlineError(runCtx, "the run", s.f.runTimeout, rep.err); err != nil && rep.outcome != state.RunFailed {
+		// Stopped by its deadline before converge could say so (the lock wait).
+		rep.outcome, rep.err = state.RunFailed, err
+	}
 	s.report(log, started, rep)
 	return rep.outcome
 }
@@ -263,6 +293,7 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 		maxNewGroups: s.f.maxNewGroups,
 		maxRemovals:  s.f.maxRemovals,
 		parallelism:  s.f.common.parallelism,
+		runTimeout:   s.f.runTimeout,
 		out:          io.Discard,
 	}, nil)
 	if err := conns.close(); err != nil {
@@ -337,4 +368,67 @@ func firstFailure(r *reconcile.Result) string {
 		}
 	}
 	return ""
+}
+
+// obtainTokens gets every provider's access token once, before anything is
+// scheduled, so that a provider that cannot be authenticated (an unset
+// variable, a failing tokenCommand, refused credentials) stops the command
+// at start with one error per provider, rather than failing every run. It
+// is bounded by --run-timeout. The sandbox's tokens are fixed.
+func (a *app) obtainTokens(ctx context.Context, m *spec.Manifest, f *runFlags, log *slog.Logger) error {
+	if f.common.sandbox {
+		return nil
+	}
+	names := make([]string, 0, len(m.Providers))
+	for name := range m.Providers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	failed := map[string]error{}
+	// Each provider's token variables first, then the tokens of those whose
+	// variables are set: one error per provider either way.
+	set := &spec.Manifest{Providers: map[string]*spec.Provider{}}
+	for _, name := range names {
+		one := &spec.Manifest{Providers: map[string]*spec.Provider{name: m.Providers[name]}}
+		if err := a.checkTokens(one, &f.common); err != nil {
+			failed[name] = err
+			continue
+		}
+		set.Providers[name] = m.Providers[name]
+	}
+	if len(set.Providers) > 0 {
+		conns, err := a.connect(set, &f.common, log, nil)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(ctx, f.runTimeout)
+		for _, name := range names {
+			if set.Providers[name] == nil {
+				continue
+			}
+			if _, err := conns.tokens[name].Token(ctx); err != nil {
+				if !strings.Contains(err.Error(), "provider "+name) {
+					err = fmt.Errorf("provider %s: %w", name, err)
+				}
+				failed[name] = err
+			}
+		}
+		cancel()
+		_ = conns.close() // no sandbox here: nothing to save
+	}
+	if len(failed) > 0 {
+		errs := make([]error, 0, len(failed))
+		for _, name := range names {
+			if failed[name] != nil {
+				errs = append(errs, failed[name])
+			}
+		}
+		who := "a provider"
+		if len(errs) > 1 {
+			who = fmt.Sprintf("%d providers", len(errs))
+		}
+		return fmt.Errorf("cannot start: %s could not be authenticated; nothing was scheduled\n%w", who, errors.Join(errs...))
+	}
+	log.Info("every provider's token obtained", "providers", len(names))
+	return nil
 }

@@ -3,13 +3,15 @@ package metrics
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Health decides /healthz: unhealthy once runs have been failing, with no
-// success in between, for longer than its window (NewHealth). It is safe
-// for concurrent use.
+// Health decides /healthz: unhealthy while a run is past its deadline
+// (RunStarted), and once runs have been failing, with no success in
+// between, for longer than its window (NewHealth). It is safe for
+// concurrent use.
 type Health struct {
 	window time.Duration
 	now    func() time.Time
@@ -17,6 +19,23 @@ type Health struct {
 	mu           sync.Mutex
 	failingSince time.Time // zero while the latest finished run succeeded
 	lastError    string
+	runStarted   time.Time // zero while no run is going
+	runDeadline  time.Time
+}
+
+// RunStarted says a run started at the given time and must end by deadline;
+// RunEnded says it ended.
+func (h *Health) RunStarted(at, deadline time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.runStarted, h.runDeadline = at, deadline
+}
+
+// RunEnded says the run in progress ended (Record takes its outcome).
+func (h *Health) RunEnded() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.runStarted, h.runDeadline = time.Time{}, time.Time{}
 }
 
 // NewHealth returns a Health with the given window; now is the clock (nil:
@@ -45,23 +64,29 @@ func (h *Health) Record(outcome string, at time.Time, reason string) {
 	}
 }
 
-// Check reports whether the process is healthy and, when it is not, why.
+// Check reports whether the process is healthy and, when it is not, why:
+// a failing streak longer than the window, a run past its deadline, or both.
 func (h *Health) Check() (ok bool, reason string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.failingSince.IsZero() {
-		return true, ""
+	now := h.now()
+	var reasons []string
+	if !h.failingSince.IsZero() {
+		if d := now.Sub(h.failingSince); d > h.window {
+			r := fmt.Sprintf("runs have failed since %s (%s, longer than the health window %s)",
+				h.failingSince.UTC().Format(time.RFC3339), d.Round(time.Second), h.window)
+			if h.lastError != "" {
+				r += ": last error: " + h.lastError
+			}
+			reasons = append(reasons, r)
+		}
 	}
-	d := h.now().Sub(h.failingSince)
-	if d <= h.window {
-		return true, ""
+	if !h.runStarted.IsZero() && now.After(h.runDeadline) {
+		// Past its deadline a run should have stopped: something ignores it.
+		reasons = append(reasons, fmt.Sprintf("the run started at %s is still going, %s past its deadline %s",
+			h.runStarted.UTC().Format(time.RFC3339), now.Sub(h.runDeadline).Round(time.Second), h.runDeadline.UTC().Format(time.RFC3339)))
 	}
-	reason = fmt.Sprintf("runs have failed since %s (%s, longer than the health window %s)",
-		h.failingSince.UTC().Format(time.RFC3339), d.Round(time.Second), h.window)
-	if h.lastError != "" {
-		reason += ": last error: " + h.lastError
-	}
-	return false, reason
+	return len(reasons) == 0, strings.Join(reasons, "; ")
 }
 
 // ServeHTTP answers 200 "ok" when healthy, else 503 with the reason.

@@ -169,3 +169,26 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("new streak of 59m: %d", code)
 	}
 }
+
+// A run past its deadline is unhealthy while it goes on, even with no
+// failure recorded; once it ends, only the failure streak counts.
+func TestHealthRunPastDeadline(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	now := t0
+	h := NewHealth(time.Hour, func() time.Time { return now })
+	h.RunStarted(t0, t0.Add(30*time.Minute))
+	now = t0.Add(30 * time.Minute)
+	if ok, reason := h.Check(); !ok {
+		t.Fatalf("at its deadline: unhealthy: %s", reason)
+	}
+	now = t0.Add(31 * time.Minute)
+	ok, reason := h.Check()
+	if ok || !strings.Contains(reason, "started at 2026-03-01T12:00:00Z is still going, 1m0s past its deadline 2026-03-01T12:30:00Z") {
+		t.Fatalf("past its deadline: %v %q", ok, reason)
+	}
+	h.Record(OutcomeFailed, now, "the run passed its deadline")
+	h.RunEnded()
+	if ok, reason := h.Check(); !ok {
+		t.Fatalf("after the run ended, one failure within the window: unhealthy: %s", reason)
+	}
+}

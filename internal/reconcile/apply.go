@@ -119,8 +119,9 @@ func (a *Applier) now() time.Time {
 }
 
 // applyGroup runs one group's steps in order: binding, create, add members,
-// remove members, notices, banners. Vendor calls run on a context that is not cancelled, so
-// a call in flight at an interrupt completes and is recorded.
+// remove members, notices, banners. Vendor calls run on a context that is not
+// cancelled, so a call in flight at an interrupt completes and is recorded;
+// they keep the run's deadline, if it has one.
 func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struct{}) GroupResult {
 	r := GroupResult{Key: g.Key, GroupID: g.GroupID}
 	call := context.WithoutCancel(ctx)
@@ -128,7 +129,7 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 		r.Err = fmt.Errorf("group %s: no client for provider %s", g.Key, g.Provider)
 		return r
 	}
-	c := slotted{a.Clients[g.Provider], slots, ctx}
+	c := slotted{boundBy(a.Clients[g.Provider], ctx), slots, ctx}
 	if g.Bind != nil {
 		if err := a.bind(call, g); err != nil {
 			r.Err = err

@@ -142,6 +142,7 @@ func (b *Builder) Plan() *Plan {
 		}
 	}
 	sort.Strings(p.Orphans)
+	markRenames(p, in.Bindings)
 	p.Summary = summarise(p.Groups)
 	b.groups, b.added = nil, nil
 	return p
@@ -580,4 +581,28 @@ func joinIDs(ms []Member) string {
 		ids[i] = m.ID
 	}
 	return strings.Join(ids, ", ")
+}
+
+// markRenames notes, on each create, the orphan keys bound to a group of the
+// same provider and name (SameNameOrphans). The name is the one groupsync
+// created the group with, kept in its binding: the only name the state holds
+// for every vendor (a Yunzhijia read returns none). A group groupsync did
+// not create (adopted, imported) has none and is never suggested.
+func markRenames(p *Plan, bindings map[string]state.Binding) {
+	if len(p.Orphans) == 0 {
+		return
+	}
+	byName := map[[2]string][]string{} // provider, name -> orphan keys, sorted
+	for _, key := range p.Orphans {
+		if b := bindings[key]; b.Name != "" {
+			k := [2]string{b.Provider, b.Name}
+			byName[k] = append(byName[k], key)
+		}
+	}
+	for i := range p.Groups {
+		gp := &p.Groups[i]
+		if gp.Create != nil && gp.Create.Name != "" {
+			gp.SameNameOrphans = slices.Clone(byName[[2]string{gp.Provider, gp.Create.Name}])
+		}
+	}
 }

@@ -25,5 +25,7 @@
 //     through groups/list). Nothing is ever sent twice blindly.
 //   - Apply converges each group on its own: one group's failure is recorded
 //     and does not stop the others; on cancellation, calls in flight finish
-//     and are recorded, and no new call starts.
+//     and are recorded, and no new call starts. A deadline on Apply's context
+//     bounds every vendor call, those in flight included (one cut off is an
+//     unknown outcome); journal writes never get a deadline.
 package reconcile

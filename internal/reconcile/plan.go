@@ -92,6 +92,12 @@ type GroupPlan struct {
 
 	Drift  []Drift `json:"drift,omitempty"`  // what cannot be converged: fix by hand
 	Errors []Issue `json:"errors,omitempty"` // what blocks this group; no write is planned for a blocked step
+
+	// SameNameOrphans, on a create, are the orphan keys (see Plan.Orphans)
+	// bound to a group of the same provider and name: the key was likely
+	// renamed without `previously:`, and the create would make a second
+	// group. Display only: apply ignores it.
+	SameNameOrphans []string `json:"sameNameOrphans,omitempty"`
 }
 
 // BindKind says why the state's binding of a key changes.

@@ -63,6 +63,9 @@ func newBlock(g *reconcile.GroupPlan) block {
 	if g.Bind != nil {
 		b.items = append(b.items, item{mark: reconcile.ActionUpdate, text: bindText(g.Bind)})
 	}
+	if len(g.SameNameOrphans) > 0 {
+		b.items = append(b.items, renameItem(g.SameNameOrphans))
+	}
 	if len(g.Add) > 0 {
 		b.items = append(b.items, item{mark: reconcile.ActionCreate, text: "add members: " + labels(g.Add)})
 	}
@@ -105,6 +108,22 @@ func createLine(g *reconcile.GroupPlan) string {
 		facts = append(facts, count(len(c.Subscribers), "subscriber"))
 	}
 	return s + " (" + strings.Join(facts, ", ") + ")"
+}
+
+// renameItem warns that a create matches orphan keys' groups: a key renamed
+// without `previously:` would get a second group.
+func renameItem(keys []string) item {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = clean(k)
+	}
+	list := strings.Join(names, ", ")
+	what := "the group of " + list + ", a key no longer in the manifest, has this provider and name"
+	if len(keys) > 1 {
+		what = "the groups of " + list + ", keys no longer in the manifest, have this provider and name"
+	}
+	return item{mark: reconcile.ActionReport, text: what + ": was this key renamed?",
+		hint: "if so, add `previously: [" + list + "]` to this group to keep its group; as it is, apply creates a second one"}
 }
 
 func bindText(b *reconcile.Bind) string {

@@ -117,6 +117,7 @@ func fullPlan() *reconcile.Plan {
 	g.Action, g.GroupID = reconcile.ActionCreate, reconcile.Placeholder
 	g.Create = &reconcile.CreateStep{Name: "运维广播", Type: "sysTopic",
 		Members: []reconcile.Member{{Handle: "alice", ID: "alice@example.com"}}, Subscribers: subs}
+	g.SameNameOrphans = []string{"old-crew"}
 	gs = append(gs, g)
 
 	g = lk("retried")

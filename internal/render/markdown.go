@@ -137,6 +137,9 @@ func changes(g *reconcile.GroupPlan) string {
 			out = append(out, string(g.Bind.Kind))
 		}
 	}
+	if len(g.SameNameOrphans) > 0 {
+		out = append(out, "same name as "+clean(strings.Join(g.SameNameOrphans, ", "))+": renamed?")
+	}
 	if len(g.Add) > 0 {
 		out = append(out, "add "+count(len(g.Add), "member"))
 	}

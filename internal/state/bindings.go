@@ -34,11 +34,14 @@ type Binding struct {
 	GroupID  string
 	Origin   Origin
 	BoundAt  time.Time // UTC; Bind sets the current time when zero
+	// Name is the name groupsync created the group with (CompleteCreate
+	// takes it from the intent); empty for a group it did not create.
+	Name string
 }
 
 // Bindings returns every binding by key.
 func (s *Store) Bindings(ctx context.Context) (map[string]Binding, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key, provider, group_id, origin, bound_at FROM bindings")
+	rows, err := s.db.QueryContext(ctx, "SELECT key, provider, group_id, origin, bound_at, name FROM bindings")
 	if err != nil {
 		return nil, fmt.Errorf("read bindings: %w", err)
 	}
@@ -60,7 +63,7 @@ func (s *Store) Bindings(ctx context.Context) (map[string]Binding, error) {
 // Binding returns the binding of key, and false when key is not bound.
 func (s *Store) Binding(ctx context.Context, key string) (Binding, bool, error) {
 	row := s.db.QueryRowContext(ctx,
-		"SELECT key, provider, group_id, origin, bound_at FROM bindings WHERE key = ?", key)
+		"SELECT key, provider, group_id, origin, bound_at, name FROM bindings WHERE key = ?", key)
 	b, err := scanBinding(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Binding{}, false, nil
@@ -84,11 +87,11 @@ func bind(ctx context.Context, tx *sql.Tx, b Binding) error {
 	if err := checkBinding(b); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO bindings (key, provider, group_id, origin, bound_at)
-		VALUES (?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO bindings (key, provider, group_id, origin, bound_at, name)
+		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET provider = excluded.provider, group_id = excluded.group_id,
-			origin = excluded.origin, bound_at = excluded.bound_at`,
-		b.Key, b.Provider, b.GroupID, string(b.Origin), formatTime(orNow(b.BoundAt)))
+			origin = excluded.origin, bound_at = excluded.bound_at, name = excluded.name`,
+		b.Key, b.Provider, b.GroupID, string(b.Origin), formatTime(orNow(b.BoundAt)), b.Name)
 	if err != nil {
 		return err
 	}
@@ -206,7 +209,7 @@ func scanBinding(r scanner) (Binding, error) {
 	var b Binding
 	var origin string
 	var at sql.NullString
-	if err := r.Scan(&b.Key, &b.Provider, &b.GroupID, &origin, &at); err != nil {
+	if err := r.Scan(&b.Key, &b.Provider, &b.GroupID, &origin, &at, &b.Name); err != nil {
 		return Binding{}, err
 	}
 	b.Origin = Origin(origin)

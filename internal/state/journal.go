@@ -153,6 +153,9 @@ func fillBinding(b Binding, in Intent) (Binding, error) {
 	if b.Origin == "" {
 		b.Origin = OriginCreated
 	}
+	if b.Name == "" {
+		b.Name = in.Name // the name the create sent
+	}
 	if b.Key != in.Key || b.Provider != in.Provider {
 		return b, fmt.Errorf("%s: intent %d is for %s on %s, not %s on %s",
 			in.Key, in.ID, in.Key, in.Provider, b.Key, b.Provider)

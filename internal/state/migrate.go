@@ -20,6 +20,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", schemaV1},
 	{2, "what a create sent, for finding a lost one", schemaV2},
+	{3, "the name a created group was given", schemaV3},
 }
 
 // schemaV2 records, for a create, the group type and the member whose
@@ -28,6 +29,14 @@ var migrations = []migration{
 var schemaV2 = []string{
 	`ALTER TABLE intents ADD COLUMN group_type TEXT NOT NULL DEFAULT ''`,
 	`ALTER TABLE intents ADD COLUMN member TEXT NOT NULL DEFAULT ''`,
+}
+
+// schemaV3 keeps, in a binding, the name groupsync created the group with:
+// a create intent records it but is deleted when the create completes, and
+// a Yunzhijia read does not return it. A plan uses it to spot a key renamed
+// without `previously:`.
+var schemaV3 = []string{
+	`ALTER TABLE bindings ADD COLUMN name TEXT NOT NULL DEFAULT ''`,
 }
 
 // currentVersion is the schema version this groupsync writes.

@@ -35,6 +35,9 @@ var seeds = map[int][]string{
 	2: {
 		`INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member) VALUES ('lost', 'coremail', 'create', 'y', '', '', '2026-01-02T03:04:05.000000000Z', 'sysTopic', 'bob@example.com')`,
 	},
+	3: {
+		`INSERT INTO bindings (key, provider, group_id, origin, bound_at, name) VALUES ('named', 'coremail', '10664', 'created', '2026-01-02T03:04:05.000000000Z', '运维广播')`,
+	},
 }
 
 // TestMigrateFromEveryVersion builds a file at each version from the empty
@@ -96,6 +99,13 @@ func checkSeedV1(t *testing.T, s *Store, from int) {
 	b, ok, err := s.Binding(ctx, "seeded")
 	if err != nil || !ok || b.GroupID != "5bee7172e4b0f6bbaa32b4bf" || b.Origin != OriginAdopted {
 		t.Errorf("seeded binding = %+v, %v, %v", b, ok, err)
+	}
+	if from >= 3 {
+		if b, ok, err := s.Binding(ctx, "named"); err != nil || !ok || b.Name != "运维广播" {
+			t.Errorf("named binding = %+v, %v, %v", b, ok, err)
+		}
+	} else if b.Name != "" {
+		t.Errorf("a binding from v%d has a name: %+v", from, b)
 	}
 	reads, err := s.Reads(ctx)
 	if err != nil || len(reads["seeded"].Group.Members) != 1 {

@@ -15,7 +15,8 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	// ErrUnauthorized: the token is missing, invalid or expired.
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrRateLimited: the vendor answered 429 and retries ran out.
+	// ErrRateLimited: the vendor answered 429, or a code that means rate
+	// limited (Lunkr 10008), and retries ran out.
 	ErrRateLimited = errors.New("rate limited")
 	// ErrTransient: a network error or 5xx that retries did not overcome.
 	ErrTransient = errors.New("transient failure")

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -34,8 +35,13 @@ type Transport struct {
 	BaseURL string // ends in '/'
 	HTTP    *http.Client
 	Token   *TokenSource
-	Limiter *rate.Limiter // nil means unlimited
+	Limiter *rate.Limiter // one limit for every call; nil means none
 	Logger  *slog.Logger  // nil means no logging
+
+	// PathLimit, when positive and Limiter is nil, limits each Call.Path
+	// (each vendor endpoint) on its own to this many calls per second: the
+	// vendors publish their limits per API, not per client.
+	PathLimit rate.Limit
 
 	MaxAttempts int           // per call, first try included; default 5
 	BackoffBase time.Duration // default 200ms
@@ -47,6 +53,9 @@ type Transport struct {
 
 	// Sleep waits between attempts; tests replace it. Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	pathMu       sync.Mutex
+	pathLimiters map[string]*rate.Limiter
 }
 
 // NewHTTPClient returns the client vendor transports share: bounded timeouts
@@ -101,7 +110,12 @@ var ErrUnreadable = errors.New("unreadable answer")
 // Do makes the call and hands a 2xx answer's body to decode, which fills the
 // caller's result and returns a *Error for a vendor-level error, or an error
 // wrapping ErrUnreadable. A *Error of kind ErrUnauthorized makes Do refresh a
-// command token once and try again.
+// command token once and try again; one of kind ErrRateLimited is retried
+// like a 429.
+//
+// ctx's deadline bounds the whole call: each attempt's request carries it
+// (so an attempt never outlives it, whatever the client's own timeout), and
+// no retry is made when the wait before it would end past the deadline.
 func (t *Transport) Do(ctx context.Context, c Call, decode func(body []byte) error) error {
 	var body []byte
 	if c.Body != nil {
@@ -140,6 +154,12 @@ func (t *Transport) Do(ctx context.Context, c Call, decode func(body []byte) err
 			// Retry-After: 0 means "now", not "use the default backoff".
 			wait = min(res.retryAfter, t.backoffMax())
 		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+			// The retry could not start before the deadline: fail now with the
+			// vendor's error rather than later with the deadline's.
+			t.log(ctx, "not retrying vendor call: the deadline comes first", "vendor", t.Vendor, "call", c.Name, "attempt", attempt, "wait", wait, "error", res.err.Error())
+			return res.err
+		}
 		t.log(ctx, "retrying vendor call", "vendor", t.Vendor, "call", c.Name, "attempt", attempt, "wait", wait, "error", res.err.Error())
 		if err := t.sleep(ctx, wait); err != nil {
 			return res.err
@@ -173,8 +193,9 @@ func (t *Transport) attempt(ctx context.Context, c Call, body []byte, decode fun
 			t.Observe(c.Name, outcome, time.Since(start))
 		}
 	}()
-	if t.Limiter != nil {
-		if err := t.Limiter.Wait(ctx); err != nil {
+	if l := t.limiter(c.Path); l != nil {
+		// Wait refuses at once a wait that would end past ctx's deadline.
+		if err := l.Wait(ctx); err != nil {
 			return attemptResult{err: t.fail(c, ErrTransient, "", "rate limiter", err)}
 		}
 	}
@@ -204,6 +225,27 @@ func (t *Transport) attempt(ctx context.Context, c Call, body []byte, decode fun
 		return t.sendFailure(c, tok, true, err)
 	}
 	return t.classify(c, tok, resp, data, decode)
+}
+
+// limiter returns the limiter a call to path waits on: Limiter, or path's
+// own under PathLimit, or nil.
+func (t *Transport) limiter(path string) *rate.Limiter {
+	if t.Limiter != nil || t.PathLimit <= 0 {
+		return t.Limiter
+	}
+	t.pathMu.Lock()
+	defer t.pathMu.Unlock()
+	l := t.pathLimiters[path]
+	if l == nil {
+		if t.pathLimiters == nil {
+			t.pathLimiters = make(map[string]*rate.Limiter)
+		}
+		// A burst of 1: calls spaced evenly never exceed a per-minute quota
+		// that equals the rate.
+		l = rate.NewLimiter(t.PathLimit, 1)
+		t.pathLimiters[path] = l
+	}
+	return l
 }
 
 func (t *Transport) newRequest(ctx context.Context, c Call, body []byte, tok string) (*http.Request, error) {
@@ -288,7 +330,9 @@ func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byt
 		if ve.Err != nil {
 			ve.Err = redactedError{t.Token.Redact(ve.Err.Error())}
 		}
-		return attemptResult{token: tok, err: ve, unauthorized: errors.Is(ve, ErrUnauthorized)}
+		// A vendor code for rate limiting (Lunkr 10008) says the call was
+		// refused, not made: any call may retry it, as after a 429.
+		return attemptResult{token: tok, err: ve, unauthorized: errors.Is(ve, ErrUnauthorized), retry: errors.Is(ve, ErrRateLimited)}
 	}
 	cause := redactedError{t.Token.Redact(err.Error())}
 	if c.Safe {

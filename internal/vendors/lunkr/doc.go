@@ -26,6 +26,7 @@
 //	10001 unknown error       -> ErrVendor (on groups/create: ErrUnknownOutcome, as the group may exist)
 //	10002 invalid token       -> ErrUnauthorized (assumption, see below)
 //	10006 no permission       -> ErrNoPermission
+//	10008 over the limit      -> ErrRateLimited, retried with backoff like a 429 (any call: it was not made)
 //	20101 user not found      -> ErrBadRequest (the message names the user when known)
 //	20102 bad group type      -> ErrBadRequest
 //	20201 group not found     -> ErrNotFound

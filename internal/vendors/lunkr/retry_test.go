@@ -249,3 +249,56 @@ func TestCancelledWaitStopsRetries(t *testing.T) {
 		t.Errorf("attempts = %d, want 1", n)
 	}
 }
+
+// Code 10008 ("over the limit") is rate limiting: the call was refused, not
+// made, so a read and a create alike are retried with backoff, and a create
+// is made once.
+func TestRateLimitCodeRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		call string
+		do   func(h *harness, id string) error
+	}{
+		{"read", CallInfo, readCall},
+		{"create", CallCreate, func(h *harness, _ string) error {
+			_, err := h.client.CreateGroup(context.Background(), vendors.CreateRequest{Name: "new", Members: []string{"a@example.com"}})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			id := seedOne(h)
+			h.sim.ForceCode(tc.call, CodeRateLimited, 2)
+			if err := tc.do(h, id); err != nil {
+				t.Fatalf("got %v, want success after retries", err)
+			}
+			if n := h.calls(tc.call); n != 3 {
+				t.Errorf("attempts = %d, want 3", n)
+			}
+			waits := h.recordedWaits()
+			if len(waits) != 2 || waits[0] <= 0 || waits[1] <= 0 {
+				t.Errorf("waits = %v, want 2 backoffs", waits)
+			}
+			if tc.call == CallCreate && len(h.sim.Groups()) != 2 {
+				t.Errorf("groups = %d, want the seeded one and one created", len(h.sim.Groups()))
+			}
+		})
+	}
+}
+
+// 10008 on every attempt gives up after MaxAttempts with ErrRateLimited,
+// naming the code.
+func TestRateLimitCodeGivesUp(t *testing.T) {
+	h := newHarness(t)
+	h.tr.MaxAttempts = 3
+	id := seedOne(h)
+	h.sim.ForceCode(CallInfo, CodeRateLimited, 100)
+	err := readCall(h, id)
+	vendorError(t, err, vendors.ErrRateLimited)
+	if !strings.Contains(err.Error(), "code 10008") {
+		t.Errorf("error %q does not name the code", err)
+	}
+	if n := h.calls(CallInfo); n != 3 {
+		t.Errorf("attempts = %d, want MaxAttempts 3", n)
+	}
+}

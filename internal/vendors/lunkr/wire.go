@@ -39,6 +39,7 @@ const (
 	CodeUnknownError  = "10001"
 	CodeInvalidToken  = "10002"
 	CodeNoPermission  = "10006"
+	CodeRateLimited   = "10008" // "over the limit": refused, not made; retried like a 429
 	CodeUserNotFound  = "20101"
 	CodeBadGroupType  = "20102"
 	CodeGroupNotFound = "20201"
@@ -53,6 +54,7 @@ var codeKinds = map[string]struct {
 	CodeUnknownError:  {vendors.ErrVendor, "unknown error"},
 	CodeInvalidToken:  {vendors.ErrUnauthorized, "access token invalid or expired"},
 	CodeNoPermission:  {vendors.ErrNoPermission, "no permission"},
+	CodeRateLimited:   {vendors.ErrRateLimited, "over the limit"},
 	CodeUserNotFound:  {vendors.ErrBadRequest, "user not found"},
 	CodeBadGroupType:  {vendors.ErrBadRequest, "bad group type"},
 	CodeGroupNotFound: {vendors.ErrNotFound, "group not found"},

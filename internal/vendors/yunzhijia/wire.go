@@ -16,6 +16,11 @@ const Vendor = "yunzhijia"
 // DefaultBaseURL is the vendor's gateway.
 const DefaultBaseURL = "https://www.yunzhijia.com/gateway/"
 
+// PathRateLimit is the default limit of calls per second to each group
+// endpoint: the vendor publishes 1,500 calls a minute per API for a
+// resGroupSecret token (25 a second).
+const PathRateLimit = 25
+
 // errorCode values. 0 and 200 are on the vendor's pages; the failure codes
 // are assumed (see the package documentation) and shared by the client and
 // the simulator.
