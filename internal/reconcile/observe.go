@@ -79,7 +79,8 @@ func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, 
 	live, err := c.ReadGroup(ctx, id, operatorOf(g))
 	obs := Observation{GroupID: id, ReadAt: now().UTC()}
 	if err != nil {
-		obs.Err = fmt.Errorf("group %s: %w", g.Key, err)
+		// The observation is the group's: the plan shows it under its key.
+		obs.Err = err
 		return obs
 	}
 	obs.Group = live
@@ -106,7 +107,7 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 	}
 	refs, err := c.ListGroups(ctx, member)
 	if err != nil {
-		obs.RecoveryErr = fmt.Errorf("group %s: %w", g.Key, err)
+		obs.RecoveryErr = err
 		return obs
 	}
 	// The name the lost create sent: the manifest's may have changed since.
@@ -123,7 +124,7 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 		}
 		live, err := c.ReadGroup(ctx, ref.ID, "")
 		if err != nil {
-			obs.RecoveryErr = fmt.Errorf("group %s: candidate %s: %w", g.Key, ref.ID, err)
+			obs.RecoveryErr = fmt.Errorf("candidate %s: %w", ref.ID, err)
 			return obs
 		}
 		switch {
