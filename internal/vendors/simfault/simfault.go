@@ -1,8 +1,10 @@
 // Package simfault is the fault injection shared by the vendor simulators
 // (yunzhijia, lunkr): added latency, calls refused with 429 or 503 before
 // they are looked at, a rate limit, and answers lost (500) or connections
-// dropped after a write was applied, so that retry, unknown-outcome and load
-// tests can run against a misbehaving vendor.
+// dropped after a write was applied, answers carrying ids of the wrong shape
+// (BadIDNext), and errors echoing the access token in any encoding
+// (EchoTokenNext), so that retry, unknown-outcome, answer-checking, leak and
+// load tests can run against a misbehaving vendor.
 //
 // An Injector is not safe for concurrent use: each simulator guards its own
 // with the same mutex as its world, as it does every other piece of state.
