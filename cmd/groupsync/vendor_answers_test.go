@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"groupsync/internal/state"
+	"groupsync/internal/vendors"
 	"groupsync/internal/vendors/lunkr"
 	"groupsync/internal/vendors/yunzhijia"
 )
@@ -181,5 +184,35 @@ func TestErrorLines(t *testing.T) {
 	want := []string{"add 2 members: yunzhijia addGroupUser: no permission", `post notice "Hi": yunzhijia notice/create: bad request`, "abandon intent: disk full"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("errorLines = %q, want %q", got, want)
+	}
+}
+
+// A state written before answers were checked may hold an id with control
+// characters: `state list` and `state show` print it escaped.
+func TestCLIStatePrintsEscaped(t *testing.T) {
+	c := newCLI(t)
+	store := c.open()
+	ctx := context.Background()
+	bad := "5bee\x1b]0;pwned\a\x1b[2J\n\u202e"
+	if err := store.Bind(ctx, state.Binding{Key: "old", Provider: "kd", GroupID: bad, Origin: state.OriginCreated}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveReads(ctx, []state.Read{{Key: "old", Provider: "kd", GroupID: bad, Group: vendors.Group{ID: bad, Name: "n\x1b[31m"}}}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	list := c.run("state", "list", "--state", c.state).wantCode(t, 0)
+	show := c.run("state", "show", "old", "--state", c.state).wantCode(t, 0)
+	for _, r := range []result{list, show} {
+		noControl(t, "stdout of "+strings.Join(r.args, " "), r.stdout)
+		if strings.ContainsRune(r.stdout, '\u202e') {
+			t.Errorf("%s prints a bidirectional override raw:\n%s", strings.Join(r.args, " "), r.stdout)
+		}
+		if !strings.Contains(r.stdout, `5bee\x1b]0;pwned\a\x1b[2J\n\u202e`) {
+			t.Errorf("%s does not show the id escaped:\n%s", strings.Join(r.args, " "), r.stdout)
+		}
+	}
+	if !strings.Contains(show.stdout, `named "n\x1b[31m"`) {
+		t.Errorf("state show does not show the name escaped:\n%s", show.stdout)
 	}
 }
