@@ -110,6 +110,9 @@ func TestCLICreateAnsweredWithBadID(t *testing.T) {
 			for _, args := range [][]string{{"state", "list"}, {"state", "show", "newg"}} {
 				s := e.run(append(args, "--state", e.state)...).wantCode(t, 0)
 				checkNoBadID(t, e, bad, s)
+				if strings.Contains(s.stdout, strings.TrimSpace(bad[:min(len(bad), 16)])) {
+					t.Errorf("%s shows the bad id:\n%s", strings.Join(args, " "), s.stdout)
+				}
 			}
 		})
 	}
