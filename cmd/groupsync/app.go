@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"groupsync/internal/printable"
 )
 
 // Exit codes (SPEC section 3).
@@ -136,7 +138,9 @@ func (a *app) logger(format string) (*slog.Logger, error) {
 	case "", "text":
 		return slog.New(slog.NewTextHandler(a.stderr, nil)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(a.stderr, nil)), nil
+		// The text handler quotes what is not printable; the JSON one
+		// leaves DEL, C1 controls and bidi overrides raw.
+		return slog.New(slog.NewJSONHandler(printable.JSONWriter(a.stderr), nil)), nil
 	}
 	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
 }

@@ -377,7 +377,9 @@ func (a *app) printResult(w io.Writer, p *reconcile.Plan, res *reconcile.Result)
 	for _, r := range res.Groups {
 		switch {
 		case r.Err != nil:
-			fmt.Fprintf(w, "! %s: %v\n", r.Key, r.Err)
+			for _, line := range errorLines(r.Key, r.Err) {
+				fmt.Fprintf(w, "! %s: %s\n", r.Key, line)
+			}
 			unknown = unknown || r.Unknown
 		case r.Canceled && len(doneSteps(r)) > 0:
 			fmt.Fprintf(w, "- %s: partly applied (%s), then interrupted: the rest was not sent\n", r.Key, strings.Join(doneSteps(r), ", "))
@@ -402,6 +404,18 @@ func (a *app) printResult(w io.Writer, p *reconcile.Plan, res *reconcile.Result)
 	if unknown {
 		fmt.Fprintln(w, "Some writes have an unknown outcome: they will not be repeated blindly. Run `groupsync plan` to see how to resolve them.")
 	}
+}
+
+// errorLines are the lines of a group's error, each without the "group
+// KEY: " the apply's errors start with, as the summary names the key
+// itself ("! newg: create: …", not "! newg: group newg: create: …"). Every
+// failure joined into err gets its own line.
+func errorLines(key string, err error) []string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, "group "+key+": ")
+	}
+	return lines
 }
 
 // doneSteps lists what an interrupted group's apply did before it stopped.

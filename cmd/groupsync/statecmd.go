@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"groupsync/internal/printable"
 	"groupsync/internal/state"
 )
 
@@ -215,7 +216,9 @@ func (a *app) stateList(ctx context.Context, store *state.Store) error {
 			last = r.ReadAt.UTC().Format(time.RFC3339)
 		}
 		provider, id, origin := orDash(b.Provider), orDash(b.GroupID), orDash(string(b.Origin))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", k, provider, id, origin, last, pending[k])
+		// What the state holds may have come from a vendor: escaped, it
+		// cannot drive the terminal (nor a tab break the columns).
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", esc(k), esc(provider), esc(id), esc(origin), last, pending[k])
 	}
 	return tw.Flush()
 }
@@ -239,9 +242,9 @@ func (a *app) stateShow(ctx context.Context, store *state.Store, key string) err
 		return fmt.Errorf("the state knows no group %q\nhint: groupsync state list shows the keys it knows", key)
 	}
 	w := a.stdout
-	fmt.Fprintf(w, "key:       %s\n", key)
+	fmt.Fprintf(w, "key:       %s\n", esc(key))
 	if ok {
-		fmt.Fprintf(w, "provider:  %s\ngroup id:  %s\norigin:    %s\nbound at:  %s\n", b.Provider, b.GroupID, b.Origin, b.BoundAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "provider:  %s\ngroup id:  %s\norigin:    %s\nbound at:  %s\n", esc(b.Provider), esc(b.GroupID), esc(string(b.Origin)), b.BoundAt.UTC().Format(time.RFC3339))
 	}
 	reads, err := store.Reads(ctx)
 	if err != nil {
@@ -259,13 +262,16 @@ func (a *app) stateShow(ctx context.Context, store *state.Store, key string) err
 		return err
 	}
 	for _, p := range posts[key] {
-		fmt.Fprintf(w, "posted:    %s %s (vendor id %s) at %s\n", p.Kind, p.Hash, orDash(p.VendorID), p.PostedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "posted:    %s %s (vendor id %s) at %s\n", p.Kind, esc(p.Hash), esc(orDash(p.VendorID)), p.PostedAt.UTC().Format(time.RFC3339))
 	}
 	for _, in := range mine {
 		fmt.Fprintf(w, "pending:   %s %q sent at %s, outcome unknown\n", in.Kind, in.Name, in.StartedAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
+
+// esc escapes what is not printable in a value read from the state.
+func esc(s string) string { return printable.Escape(s) }
 
 func orDash(s string) string {
 	if s == "" {

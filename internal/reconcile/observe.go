@@ -89,7 +89,8 @@ func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, 
 	live, err := c.ReadGroup(ctx, id, operatorOf(g))
 	obs := Observation{GroupID: id, ReadAt: now().UTC()}
 	if err != nil {
-		obs.Err = fmt.Errorf("group %s: %w", g.Key, err)
+		// The observation is the group's: the plan shows it under its key.
+		obs.Err = err
 		return obs
 	}
 	if full {
@@ -124,7 +125,7 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 	}
 	refs, err := c.ListGroups(ctx, member)
 	if err != nil {
-		obs.RecoveryErr = fmt.Errorf("group %s: %w", g.Key, err)
+		obs.RecoveryErr = err
 		return obs
 	}
 	// The name the lost create sent: the manifest's may have changed since.
@@ -141,7 +142,7 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 		}
 		live, err := c.ReadGroup(ctx, ref.ID, "")
 		if err != nil {
-			obs.RecoveryErr = fmt.Errorf("group %s: candidate %s: %w", g.Key, ref.ID, err)
+			obs.RecoveryErr = fmt.Errorf("candidate %s: %w", ref.ID, err)
 			return obs
 		}
 		switch {

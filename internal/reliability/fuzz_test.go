@@ -4,22 +4,35 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"groupsync/internal/vendors"
 	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/simfault"
 	"groupsync/internal/vendors/yunzhijia"
 )
 
 // fuzzToken is the token the fuzzed clients send; "TOKEN" in a fuzzed
-// answer is replaced by it, so the fuzzer can make a vendor echo it.
-const fuzzToken = "fuzz-" + secretNeedle
+// answer is replaced by it, and "TOKEN[enc]" by it in the encoding enc (one
+// of simfault.TokenEncodings), so the fuzzer can make a vendor echo it in
+// any of them. Its "/+=" are characters that every encoding changes.
+const fuzzToken = "fuzz-" + secretNeedle + "/+=="
+
+// badIDSeeds are ids of every wrong shape, put in every place an answer
+// carries an id: none may ever be returned as an id.
+var badIDSeeds = []string{
+	`not-a-hex-id`, strings.Repeat("a", 5000), `5bee7172e4b0f6bb\u001b[2J`, `5bee7172e4b0f6bbaa32b4b\n`,
+	`abc&accessToken=evil`, `5bee7172e4b0f6bbaa32b4b`, `5bee7172e4b0f6bbaa32b4bfa`, `010664`, `-5`, `1e3`,
+	`10664\u0000`, `\u202e10664`, `TOKEN`, `TOKEN[query-lower]`,
+}
 
 // FuzzVendorAnswers serves any HTTP status and body to every call of both
 // real clients, through the real transport (one attempt, no retry), and
@@ -60,10 +73,32 @@ func FuzzVendorAnswers(f *testing.F) {
 	} {
 		f.Add(seed.status, []byte(seed.body))
 	}
+	for _, bad := range badIDSeeds {
+		for _, tmpl := range []string{
+			`{"success":true,"data":{"groupId":"%s"},"error":null,"errorCode":0}`,
+			`{"success":true,"data":{"noticeId":"%[1]s","bannerId":"%[1]s","groupId":"%[1]s"},"errorCode":0}`,
+			`{"success":true,"data":"%s","error":"no error","errorCode":200}`,
+			`{"success":true,"data":{"managerIds":[],"participantIds":["5b503ee9e4b02abb5318b23e","%s"]},"errorCode":0}`,
+			`{"code":"10000","var":{"groupId":"%s"}}`,
+			`{"code":"10000","var":{"groupId":"10001","members":[{"userId":"%s","email":"a@example.com"}]}}`,
+			`{"code":"10000","var":{"groupId":"10001","members":[{"userId":"7","email":"%s"}]}}`,
+			`{"code":"10000","data":{"topic":[{"userId":"%s","userName":"g"}]}}`,
+		} {
+			f.Add(uint16(200), []byte(fmt.Sprintf(tmpl, bad)))
+		}
+	}
+	for _, enc := range simfault.TokenEncodings {
+		f.Add(uint16(200), []byte(`{"success":false,"error":"refused accessToken=TOKEN[`+enc+`]","errorCode":400}`))
+		f.Add(uint16(200), []byte(`{"code":"10001","msg":"refused accessToken=TOKEN[`+enc+`]"}`))
+		f.Add(uint16(500), []byte(`internal error for /x?accessToken=TOKEN[`+enc+`]`))
+	}
 	f.Fuzz(func(t *testing.T, status uint16, body []byte) {
 		code := 100 + int(status)%500 // 100..599
 		if code < 200 {
 			code += 100 // 1xx answers are not final answers
+		}
+		for _, enc := range simfault.TokenEncodings {
+			body = bytes.ReplaceAll(body, []byte("TOKEN["+enc+"]"), []byte(simfault.EncodeToken(fuzzToken, enc)))
 		}
 		body = bytes.ReplaceAll(body, []byte("TOKEN"), []byte(fuzzToken))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,9 +126,16 @@ func fuzzCalls(base string) []fuzzCall {
 	}
 	y, l := yunzhijia.New(transport()), lunkr.New(transport())
 	const uid, gid = "5b503ee9e4b02abb5318b23e", "5e0000000000000000000001"
+	// A read's ids must all be of the vendor's shape: they are cached in
+	// the state and shown.
 	group := func(g *vendors.Group, err error) (string, error) {
 		if g == nil {
 			return "", err
+		}
+		for _, m := range append(slices.Clip(g.Members), g.Subscribers...) {
+			if !validMember(g, m) {
+				return "", fmt.Errorf("read returned member %+q", m)
+			}
 		}
 		return g.ID, err
 	}
@@ -129,13 +171,34 @@ func fuzzCalls(base string) []fuzzCall {
 		{"lunkr", "groups/list", false, func(ctx context.Context) (string, error) {
 			refs, err := l.ListGroups(ctx, "a@example.com")
 			for _, r := range refs {
-				if r.ID == "" {
-					return "", errors.New("a listed group without an id")
+				if !lunkr.IsGroupID(r.ID) || (r.Email != "" && !lunkr.IsEmail(r.Email)) {
+					return "", fmt.Errorf("a listed group with id %+q, email %+q", r.ID, r.Email)
 				}
 			}
 			return "-", err
 		}},
 	}
+}
+
+// validMember reports whether a member read from g has ids of g's vendor's
+// shape (a Yunzhijia group's ids are 24 hexadecimal digits).
+func validMember(g *vendors.Group, m vendors.LiveMember) bool {
+	if yunzhijia.IsID(g.ID) {
+		return yunzhijia.IsID(m.ID)
+	}
+	return (m.ID != "" || m.Email != "") && (m.ID == "" || lunkr.IsUID(m.ID)) && (m.Email == "" || lunkr.IsEmail(m.Email))
+}
+
+// validID reports whether id, returned by call of vendor, has the shape of
+// that vendor's ids.
+func validID(vendor, call, id string) bool {
+	switch {
+	case id == "-": // a call that returns no id
+		return true
+	case vendor == "yunzhijia":
+		return yunzhijia.IsID(id)
+	}
+	return lunkr.IsGroupID(id)
 }
 
 var errorKinds = []error{vendors.ErrNotFound, vendors.ErrNoPermission, vendors.ErrBadRequest, vendors.ErrUnauthorized,
@@ -147,10 +210,15 @@ func checkFuzzedCall(t *testing.T, c fuzzCall, code int, body []byte) {
 	id, err := c.run(ctx)
 	where := c.vendor + " " + c.name
 	if err == nil {
-		if id == "" {
-			t.Fatalf("%s: HTTP %d %q: success without an id", where, code, body)
+		if !validID(c.vendor, c.name, id) {
+			t.Fatalf("%s: HTTP %d %q: success with id %+.60q, not of the vendor's shape", where, code, body, id)
 		}
 		return
+	}
+	for _, r := range err.Error() {
+		if r < 0x20 || r == 0x7f || r == 0x202e {
+			t.Fatalf("%s: HTTP %d %q: the error holds control character %U: %q", where, code, body, r, err)
+		}
 	}
 	var ve *vendors.Error
 	if !errors.As(err, &ve) {
@@ -163,8 +231,14 @@ func checkFuzzedCall(t *testing.T, c fuzzCall, code int, body []byte) {
 	if !known {
 		t.Fatalf("%s: HTTP %d %q: error of no known kind: %v", where, code, body, err)
 	}
-	if strings.Contains(err.Error(), secretNeedle) || strings.Contains(ve.Message, secretNeedle) {
-		t.Fatalf("%s: HTTP %d %q: the token is in the error: %v", where, code, body, err)
+	for _, enc := range append([]string{"needle"}, simfault.TokenEncodings...) {
+		form := secretNeedle
+		if enc != "needle" {
+			form = simfault.EncodeToken(fuzzToken, enc)
+		}
+		if strings.Contains(err.Error(), form) || strings.Contains(ve.Message, form) {
+			t.Fatalf("%s: HTTP %d %q: the token (%s) is in the error: %v", where, code, body, enc, err)
+		}
 	}
 	unknown := errors.Is(err, vendors.ErrUnknownOutcome)
 	switch {

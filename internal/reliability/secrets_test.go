@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/simfault"
 	"groupsync/internal/vendors/yunzhijia"
 )
 
@@ -38,7 +39,11 @@ type leakScan struct {
 func (l *leakScan) check(what, s string) {
 	l.t.Helper()
 	l.n++
-	for _, needle := range []string{secretNeedle, l.secret, url.QueryEscape(l.secret), url.PathEscape(l.secret)} {
+	needles := []string{secretNeedle, l.secret, url.QueryEscape(l.secret), url.PathEscape(l.secret)}
+	for _, enc := range simfault.TokenEncodings {
+		needles = append(needles, simfault.EncodeToken(l.secret, enc))
+	}
+	for _, needle := range needles {
 		if i := strings.Index(s, needle); i >= 0 {
 			lo, hi := max(0, i-120), min(len(s), i+len(needle)+40)
 			l.t.Errorf("the token appears in %s: …%s…", what, s[lo:hi])
@@ -97,15 +102,16 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Run("token-command", func(t *testing.T) { t.Parallel(); leakTokenCommand(t, secret) })
 			t.Run("bad-token", func(t *testing.T) { t.Parallel(); leakBadToken(t, secret) })
 			t.Run("unreachable", func(t *testing.T) { t.Parallel(); leakUnreachable(t, secret) })
-			for _, mode := range []string{"500", "502", "401", "vendor-error", "unreadable"} {
+			for _, mode := range []string{"500", "502", "401", "vendor-error", "unreadable", "500-encodings"} {
 				// Every command on one echo; the slow ones (retried) on the others.
 				all := mode != "502" && mode != "unreadable"
-				if !full && mode != "500" && mode != "vendor-error" {
+				if !full && mode != "500" && mode != "vendor-error" && mode != "500-encodings" {
 					continue
 				}
 				t.Run("echo-"+mode, func(t *testing.T) { t.Parallel(); leakEcho(t, secret, mode, all) })
 			}
 			t.Run("simulate", func(t *testing.T) { t.Parallel(); leakSimulate(t, secret) })
+			t.Run("echo-encodings", func(t *testing.T) { t.Parallel(); leakEchoEncodings(t, secret) })
 		})
 	}
 }
@@ -327,6 +333,13 @@ func (h echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"error": %q}`, "invalid token in "+text)
 	case "unreadable":
 		fmt.Fprintf(w, "<html>%s</html>", text)
+	case "500-encodings":
+		// A proxy's error page repeating the token in every encoding.
+		w.WriteHeader(http.StatusInternalServerError)
+		tok := r.URL.Query().Get("accessToken")
+		for _, enc := range simfault.TokenEncodings {
+			fmt.Fprintf(w, "%s: %s\n", enc, simfault.EncodeToken(tok, enc))
+		}
 	default: // a vendor error whose message repeats the request
 		if h.vendor == "lunkr" {
 			fmt.Fprintf(w, `{"code":"10001","msg":%q}`, text)
@@ -395,4 +408,34 @@ func leakSimulate(t *testing.T, secret string) {
 	pw.Close()
 	e.scan.check("stdout of groupsync simulate --token", stdout.String())
 	e.scan.check("stderr of groupsync simulate --token", stderr.String())
+}
+
+// leakEchoEncodings: the simulators refuse calls with a message that echoes
+// the token in each encoding of simfault.TokenEncodings in turn (raw, query-
+// and path-escaped in either hex case, JSON-escaped with \/ or \u002b or
+// \u002B, every character \u-escaped): nothing shows it, in text or JSON
+// logs, outputs or the state.
+func leakEchoEncodings(t *testing.T, secret string) {
+	w := newVendorWorld(t, secret)
+	e := newLeakEnv(t, secret, w.yzjURL, w.lkURL, envToken, false)
+	m := []string{"-f", e.manifest}
+	for _, enc := range simfault.TokenEncodings {
+		for _, call := range []string{yunzhijia.CallCreateGroup, yunzhijia.CallGroupUsers, yunzhijia.CallNotice} {
+			w.yzj.EchoTokenNext(call, enc, 1)
+		}
+		for _, call := range []string{lunkr.CallCreate, lunkr.CallInfo, lunkr.CallList} {
+			w.lk.EchoTokenNext(call, enc, 1)
+		}
+		e.run(t, append([]string{"apply", "--auto-approve", "--log-format", "json"}, m...), 0, 1)
+		w.yzj.EchoTokenNext(yunzhijia.CallGroupUsers, enc, 1)
+		w.lk.EchoTokenNext(lunkr.CallInfo, enc, 1)
+		e.run(t, append([]string{"plan", "--parallelism", "1"}, m...), 0, 1, 2)
+		w.yzj.EchoTokenNext(yunzhijia.CallGroupUsers, enc, 1)
+		e.run(t, append([]string{"plan", "--format", "markdown"}, m...), 0, 1, 2)
+	}
+	// Echoes still pending (for calls no apply reached) are spent here.
+	e.run(t, append([]string{"apply", "--auto-approve"}, m...), 0, 1)
+	e.run(t, append([]string{"apply", "--auto-approve"}, m...))
+	e.run(t, []string{"state", "list"})
+	e.scan.files(e.dir, e.manifest)
 }

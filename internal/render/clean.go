@@ -2,31 +2,15 @@ package render
 
 import (
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"groupsync/internal/printable"
 )
 
 // clean escapes the characters of s that are not graphic (control and
 // format characters such as newlines, ESC or bidirectional overrides), so a
 // name or a vendor's message can neither break a line nor drive a terminal.
-func clean(s string) string {
-	if strings.IndexFunc(s, notGraphic) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if notGraphic(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func notGraphic(r rune) bool { return !unicode.IsGraphic(r) }
+// The rule is printable's, shared by every output.
+func clean(s string) string { return printable.Escape(s) }
 
 // quote is s in double quotes, escaped as Go does (printable Unicode kept).
 func quote(s string) string { return strconv.Quote(s) }

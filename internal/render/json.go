@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"groupsync/internal/printable"
 	"groupsync/internal/reconcile"
 )
 
@@ -22,7 +23,9 @@ func JSON(w io.Writer, p *reconcile.Plan) error {
 	if doc.Groups == nil {
 		doc.Groups = []reconcile.GroupPlan{}
 	}
-	enc := json.NewEncoder(w)
+	// Through printable.JSON: vendor names and messages may hold control
+	// characters that encoding/json writes raw (DEL, C1, bidi overrides).
+	enc := json.NewEncoder(printable.JSONWriter(w))
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(&doc)

@@ -49,3 +49,24 @@ func TestJSONDefaults(t *testing.T) {
 		t.Error("JSON modified the plan")
 	}
 }
+
+// A vendor string with characters encoding/json writes raw (DEL, C1,
+// bidi override) is written escaped, and decodes to the same plan.
+func TestJSONEscapesControlCharacters(t *testing.T) {
+	msg := "read failed: vendor says \x1b[2J\x7f\u009b31m\u202eevil"
+	p := &reconcile.Plan{Groups: []reconcile.GroupPlan{{Key: "k", Action: reconcile.ActionReport,
+		Errors: []reconcile.Issue{{Kind: reconcile.IssueReadFailed, Message: msg}}}}}
+	var b bytes.Buffer
+	if err := JSON(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range b.String() {
+		if r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x202e) {
+			t.Fatalf("JSON writes %U raw:\n%s", r, b.String())
+		}
+	}
+	var back reconcile.Plan
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Groups[0].Errors[0].Message != msg {
+		t.Errorf("decoded message %q (%v), want %q", back.Groups[0].Errors[0].Message, err, msg)
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/yunzhijia"
 )
 
 var (
@@ -20,9 +23,6 @@ var (
 	handleRE = regexp.MustCompile(`^\pL[\pL\pN._-]{0,63}$`)
 	// envRE is a token reference: exactly ${NAME}.
 	envRE = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
-
-	lunkrUIDRE = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
-	emailRE    = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 )
 
 const (
@@ -54,7 +54,7 @@ func normalizeID(v Vendor, s string) (string, bool) {
 			return strings.ToLower(s), true
 		}
 	case Lunkr:
-		if lunkrUIDRE.MatchString(s) || (len(s) <= 254 && emailRE.MatchString(s)) {
+		if lunkr.IsUserID(s) {
 			return s, true
 		}
 	}
@@ -70,20 +70,9 @@ func idKey(v Vendor, id string) string {
 	return id
 }
 
-// isYunzhijiaID reports whether s is 24 hexadecimal digits (a hand-written
-// check: it runs once per member, millions of times for a large manifest).
-func isYunzhijiaID(s string) bool {
-	if len(s) != 24 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+// isYunzhijiaID reports whether s is 24 hexadecimal digits: the vendor
+// package's rule, the one definition.
+func isYunzhijiaID(s string) bool { return yunzhijia.IsID(s) }
 
 // normalizeGroupID reports whether s looks like a group id of v: Yunzhijia
 // 24 hexadecimal digits, Lunkr a decimal number.
@@ -94,7 +83,7 @@ func normalizeGroupID(v Vendor, s string) (string, bool) {
 			return strings.ToLower(s), true
 		}
 	case Lunkr:
-		if lunkrUIDRE.MatchString(s) {
+		if lunkr.IsGroupID(s) {
 			return s, true
 		}
 	}

@@ -3,6 +3,8 @@ package vendors
 import (
 	"errors"
 	"fmt"
+
+	"groupsync/internal/printable"
 )
 
 // Kinds of vendor error. Callers branch on them with errors.Is.
@@ -45,11 +47,13 @@ func (e *Error) Error() string {
 	if e.Code != "" {
 		s += " (code " + e.Code + ")"
 	}
+	// The message and the cause may quote the vendor: escaped, they can
+	// neither break a line nor drive a terminal wherever the error goes.
 	if e.Message != "" {
-		s += ": " + e.Message
+		s += ": " + printable.Escape(e.Message)
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		s += ": " + printable.Escape(e.Err.Error())
 	}
 	return s
 }

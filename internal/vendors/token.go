@@ -3,10 +3,8 @@ package vendors
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os/exec"
 	"strings"
 	"sync"
@@ -90,7 +88,8 @@ func (t *TokenSource) fetchLocked(ctx context.Context) error {
 	return nil
 }
 
-// Redact replaces every token this source has handed out with "REDACTED".
+// Redact replaces every token this source has handed out, in any encoding
+// (see Redactor), with "REDACTED".
 func (t *TokenSource) Redact(s string) string {
 	if t == nil {
 		return s
@@ -101,16 +100,8 @@ func (t *TokenSource) Redact(s string) string {
 }
 
 func (t *TokenSource) redactLocked(s string) string {
-	for _, tok := range t.seen {
-		s = strings.ReplaceAll(s, tok, "REDACTED")
-		// Inside a URL the token appears query-escaped.
-		s = strings.ReplaceAll(s, url.QueryEscape(tok), "REDACTED")
-		// Inside a JSON string it may appear escaped.
-		if b, err := json.Marshal(tok); err == nil {
-			s = strings.ReplaceAll(s, string(b[1:len(b)-1]), "REDACTED")
-		}
-	}
-	return s
+	// Every encoding: see Redactor.
+	return redactSecrets(s, t.seen)
 }
 
 func nonEmpty(s string) []string {

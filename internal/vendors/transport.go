@@ -335,10 +335,15 @@ func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byt
 		return attemptResult{token: tok, err: ve, unauthorized: errors.Is(ve, ErrUnauthorized), retry: errors.Is(ve, ErrRateLimited)}
 	}
 	cause := redactedError{t.Token.Redact(err.Error())}
-	if c.Safe {
-		return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, status, "unreadable answer", cause)}
+	// A decoder's error already says "unreadable answer: …": said once.
+	msg := "unreadable answer"
+	if errors.Is(err, ErrUnreadable) {
+		msg = ""
 	}
-	return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, status, "unreadable answer", cause)}
+	if c.Safe {
+		return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, status, msg, cause)}
+	}
+	return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, status, msg, cause)}
 }
 
 func (t *Transport) fail(c Call, kind error, code, msg string, err error) *Error {

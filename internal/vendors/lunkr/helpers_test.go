@@ -91,7 +91,7 @@ func vendorError(t *testing.T, err error, kind error) *vendors.Error {
 func members(ids ...string) []vendors.LiveMember {
 	out := make([]vendors.LiveMember, 0, len(ids))
 	for _, id := range ids {
-		if isUID(id) {
+		if IsUID(id) {
 			out = append(out, vendors.LiveMember{ID: id})
 		} else {
 			out = append(out, vendors.LiveMember{Email: id})

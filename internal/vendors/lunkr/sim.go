@@ -108,7 +108,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	var ans simAnswer
-	if code, forced := s.knobs.forcedCodeFor(call); forced {
+	if enc, echo := s.knobs.inj.EchoToken(call); echo {
+		status, ans = http.StatusOK, failure(CodeBadGroupType, "refused %s?accessToken=%s", call, simfault.EncodeToken(r.URL.Query().Get("accessToken"), enc))
+	} else if code, forced := s.knobs.forcedCodeFor(call); forced {
 		status, ans = http.StatusOK, failure(code, "forced code %s", code)
 	} else {
 		status, ans = rt.handle(s, r, body)
@@ -118,6 +120,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := simfault.Answer
 	if status == http.StatusOK && ans.Code == CodeOK {
 		action = s.knobs.inj.AfterApply(call, rt.write)
+		if id, bad := s.knobs.inj.BadID(call); bad && action == simfault.Answer {
+			ans = withBadID(ans, id)
+		}
 	}
 	s.mu.Unlock()
 	switch action {

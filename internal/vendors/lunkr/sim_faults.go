@@ -2,6 +2,7 @@ package lunkr
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"groupsync/internal/vendors/simfault"
@@ -146,4 +147,41 @@ func (s *Simulator) SetListPayloadKey(key string) {
 	} else {
 		s.knobs.listKey = "data"
 	}
+}
+
+// BadIDNext makes the next n calls named call that succeed answer with id
+// in place of the group id (groups/create, groups/info, a groups/list
+// entry), as a vendor that breaks its own id rules would: the create is
+// applied, its answer carries the wrong id.
+func (s *Simulator) BadIDNext(call, id string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.knobs.inj.BadIDNext(call, id, n)
+}
+
+// EchoTokenNext makes the next n calls named call be refused (code 20102,
+// not applied) with a message that echoes the access token in encoding, one
+// of simfault.TokenEncodings.
+func (s *Simulator) EchoTokenNext(call, encoding string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.knobs.inj.EchoTokenNext(call, encoding, n)
+}
+
+// withBadID puts id where ans, a success, carries a group id.
+func withBadID(ans simAnswer, id string) simAnswer {
+	switch v := ans.Var.(type) {
+	case map[string]string: // groups/create
+		ans.Var = map[string]string{"groupId": id}
+	case simInfo:
+		v.GroupID = id
+		ans.Var = v
+	}
+	for _, p := range []*any{&ans.Var, &ans.Data} {
+		if l, ok := (*p).(simList); ok {
+			l.Topic = append(slices.Clone(l.Topic), simRef{UserID: id, UserName: "crafted"})
+			*p = l
+		}
+	}
+	return ans
 }

@@ -85,19 +85,6 @@ func isEmail(s string) bool {
 	return dot > 0 && dot < len(domain)-1
 }
 
-// isUID reports whether s is a decimal uid (no sign, no leading zero).
-func isUID(s string) bool {
-	if s == "" || len(s) > 18 || s[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // normRef is the key of a user reference: emails lower-cased.
 func normRef(ref string) string {
 	ref = strings.TrimSpace(ref)
@@ -154,7 +141,7 @@ func (w *world) canRegister(ref string) bool {
 		return true
 	}
 	_, isGroup := w.groups[ref]
-	return isUID(ref) && !isGroup
+	return IsUID(ref) && !isGroup
 }
 
 // register returns the user ref names, adding it to the directory when ref

@@ -3,6 +3,7 @@ package lunkr
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -225,6 +226,29 @@ func (u *wireUser) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// check refuses a user whose uid or email has the wrong shape, or who has
+// neither: it would be cached in the state and shown.
+func (u wireUser) check() error {
+	switch {
+	case u.UserID == "" && u.Email == "":
+		return errors.New("neither userId nor email")
+	case u.UserID != "" && !IsUID(string(u.UserID)):
+		return fmt.Errorf("userId %s is not a lunkr uid (a decimal number)", quoteID(string(u.UserID)))
+	case u.Email != "" && !IsEmail(u.Email):
+		return fmt.Errorf("email %s is not an email address", quoteID(u.Email))
+	}
+	return nil
+}
+
+// quoteID shows an id the vendor sent, quoted and escaped (it may hold
+// control characters) and cut to a readable length.
+func quoteID(id string) string {
+	if r := []rune(id); len(r) > 40 {
+		return strconv.Quote(string(r[:40])) + "…"
+	}
+	return strconv.Quote(id)
+}
+
 func (u wireUser) member() vendors.LiveMember {
 	return vendors.LiveMember{ID: string(u.UserID), Email: u.Email, Name: u.UserName}
 }
@@ -288,10 +312,19 @@ func decodeInfo(body []byte, groupID string) (*vendors.Group, error) {
 	if g.ID == "" {
 		g.ID = groupID
 	}
+	if !IsGroupID(g.ID) {
+		return nil, unreadable("groupId %s is not a lunkr group id (a decimal number)", quoteID(g.ID))
+	}
 	for _, m := range *w.Members {
+		if err := m.check(); err != nil {
+			return nil, unreadable("member: %v", err)
+		}
 		g.Members = append(g.Members, m.member())
 	}
 	for _, s := range w.Subscribers {
+		if err := s.check(); err != nil {
+			return nil, unreadable("subscriber: %v", err)
+		}
 		g.Subscribers = append(g.Subscribers, s.member())
 	}
 	return g, nil
@@ -318,6 +351,10 @@ func decodeCreate(body []byte, subject string) (string, error) {
 	if w.GroupID == "" {
 		return "", unreadable("var has no groupId")
 	}
+	if !IsGroupID(string(w.GroupID)) {
+		// Recorded, an id of the wrong shape would orphan the group made.
+		return "", unreadable("groupId %s is not a lunkr group id (a decimal number)", quoteID(string(w.GroupID)))
+	}
 	return string(w.GroupID), nil
 }
 
@@ -342,6 +379,13 @@ func decodeList(body []byte, userID string) ([]vendors.GroupRef, error) {
 		for _, e := range part.entries {
 			if e.UserID == "" {
 				return nil, unreadable("%s entry has no userId", part.typ)
+			}
+			if !IsGroupID(string(e.UserID)) {
+				// A recovery would bind it: only a group id of the right shape.
+				return nil, unreadable("%s entry's userId %s is not a lunkr group id (a decimal number)", part.typ, quoteID(string(e.UserID)))
+			}
+			if e.Email != "" && !IsEmail(e.Email) {
+				return nil, unreadable("%s entry's email %s is not an email address", part.typ, quoteID(e.Email))
 			}
 			ref := vendors.GroupRef{ID: string(e.UserID), Email: e.Email, Name: e.UserName, Type: part.typ}
 			if e.Role != nil {

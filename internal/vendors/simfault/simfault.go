@@ -1,8 +1,10 @@
 // Package simfault is the fault injection shared by the vendor simulators
 // (yunzhijia, lunkr): added latency, calls refused with 429 or 503 before
 // they are looked at, a rate limit, and answers lost (500) or connections
-// dropped after a write was applied, so that retry, unknown-outcome and load
-// tests can run against a misbehaving vendor.
+// dropped after a write was applied, answers carrying ids of the wrong shape
+// (BadIDNext), and errors echoing the access token in any encoding
+// (EchoTokenNext), so that retry, unknown-outcome, answer-checking, leak and
+// load tests can run against a misbehaving vendor.
 //
 // An Injector is not safe for concurrent use: each simulator guards its own
 // with the same mutex as its world, as it does every other piece of state.
@@ -11,10 +13,14 @@
 package simfault
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
+	"unicode/utf16"
 
 	"golang.org/x/time/rate"
 )
@@ -42,6 +48,24 @@ type Injector struct {
 	rng      *rand.Rand
 	limiter  *rate.Limiter
 	failNext map[string]int // call -> applied calls still to answer 500
+	badID    map[string]pending
+	echo     map[string]pending
+}
+
+// pending is a value to use for the next n calls.
+type pending struct {
+	v string
+	n int
+}
+
+func take(m map[string]pending, call string) (string, bool) {
+	p, ok := m[call]
+	if !ok || p.n <= 0 {
+		return "", false
+	}
+	p.n--
+	m[call] = p
+	return p.v, true
 }
 
 // Set replaces the fault knobs and restarts their random draws and rate
@@ -70,6 +94,84 @@ func (in *Injector) FailNext(call string, n int) {
 		in.failNext = make(map[string]int)
 	}
 	in.failNext[call] = n
+}
+
+// BadIDNext makes the next n calls named call that are applied and
+// answered carry id where the answer has the id the vendor made (a create's
+// group id, a post's id) or, for a read, an extra member id: the crafted
+// answers of a vendor that does not keep to its own id rules.
+func (in *Injector) BadIDNext(call, id string, n int) {
+	if in.badID == nil {
+		in.badID = make(map[string]pending)
+	}
+	in.badID[call] = pending{id, n}
+}
+
+// BadID consumes a pending BadIDNext for call.
+func (in *Injector) BadID(call string) (string, bool) { return take(in.badID, call) }
+
+// EchoTokenNext makes the next n calls named call be refused, not
+// applied, with an error that echoes the access token in encoding (see
+// EncodeToken), as a careless vendor or proxy does.
+func (in *Injector) EchoTokenNext(call, encoding string, n int) {
+	if in.echo == nil {
+		in.echo = make(map[string]pending)
+	}
+	in.echo[call] = pending{encoding, n}
+}
+
+// EchoToken consumes a pending EchoTokenNext for call: the encoding.
+func (in *Injector) EchoToken(call string) (string, bool) { return take(in.echo, call) }
+
+// TokenEncodings are the encodings EncodeToken knows, each a way a token
+// has been seen echoed: raw; query-escaped with upper- or lower-case hex;
+// path-escaped; JSON with `\/`; JSON with `\u002b` (lower case) or
+// `\u002B` (upper case) escapes; every character `\u`-escaped.
+var TokenEncodings = []string{"raw", "query", "query-lower", "path", "path-lower", "json-slash", "json-u-lower", "json-u-upper", "json-every-char"}
+
+// EncodeToken returns tok in one of TokenEncodings (raw for an unknown one).
+func EncodeToken(tok, encoding string) string {
+	switch encoding {
+	case "query":
+		return url.QueryEscape(tok)
+	case "query-lower":
+		return lowerHex(url.QueryEscape(tok))
+	case "path":
+		return url.PathEscape(tok)
+	case "path-lower":
+		return lowerHex(url.PathEscape(tok))
+	case "json-slash":
+		return strings.ReplaceAll(tok, "/", `\/`)
+	case "json-u-lower", "json-u-upper", "json-every-char":
+		var b strings.Builder
+		for _, u := range utf16.Encode([]rune(tok)) {
+			switch {
+			case encoding == "json-every-char":
+				fmt.Fprintf(&b, `\u%04x`, u)
+			case u == '+' || u == '/' || u == '=' || u == '&' || u >= 0x80:
+				if encoding == "json-u-lower" {
+					fmt.Fprintf(&b, `\u%04x`, u)
+				} else {
+					fmt.Fprintf(&b, `\u%04X`, u)
+				}
+			default:
+				b.WriteRune(rune(u))
+			}
+		}
+		return b.String()
+	}
+	return tok
+}
+
+// lowerHex lower-cases the hex digits of every %XX in s.
+func lowerHex(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			copy(b[i+1:i+3], strings.ToLower(string(b[i+1:i+3])))
+		}
+	}
+	return string(b)
 }
 
 func (in *Injector) applies(call string) bool {

@@ -42,7 +42,7 @@ func TestCreateGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !isUID(id) {
+	if !IsID(id) {
 		t.Fatalf("group id %q is not 24 hex digits", id)
 	}
 	g, ok := e.sim.Group(id)
@@ -129,7 +129,7 @@ func TestPostNotice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !isUID(id) {
+	if !IsID(id) {
 		t.Fatalf("notice id %q", id)
 	}
 	if d := cmp.Diff([]vendors.Notice{{Title: title, Content: content}}, e.sim.Notices(gid)); d != "" {
@@ -145,7 +145,7 @@ func TestPostBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !isUID(id) {
+	if !IsID(id) {
 		t.Fatalf("banner id %q", id)
 	}
 	if d := cmp.Diff([]vendors.Banner{b}, e.sim.Banners(gid)); d != "" {
@@ -160,7 +160,7 @@ func TestMergeHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !isUID(mid) {
+	if !IsID(mid) {
 		t.Fatalf("merge id %q", mid)
 	}
 }

@@ -44,7 +44,8 @@ func TestDecodeAnswer(t *testing.T) {
 		code     string
 		wantData string
 	}{
-		{`{"success":true,"data":"m1","error":"no error","errorCode":200}`, nil, "", "m1"},
+		{`{"success":true,"data":"5bed0bc884aeb31c68b7c97f","error":"no error","errorCode":200}`, nil, "", "5bed0bc884aeb31c68b7c97f"},
+		{`{"success":true,"data":"m1","error":"no error","errorCode":200}`, vendors.ErrUnreadable, "", ""}, // not an id
 		{`{"success":false,"data":null,"error":"no","errorCode":200}`, vendors.ErrVendor, "200", ""},
 		{`{"success":false,"error":"gone","errorCode":"404"}`, vendors.ErrNotFound, "404", ""},
 		{`{"success":false,"error":{"x":1},"errorCode":400}`, vendors.ErrBadRequest, "400", ""},

@@ -134,7 +134,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var ans any
 	applied := false
-	if !s.tokenOK(r.URL.Query().Get("accessToken")) {
+	if enc, echo := s.faults.EchoToken(ep.name); echo {
+		ans = failure(CodeBadParam, "refused "+r.URL.Path+"?accessToken="+simfault.EncodeToken(r.URL.Query().Get("accessToken"), enc))
+	} else if !s.tokenOK(r.URL.Query().Get("accessToken")) {
 		ans = failure(CodeInvalidToken, "accessToken is invalid or expired")
 	} else if parseErr != nil {
 		ans = failure(CodeBadParam, parseErr.Error())
@@ -144,6 +146,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	post := simfault.Answer
 	if applied {
 		post = s.faults.AfterApply(ep.name, ep.write)
+		if id, bad := s.faults.BadID(ep.name); bad && post == simfault.Answer {
+			ans = withBadID(ans, id)
+		}
 	}
 	s.mu.Unlock()
 	out, err := json.Marshal(ans)

@@ -40,3 +40,49 @@ func (s *Simulator) ResetCalls() {
 	defer s.mu.Unlock()
 	clear(s.calls)
 }
+
+// BadIDNext makes the next n calls named call that succeed answer with id
+// in place of the id the vendor made (createGroup's groupId, a notice's or
+// a banner's id, merge's id) or, for groupUsers, with id as one more
+// participant: a vendor that breaks its own id rules. The call is applied.
+func (s *Simulator) BadIDNext(call, id string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.BadIDNext(call, id, n)
+}
+
+// EchoTokenNext makes the next n calls named call be refused (errorCode
+// 400, not applied) with a message that echoes the access token in
+// encoding, one of simfault.TokenEncodings.
+func (s *Simulator) EchoTokenNext(call, encoding string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.EchoTokenNext(call, encoding, n)
+}
+
+// withBadID puts id where ans, a success, carries the id made.
+func withBadID(ans any, id string) any {
+	switch a := ans.(type) {
+	case answer:
+		switch d := a.Data.(type) {
+		case groupInfo:
+			d.GroupID = id
+			a.Data = d
+		case noticeInfo:
+			d.NoticeID = id
+			a.Data = d
+		case bannerInfo:
+			a.Data = bannerInfo{BannerID: id}
+		case string:
+			a.Data = id
+		}
+		return a
+	case answerNoError:
+		if d, ok := a.Data.(groupUsersData); ok {
+			d.ParticipantIDs = append(d.ParticipantIDs, id)
+			a.Data = d
+		}
+		return a
+	}
+	return ans
+}

@@ -54,7 +54,7 @@ func (f fields) uid(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !isUID(s) {
+	if !IsID(s) {
 		return "", fmt.Errorf("%s %q is not a user id", name, s)
 	}
 	return s, nil
@@ -71,7 +71,7 @@ func (f fields) uids(name string) ([]string, error) {
 		return nil, fmt.Errorf("%s must be an array of strings", name)
 	}
 	for _, id := range ids {
-		if !isUID(id) {
+		if !IsID(id) {
 			return nil, fmt.Errorf("%s: %q is not a user id", name, id)
 		}
 	}
@@ -89,18 +89,4 @@ func (f fields) object(name string, allowed ...string) (fields, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	return o, nil
-}
-
-// isUID reports whether s is a Yunzhijia id: 24 hexadecimal digits.
-func isUID(s string) bool {
-	if len(s) != 24 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }

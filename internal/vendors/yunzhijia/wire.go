@@ -299,30 +299,59 @@ func decodeAnswer(call string, body []byte, out any) error {
 // checker is data that can tell whether it holds what the call returns.
 type checker interface{ check() error }
 
-func (a *groupIDAnswer) check() error  { return nonEmpty("groupId", a.GroupID) }
-func (a *noticeIDAnswer) check() error { return nonEmpty("noticeId", a.NoticeID) }
-func (a *bannerInfo) check() error     { return nonEmpty("bannerId", a.BannerID) }
-func (m *mergeID) check() error        { return nonEmpty("merge id", string(*m)) }
+func (a *groupIDAnswer) check() error  { return isID("groupId", a.GroupID) }
+func (a *noticeIDAnswer) check() error { return isID("noticeId", a.NoticeID) }
+func (a *bannerInfo) check() error     { return isID("bannerId", a.BannerID) }
+func (m *mergeID) check() error        { return isID("merge id", string(*m)) }
 
 func (a *groupInfoAnswer) check() error {
 	if a.entry == nil {
 		return errors.New("no entry for group " + a.groupID)
 	}
+	for _, id := range a.entry.GroupInfo.ManagerIDs {
+		if id != "" && !IsID(id) {
+			return fmt.Errorf("manager id %s is not a yunzhijia id (24 hexadecimal digits)", quoteID(id))
+		}
+	}
 	return nil
 }
 
+// check refuses a member list with an id of the wrong shape: it would be
+// cached in the state and shown, and a write to it could only fail.
 func (d *groupUsersData) check() error {
 	if d.ParticipantIDs == nil {
 		return errors.New("no participantIds")
 	}
+	for _, ids := range [][]string{d.ParticipantIDs, d.ManagerIDs} {
+		for _, id := range ids {
+			if id != "" && !IsID(id) {
+				return fmt.Errorf("member id %s is not a yunzhijia id (24 hexadecimal digits)", quoteID(id))
+			}
+		}
+	}
 	return nil
 }
 
-func nonEmpty(name, v string) error {
-	if v == "" {
+// isID checks an id the vendor answered with: a create answered with an id
+// of the wrong shape must not be recorded as made (the real group would be
+// orphaned), so the answer counts as unreadable.
+func isID(name, v string) error {
+	switch {
+	case v == "":
 		return errors.New("no " + name)
+	case !IsID(v):
+		return fmt.Errorf("%s %s is not a yunzhijia id (24 hexadecimal digits)", name, quoteID(v))
 	}
 	return nil
+}
+
+// quoteID shows an id the vendor sent, quoted and escaped (it may hold
+// control characters) and cut to a readable length.
+func quoteID(id string) string {
+	if r := []rune(id); len(r) > 40 {
+		return strconv.Quote(string(r[:40])) + "…"
+	}
+	return strconv.Quote(id)
 }
 
 // answerError maps a failure answer to a vendors.Error (see the package
