@@ -154,10 +154,10 @@ func liveProcesses(s string) []string {
 
 func TestCommandTokenOneLine(t *testing.T) {
 	for out, want := range map[string]string{
-		"TOK\n":             "",
-		"\n  TOK  \n\n":     "",
-		"TOK-A\nTOK-B\n":    "printed 2 non-empty lines",
-		"   \n":             "printed no token",
+		"TOK\n":            "",
+		"\n  TOK  \n\n":    "",
+		"TOK-A\nTOK-B\n":   "printed 2 non-empty lines",
+		"   \n":            "printed no token",
 		"TOK-A\r\nTOK-B\n": "printed 2 non-empty lines",
 	} {
 		ts := CommandToken("kd", []string{"tok"})

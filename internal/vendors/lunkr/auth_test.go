@@ -118,7 +118,7 @@ func TestAuthWrongSecret(t *testing.T) {
 
 func TestTokenURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://api.lunkr.cn/api/":         "https://api.lunkr.cn/oauth/accessToken",
+		"https://api.lunkr.cn/api/":        "https://api.lunkr.cn/oauth/accessToken",
 		"http://127.0.0.1:8080/lunkr/api/": "http://127.0.0.1:8080/oauth/accessToken",
 	} {
 		if got, err := TokenURL(in); err != nil || got != want {
