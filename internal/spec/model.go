@@ -54,8 +54,8 @@ type Provider struct {
 	TokenCommandTimeout time.Duration
 	// Auth is the `auth:` block, the app's credentials groupsync gets
 	// tokens with; nil when the token comes from token or tokenCommand.
-	Auth *Auth
-	Operator     string // resolved vendor id; empty when unset
+	Auth     *Auth
+	Operator string // resolved vendor id; empty when unset
 	// OperatorHandle is the people handle the operator was given as, for
 	// display; empty when it was a raw id or unset.
 	OperatorHandle string
