@@ -43,6 +43,9 @@ func Text(w io.Writer, p *reconcile.Plan, o Options) error {
 		b := newBlock(g)
 		writeBlock(ew, &b, keyWidth, o.Color)
 	}
+	for _, l := range ProviderLines(p) {
+		ew.line(l)
+	}
 	if len(p.Orphans) > 0 {
 		ew.line(orphansLine(p.Orphans, 0))
 	}
