@@ -56,7 +56,7 @@ func BlockProviders(p *Plan, down map[string]error) {
 		}
 		*g = GroupPlan{Key: g.Key, Provider: g.Provider, Vendor: g.Vendor, Name: g.Name, GroupID: g.GroupID,
 			Operator: g.Operator, Owner: g.Owner, Action: ActionReport,
-			Errors: []Issue{{Kind: IssueProvider, Message: fmt.Sprintf("provider %s cannot be used: nothing planned for this group (the provider's error is above)", g.Provider)}}}
+			Errors: []Issue{{Kind: IssueProvider, Message: fmt.Sprintf("provider %s cannot be used (see its error): nothing planned for this group", g.Provider)}}}
 	}
 	p.Summary = summarise(p.Groups)
 }
