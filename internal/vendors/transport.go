@@ -100,8 +100,9 @@ var ErrUnreadable = errors.New("unreadable answer")
 
 // Do makes the call and hands a 2xx answer's body to decode, which fills the
 // caller's result and returns a *Error for a vendor-level error, or an error
-// wrapping ErrUnreadable. A *Error of kind ErrUnauthorized makes Do refresh a
-// command token once and try again.
+// wrapping ErrUnreadable. A *Error of kind ErrUnauthorized makes Do fetch a
+// new token once (a tokenCommand's or auth:'s; a fixed token cannot) and try
+// again once.
 func (t *Transport) Do(ctx context.Context, c Call, decode func(body []byte) error) error {
 	var body []byte
 	if c.Body != nil {
