@@ -85,7 +85,10 @@
 // content type and every field, counts calls, and injects faults (latency,
 // 503, 429, a rate limit, answers lost or connections dropped after a write
 // was applied) for retry and unknown-outcome tests. Its ids are 24 hex
-// digits from a counter, so tests are deterministic.
+// digits from a counter, so tests are deterministic. With SetAuth it also
+// serves the two token endpoints, issuing 32-character tokens of a
+// configurable lifetime on its clock (SetNow); RevokeTokens invalidates
+// them. Fixed tokens given to NewSimulator keep working beside them.
 //
 // Its rules where the pages are silent: user ids are 24 hex digits; a
 // created group's creator is its manager and first participant, and a
