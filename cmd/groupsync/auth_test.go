@@ -303,3 +303,32 @@ func assertNoSecret(t *testing.T, e *authEnv, out string) {
 		}
 	}
 }
+
+// A saved plan applied when a provider's secret no longer works: that
+// provider's groups are not applied, said once, and the other's are.
+func TestSavedPlanProviderDown(t *testing.T) {
+	e := newAuthEnv(t, time.Hour)
+	e.writeManifest(5, "")
+	planFile := filepath.Join(e.dir, "plan.json")
+	if code := e.run("plan", "--out", planFile); code != exitOK {
+		t.Fatalf("plan: exit %d\n%s", code, e.output())
+	}
+	// Another process, with a wrong secret.
+	e.env["YZJ_IM_SECRET"] = "not-the-secret"
+	e.a = &app{stdin: strings.NewReader(""), stdout: e.stdout, stderr: e.stderr, clock: e.clock.Now, getenv: e.a.getenv}
+	e.stdout.b.Reset()
+	code := e.a.run(context.Background(), []string{"apply", planFile, "--state", e.state})
+	if code != exitError {
+		t.Fatalf("apply: exit %d, want 1\n%s", code, e.output())
+	}
+	out := e.stdout.String()
+	if n := strings.Count(out, "no access token"); n != 1 {
+		t.Fatalf("%d token errors, want 1:\n%s", n, out)
+	}
+	if c := e.yzj.Calls(); c[yunzhijia.CallCreateGroup] != 0 {
+		t.Fatalf("yunzhijia calls %v: want no create", c)
+	}
+	if n := len(e.lk.Groups()); n != 1 {
+		t.Fatalf("%d lunkr groups, want 1\n%s", n, out)
+	}
+}
