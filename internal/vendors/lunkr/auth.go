@@ -84,7 +84,7 @@ func fetchToken(ctx context.Context, r vendors.FetchRequest) (vendors.Grant, err
 		if a.Error == "" {
 			why = clip(string(data), 200)
 		}
-		return vendors.Grant{}, fmt.Errorf("%w: %s refused (HTTP %d, %s): check auth.clientId and the clientSecret", vendors.ErrBadCredentials, CallToken, resp.StatusCode, why)
+		return vendors.Grant{}, fmt.Errorf("%w: %s refused (HTTP %d, %s)", vendors.ErrBadCredentials, CallToken, resp.StatusCode, why)
 	case resp.StatusCode != http.StatusOK:
 		return vendors.Grant{}, fmt.Errorf("%w: %s answered HTTP %d", vendors.ErrVendor, CallToken, resp.StatusCode)
 	case jerr != nil || a.AccessToken == "":

@@ -130,11 +130,11 @@ func refusal(call string, ve *vendors.Error, now time.Time, date string) error {
 	m := strings.ToLower(ve.Message)
 	switch {
 	case strings.Contains(m, "timestamp") || strings.Contains(m, "时间"):
-		return fmt.Errorf("%w: %s: check this host's clock", vendors.ErrClockSkew, what)
+		return fmt.Errorf("%w: %s", vendors.ErrClockSkew, what)
 	case ve.Code == strconv.Itoa(CodeBadParam):
 		return fmt.Errorf("%w: %s", vendors.ErrVendor, what)
 	}
-	return fmt.Errorf("%w: %s: check auth.eid and the secret", vendors.ErrBadCredentials, what)
+	return fmt.Errorf("%w: %s", vendors.ErrBadCredentials, what)
 }
 
 func hostOf(u string) string {
