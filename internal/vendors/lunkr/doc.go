@@ -45,7 +45,7 @@
 //	other                     -> ErrVendor, with the code
 //
 // HTTP 401 is ErrUnauthorized too (the transport's rule); either makes the
-// transport refresh a tokenCommand token once and retry once. An answer
+// transport get a new token (tokenCommand or auth:) once and retry once. An answer
 // that does not parse, lacks a code, or lacks the payload the call needs
 // (info's var.members, create's var.groupId) wraps vendors.ErrUnreadable:
 // a read is then retried, a create is an unknown outcome.

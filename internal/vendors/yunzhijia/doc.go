@@ -36,7 +36,7 @@
 //	400        bad parameter: missing field, wrong type, id   ErrBadRequest
 //	           not 24 hex digits, notice title or content
 //	           length, unknown field
-//	401        accessToken missing, invalid or expired        ErrUnauthorized: a tokenCommand is re-run once
+//	401        accessToken missing, invalid or expired        ErrUnauthorized: a new token is had once
 //	403        operator (currentUid) not in the group         ErrNoPermission
 //	404        group not found                                ErrNotFound
 //	410        group dismissed                                ErrNotFound
