@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"groupsync/internal/state"
 	"groupsync/internal/vendors/lunkr"
 	"groupsync/internal/vendors/yunzhijia"
 )
@@ -133,7 +134,7 @@ func TestRunFetchesOneTokenPerLifetime(t *testing.T) {
 	// the renewal margin, so three tokens per provider at most.
 	runsDone := func() int {
 		n := 0
-		for _, r := range e.yzjRuns() {
+		for _, r := range e.recordedRuns() {
 			if r.Outcome == "ok" {
 				n++
 			}
@@ -155,7 +156,7 @@ func TestRunFetchesOneTokenPerLifetime(t *testing.T) {
 		t.Fatalf("token fetches: yunzhijia %d, lunkr %d over less than three lifetimes; want 1 to 3 each", yzj, lk)
 	}
 	// The run in flight when the loop was stopped may be cut short.
-	for _, r := range e.yzjRuns() {
+	for _, r := range e.recordedRuns() {
 		if r.Outcome != "ok" && r.Outcome != "interrupted" && r.Outcome != "" {
 			t.Fatalf("run %d: %s %s\n%s", r.ID, r.Outcome, r.Message, e.output())
 		}
@@ -166,29 +167,13 @@ func TestRunFetchesOneTokenPerLifetime(t *testing.T) {
 	assertNoSecret(t, e, e.output())
 }
 
-// yzjRuns are the runs recorded in the state.
-func (e *authEnv) yzjRuns() []struct {
-	ID      int64
-	Outcome string
-	Message string
-} {
-	se := &schedEnv{t: e.t, state: e.state}
-	var out []struct {
-		ID      int64
-		Outcome string
-		Message string
-	}
+// recordedRuns are the runs recorded in the state, oldest first (none before
+// the state file exists).
+func (e *authEnv) recordedRuns() []state.Run {
 	if _, err := os.Stat(e.state); err != nil {
 		return nil
 	}
-	for _, r := range se.runs() {
-		out = append(out, struct {
-			ID      int64
-			Outcome string
-			Message string
-		}{r.ID, r.Outcome, r.Message})
-	}
-	return out
+	return (&schedEnv{t: e.t, state: e.state}).runs()
 }
 
 // A token revoked while the process runs is fetched again once, and the
