@@ -317,3 +317,29 @@ func TestSavedPlanProviderDown(t *testing.T) {
 		t.Fatalf("%d lunkr groups, want 1\n%s", n, out)
 	}
 }
+
+// SIGTERM (a cancelled ctx) while a tokenCommand hangs stops `run` at once:
+// the command and its child are killed, not waited for.
+func TestRunStopsWhileTokenCommandHangs(t *testing.T) {
+	e := newAuthEnv(t, time.Hour)
+	log := filepath.Join(e.dir, "started")
+	e.writeManifest(3, `tokenCommand: [sh, -c, "echo started > `+log+`; sleep 1000 & sleep 1000"]`+"\n    tokenCommandTimeout: 1h")
+	f, err := e.a.parseRunFlags([]string{"-f", e.manifest, "--state", e.state, "--schedule", "@every 1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sched = tickEvery(10 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.a.runWith(ctx, f) }()
+	schedWait(t, "the tokenCommand to start", 10*time.Second, func() bool { _, err := os.Stat(log); return err == nil })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("run did not stop while its tokenCommand hung\n%s", e.output())
+	}
+}
