@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"groupsync/internal/printable"
 )
@@ -30,6 +31,11 @@ type app struct {
 	stderr   io.Writer
 	getenv   func(string) (string, bool)
 	terminal bool // stdin and stdout are a terminal: prompts and live progress
+
+	// tokens keeps the providers' token sources for the process.
+	tokens tokenCache
+	// clock judges token expiry; nil means time.Now. Tests set it.
+	clock func() time.Time
 }
 
 // exitCodeError carries an exit code other than 1 out of a command.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"groupsync/internal/reconcile"
+	"groupsync/internal/render"
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
 )
@@ -175,6 +176,14 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 		if serial != p.StateSerial {
 			return runReport{err: errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
 				"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")}
+		}
+		// A provider without a token now: its groups are not applied, and
+		// why is said once.
+		if down := conns.authorize(ctx, m); len(down) > 0 {
+			reconcile.BlockProviders(p, down)
+			for _, l := range render.ProviderLines(p) {
+				fmt.Fprintln(o.out, l)
+			}
 		}
 	} else {
 		var err error

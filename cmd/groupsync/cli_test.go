@@ -622,13 +622,13 @@ func TestPrintResultInterrupted(t *testing.T) {
 	}
 }
 
-// A token variable that is not set is reported with what to do, before the
+// A secret variable that is not set is reported with what to do, before the
 // state file is opened: nothing is written.
 func TestCLIMissingTokenWritesNothing(t *testing.T) {
 	for _, args := range [][]string{{"plan"}, {"apply", "--auto-approve"}} {
 		c := newCLI(t)
 		r := c.run(append(args, "-f", example, "--state", c.state)...).wantCode(t, 1)
-		want := "groupsync: provider coremail: environment variable LUNKR_TOKEN is not set\nhint: export LUNKR_TOKEN with provider coremail's access token, or add --sandbox"
+		want := "groupsync: provider coremail: auth.clientSecret: environment variable LUNKR_APP_SECRET is not set\nhint: export LUNKR_APP_SECRET with provider coremail's app secret, or add --sandbox"
 		if !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
 			t.Errorf("%s:\nstdout:\n%s\nstderr:\n%s", args[0], r.stdout, r.stderr)
 		}

@@ -116,13 +116,22 @@ func planExit(p *reconcile.Plan, detailed bool) error {
 	return nil
 }
 
-// makePlan makes the plan the one way every command does.
+// makePlan makes the plan the one way every command does. Every
+// provider's token is had first: a provider without one is said once in the
+// plan, and its groups are blocked without a call.
 func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool) (*reconcile.Plan, error) {
 	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh}
+	var down map[string]error
 	if conns != nil {
-		o.Clients = conns.clients
+		down = conns.authorize(ctx, m)
+		o.Clients = conns.usable(down)
 	}
-	return reconcile.MakePlan(ctx, m, store, o)
+	p, err := reconcile.MakePlan(ctx, m, store, o)
+	if err != nil {
+		return nil, err
+	}
+	reconcile.BlockProviders(p, down)
+	return p, nil
 }
 
 func (a *app) render(w io.Writer, p *reconcile.Plan, format string) error {

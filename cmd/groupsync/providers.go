@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -37,7 +40,9 @@ func capabilities() map[spec.Vendor]vendors.Capabilities {
 
 // connect builds a client for every provider. Tokens are resolved here (an
 // unset variable is an error naming the provider); in the sandbox no token
-// is needed and every provider points at the simulators.
+// is needed and every provider points at the simulators. A provider's token
+// source is kept for the process (see tokenSource), so that a scheduled
+// run's later runs reuse its token.
 func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observe func(vendor, call, outcome string, d time.Duration)) (*connections, error) {
 	conns := &connections{clients: map[string]vendors.Client{}, yzj: map[string]*yunzhijia.Client{}, tokens: map[string]*vendors.TokenSource{}}
 	if c.sandbox {
@@ -53,11 +58,33 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 		var tokens *vendors.TokenSource
 		base := p.Endpoint
 		switch {
+		case conns.sandbox != nil && p.Auth != nil:
+			// The sandbox's own credentials, fetched from its simulators'
+			// token endpoints as from a vendor's, for this command only.
+			base = conns.sandbox.baseURL(p.Vendor)
+			tokens = vendors.AuthToken(name, spec.Auths[p.Vendor], base, conns.sandbox.credentials(p))
+			tokens.HTTP = httpc
 		case conns.sandbox != nil:
 			tokens = vendors.StaticToken(name, sandboxToken)
 			base = conns.sandbox.baseURL(p.Vendor)
+		case p.Auth != nil:
+			creds, err := p.ResolveAuth(a.getenv)
+			if err != nil {
+				conns.close()
+				return nil, tokenError(p, err)
+			}
+			tokens = a.tokenSource(p, func() *vendors.TokenSource {
+				ts := vendors.AuthToken(name, spec.Auths[p.Vendor], p.Endpoint, creds)
+				ts.HTTP = httpc
+				ts.Now = a.clock
+				return ts
+			})
 		case len(p.TokenCommand) > 0:
-			tokens = vendors.CommandToken(name, p.TokenCommand)
+			tokens = a.tokenSource(p, func() *vendors.TokenSource {
+				ts := vendors.CommandToken(name, p.TokenCommand)
+				ts.CommandTimeout = p.TokenCommandTimeout
+				return ts
+			})
 		default:
 			tok, err := p.ResolveToken(a.getenv)
 			if err != nil {
@@ -66,6 +93,7 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 			}
 			tokens = vendors.StaticToken(name, tok)
 		}
+		conns.tokens[name] = tokens
 		t := &vendors.Transport{
 			Vendor:  string(p.Vendor),
 			BaseURL: base,
@@ -73,7 +101,6 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 			Token:   tokens,
 			Logger:  log,
 		}
-		conns.tokens[name] = tokens
 		switch {
 		case conns.sandbox != nil:
 			// The simulators have no limit: throttling them would only slow a trial.
@@ -102,10 +129,89 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 	return conns, nil
 }
 
-// checkTokens resolves every provider's token variable before the command
-// opens (and perhaps creates) the state file, so that a missing variable is
-// reported, in provider order, with nothing written. The sandbox needs none;
-// a tokenCommand runs only when a call needs it.
+// tokenCache keeps the token sources of the process, so that a token (or
+// a tokenCommand's failure) is had once per provider per process, not once
+// per run or per group. A source is keyed by everything its token depends
+// on, so that a manifest changed under `run` gets a new one.
+type tokenCache struct {
+	mu      sync.Mutex
+	sources map[string]*vendors.TokenSource
+}
+
+// tokenSource returns the process's source for p, made by mk the first
+// time. A failure kept from an earlier run is forgotten: each run (each
+// connect) tries once again.
+func (a *app) tokenSource(p *spec.Provider, mk func() *vendors.TokenSource) *vendors.TokenSource {
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%q\x00%s\x00%v", p.Name, p.Vendor, p.Endpoint, p.TokenCommand, p.TokenCommandTimeout, p.Auth)
+	a.tokens.mu.Lock()
+	defer a.tokens.mu.Unlock()
+	if a.tokens.sources == nil {
+		a.tokens.sources = map[string]*vendors.TokenSource{}
+	}
+	ts, ok := a.tokens.sources[key]
+	if !ok {
+		ts = mk()
+		a.tokens.sources[key] = ts
+	}
+	ts.Reset()
+	return ts
+}
+
+// authorize gets the access token of every provider that has groups in m,
+// in parallel, before anything is planned: a provider whose token cannot be
+// had is returned with its one error (a *vendors.TokenError), so that its
+// groups are blocked with a reference to it instead of each failing alike.
+// Fixed tokens need no call.
+func (c *connections) authorize(ctx context.Context, m *spec.Manifest) map[string]error {
+	used := map[string]bool{}
+	for _, g := range m.Groups {
+		used[g.Provider] = true
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		down map[string]error
+	)
+	for name := range used {
+		ts := c.tokens[name]
+		if ts == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := ts.Token(ctx); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				defer mu.Unlock()
+				if down == nil {
+					down = map[string]error{}
+				}
+				down[name] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return down
+}
+
+// usable returns the clients of the providers not in down.
+func (c *connections) usable(down map[string]error) map[string]vendors.Client {
+	if len(down) == 0 {
+		return c.clients
+	}
+	out := make(map[string]vendors.Client, len(c.clients))
+	for name, cl := range c.clients {
+		if _, bad := down[name]; !bad {
+			out[name] = cl
+		}
+	}
+	return out
+}
+
+// checkTokens resolves every provider's token and auth variables before
+// the command opens (and perhaps creates) the state file, so that a missing
+// variable is reported, in provider order, with nothing written. The
+// sandbox needs none; a tokenCommand runs only when a call needs it.
 func (a *app) checkTokens(m *spec.Manifest, c *commonFlags) error {
 	if c.sandbox {
 		return nil
@@ -117,10 +223,16 @@ func (a *app) checkTokens(m *spec.Manifest, c *commonFlags) error {
 	sort.Strings(names)
 	for _, name := range names {
 		p := m.Providers[name]
-		if len(p.TokenCommand) > 0 {
+		var err error
+		switch {
+		case len(p.TokenCommand) > 0:
 			continue
+		case p.Auth != nil:
+			_, err = p.ResolveAuth(a.getenv)
+		default:
+			_, err = p.ResolveToken(a.getenv)
 		}
-		if _, err := p.ResolveToken(a.getenv); err != nil {
+		if err != nil {
 			return tokenError(p, err)
 		}
 	}
@@ -129,6 +241,9 @@ func (a *app) checkTokens(m *spec.Manifest, c *commonFlags) error {
 
 // tokenError adds what to do to a token variable's error.
 func tokenError(p *spec.Provider, err error) error {
+	if p.Auth != nil {
+		return fmt.Errorf("%w\nhint: export %s with provider %s's app secret, or add --sandbox to try groupsync against simulators", err, strings.Join(p.AuthEnv(), " and "), p.Name)
+	}
 	return fmt.Errorf("%w\nhint: export %s with provider %s's access token, or add --sandbox to try groupsync against simulators", err, p.TokenEnv, p.Name)
 }
 

@@ -113,6 +113,11 @@ func (a *app) runWith(ctx context.Context, f *runFlags) error {
 		return err
 	}
 	if err := a.obtainTokens(ctx, m, f, log); err != nil {
+		if ctx.Err() != nil {
+			// SIGTERM while a token was being had: nothing ran, nothing failed.
+			log.Info("stopped before the first run")
+			return nil
+		}
 		return err
 	}
 	store, err := state.Open(f.common.state)
@@ -308,8 +313,14 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 	args := []any{"outcome", rep.outcome, "duration", time.Since(started).Round(time.Millisecond).String()}
 	var reasons []string
 	if p := rep.plan; p != nil {
+		for _, e := range p.ProviderErrors {
+			log.Error("provider unavailable: its groups are blocked", "provider", e.Provider, "error", e.Message, "fix", e.Fix)
+		}
 		for _, g := range p.Groups {
 			for _, e := range g.Errors {
+				if e.Kind == reconcile.IssueProvider {
+					continue // said once, above
+				}
 				log.Error("group blocked", "group", g.Key, "kind", string(e.Kind), "error", e.Message, "fix", e.Fix)
 			}
 			for _, d := range g.Drift {
@@ -353,6 +364,9 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 
 // firstIssue and firstFailure name one cause, for the health reason.
 func firstIssue(p *reconcile.Plan) string {
+	for _, e := range p.ProviderErrors {
+		return fmt.Sprintf(" (%s)", e.Message)
+	}
 	for _, g := range p.Groups {
 		if len(g.Errors) > 0 {
 			return fmt.Sprintf(" (%s: %s)", g.Key, g.Errors[0].Message)

@@ -58,7 +58,7 @@ groups:
 				"cannot start: 3 providers could not be authenticated; nothing was scheduled",
 				"provider kd: environment variable YZJ_UNSET is not set",
 				"provider lk: environment variable LK_UNSET is not set",
-				"provider lkcmd: tokenCommand sh exited with status 3",
+				"provider lkcmd: no access token: tokenCommand sh exited with status 3",
 			} {
 				if strings.Count(got, want) != 1 {
 					t.Errorf("stderr does not say once %q:\n%s", want, got)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"time"
 
 	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
@@ -64,6 +65,7 @@ func openSandbox(statePath string, m *spec.Manifest) (*sandbox, error) {
 		}
 	}
 	sb.seedPinned(m)
+	sb.registerApps(m)
 	sb.yzjS = httptest.NewServer(sb.yzj)
 	sb.lkS = httptest.NewServer(sb.lk)
 	return sb, nil
@@ -101,6 +103,43 @@ func (sb *sandbox) seedPinned(m *spec.Manifest) {
 				members = append(members, m)
 			}
 			sb.lk.SeedGroup(vendors.Group{ID: g.GroupID, Name: g.Name, Type: g.Type, Members: members})
+		}
+	}
+}
+
+// Token lifetimes of the sandbox's token endpoints: the vendors' own.
+const (
+	sandboxYunzhijiaLifetime = 7200 * time.Second
+	sandboxLunkrLifetime     = 3600 * time.Second
+)
+
+// credentials are the app credentials a provider's auth: block stands for
+// in the sandbox: its ids as written, and for every ${VAR} a value the
+// sandbox makes up, so that no real secret is needed (or read).
+func (sb *sandbox) credentials(p *spec.Provider) vendors.Credentials {
+	creds := vendors.Credentials{}
+	for k, v := range p.Auth.Values {
+		creds[k] = v
+	}
+	for k := range p.Auth.Env {
+		creds[k] = "sandbox-" + p.Name + "-" + k
+	}
+	return creds
+}
+
+// registerApps makes the simulators' token endpoints know the credentials
+// of every provider with an auth: block, as a vendor knows the app.
+func (sb *sandbox) registerApps(m *spec.Manifest) {
+	for _, p := range m.Providers {
+		if p.Auth == nil {
+			continue
+		}
+		creds := sb.credentials(p)
+		switch p.Vendor {
+		case spec.Yunzhijia:
+			sb.yzj.SetAuth(creds["eid"], creds["secret"], sandboxYunzhijiaLifetime)
+		case spec.Lunkr:
+			sb.lk.SetAuth(creds["clientId"], creds["clientSecret"], sandboxLunkrLifetime)
 		}
 	}
 }

@@ -49,6 +49,10 @@ func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]stat
 	forEach(ctx, len(m.Groups), parallelism, func(i int) {
 		g := m.Groups[i]
 		c := clients[g.Provider]
+		if c == nil {
+			// A provider left out (see BlockProviders) is not read.
+			return
+		}
 		t := Resolve(g, bindings)
 		var obs Observation
 		switch intent, open := creates[g.Key]; {

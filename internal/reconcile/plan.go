@@ -38,7 +38,10 @@ type Plan struct {
 	// are left alone (groupsync deletes nothing) and listed so a user can
 	// `state forget` them.
 	Orphans []string `json:"orphans,omitempty"`
-	Summary Summary  `json:"summary"`
+	// ProviderErrors are the providers that could not be used (see
+	// BlockProviders), each said once; their groups refer to it.
+	ProviderErrors []ProviderError `json:"providerErrors,omitempty"`
+	Summary        Summary         `json:"summary"`
 }
 
 // Summary counts a plan's steps.

@@ -100,6 +100,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			// they run side by side.
 			t.Run("happy-path", func(t *testing.T) { t.Parallel(); leakHappyPath(t, secret, envToken) })
 			t.Run("token-command", func(t *testing.T) { t.Parallel(); leakTokenCommand(t, secret) })
+			t.Run("auth", func(t *testing.T) { t.Parallel(); leakAuth(t, secret) })
 			t.Run("bad-token", func(t *testing.T) { t.Parallel(); leakBadToken(t, secret) })
 			t.Run("unreachable", func(t *testing.T) { t.Parallel(); leakUnreachable(t, secret) })
 			for _, mode := range []string{"500", "502", "401", "vendor-error", "unreadable", "500-encodings"} {

@@ -237,3 +237,16 @@ func orphansLine(keys []string, limit int) string {
 	return "state keys not in any manifest (left alone; run `groupsync state forget KEY`): " +
 		strings.Join(out, ", ") + more(len(keys), n)
 }
+
+// providerLines says once why each unusable provider's groups are blocked:
+// "! provider …" and its hint.
+func ProviderLines(p *reconcile.Plan) []string {
+	var out []string
+	for _, e := range p.ProviderErrors {
+		out = append(out, "! "+clean(e.Message))
+		if e.Fix != "" {
+			out = append(out, "    hint: "+clean(e.Fix))
+		}
+	}
+	return out
+}

@@ -31,6 +31,11 @@ func Markdown(w io.Writer, p *reconcile.Plan) error {
 	var head strings.Builder
 	head.WriteString("### groupsync plan\n\n")
 	head.WriteString(SummaryLine(p.Summary) + "\n")
+	if lines := ProviderLines(p); len(lines) > 0 {
+		text := strings.Join(lines, "\n")
+		fence := fenceFor(text)
+		head.WriteString("\n" + fence + "\n" + text + "\n" + fence + "\n")
+	}
 	if len(groups) == 0 && len(p.Orphans) == 0 {
 		head.WriteString("\n" + noChanges + "\n")
 	}

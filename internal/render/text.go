@@ -39,6 +39,10 @@ func Text(w io.Writer, p *reconcile.Plan, o Options) error {
 	for _, g := range groups {
 		keyWidth = max(keyWidth, width(clean(g.Key)))
 	}
+	// A provider's error first: its groups below refer to it.
+	for _, l := range ProviderLines(p) {
+		ew.line(l)
+	}
 	for _, g := range groups {
 		b := newBlock(g)
 		writeBlock(ew, &b, keyWidth, o.Color)

@@ -29,8 +29,10 @@
 //     come from the vendor packages, see capabilities in prune.go);
 //   - every provider has an https Endpoint ending in '/' (plain http only for
 //     a loopback host), the vendor's default when unset, and exactly one of
-//     TokenEnv and TokenCommand. A token is never a literal in the
-//     manifest; ResolveToken reads the variable when a command needs it.
+//     TokenEnv, TokenCommand and Auth (every field of its vendor's Auths
+//     entry, secrets as variables). A token or a secret is never a literal
+//     in the manifest; ResolveToken and ResolveAuth read the variables when
+//     a command needs them.
 //
 // Forms: a group key, a previously key and a provider name are ASCII
 // letters, digits, '.', '_' and '-', starting with a letter or digit, at

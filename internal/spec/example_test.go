@@ -18,8 +18,9 @@ func TestExampleManifest(t *testing.T) {
 		t.Errorf("%d people, %d groups; want 8 and 6", len(m.People), len(m.Groups))
 	}
 	kingdee := &Provider{Name: "kingdee", Vendor: Yunzhijia, Endpoint: "https://www.yunzhijia.com/gateway/",
-		TokenEnv: "YZJ_TOKEN", Operator: "5b90c663e4b0216ee04a768c", OperatorHandle: "erin", Workspace: "10109", RateLimit: 20}
-	coremail := &Provider{Name: "coremail", Vendor: Lunkr, Endpoint: "https://api.lunkr.cn/api/", TokenEnv: "LUNKR_TOKEN"}
+		Auth: &Auth{Values: map[string]string{"eid": "10109"}, Env: map[string]string{"secret": "YZJ_IM_SECRET"}}, Operator: "5b90c663e4b0216ee04a768c", OperatorHandle: "erin", Workspace: "10109", RateLimit: 20}
+	coremail := &Provider{Name: "coremail", Vendor: Lunkr, Endpoint: "https://api.lunkr.cn/api/",
+		Auth: &Auth{Values: map[string]string{"clientId": "lk-app-1"}, Env: map[string]string{"clientSecret": "LUNKR_APP_SECRET"}}}
 	if diff := cmp.Diff(map[string]*Provider{"kingdee": kingdee, "coremail": coremail}, m.Providers,
 		cmpopts.IgnoreFields(Provider{}, "Pos")); diff != "" {
 		t.Errorf("providers (-want +got):\n%s", diff)

@@ -42,8 +42,14 @@ func FuzzLoad(f *testing.F) {
 func checkInvariants(t *testing.T, m *Manifest) {
 	t.Helper()
 	for name, p := range m.Providers {
-		if p.Vendor == "" || p.Endpoint == "" || p.Endpoint[len(p.Endpoint)-1] != '/' ||
-			(p.TokenEnv == "") == (len(p.TokenCommand) == 0) {
+		sources := 0
+		for _, set := range []bool{p.TokenEnv != "", len(p.TokenCommand) > 0, p.Auth != nil} {
+			if set {
+				sources++
+			}
+		}
+		if p.Vendor == "" || p.Endpoint == "" || p.Endpoint[len(p.Endpoint)-1] != '/' || sources != 1 ||
+			(p.Auth != nil && len(p.Auth.Values)+len(p.Auth.Env) != len(Auths[p.Vendor].Fields)) {
 			t.Fatalf("provider %s breaks the invariants: %+v", name, p)
 		}
 	}

@@ -1,5 +1,7 @@
 package spec
 
+import "time"
+
 // Vendor names a chat vendor groupsync can drive.
 type Vendor string
 
@@ -47,7 +49,13 @@ type Provider struct {
 	// needs the token (see Provider.ResolveToken).
 	TokenEnv     string
 	TokenCommand []string
-	Operator     string // resolved vendor id; empty when unset
+	// TokenCommandTimeout bounds one run of TokenCommand; 0 means the
+	// default (vendors.DefaultCommandTimeout).
+	TokenCommandTimeout time.Duration
+	// Auth is the `auth:` block, the app's credentials groupsync gets
+	// tokens with; nil when the token comes from token or tokenCommand.
+	Auth     *Auth
+	Operator string // resolved vendor id; empty when unset
 	// OperatorHandle is the people handle the operator was given as, for
 	// display; empty when it was a raw id or unset.
 	OperatorHandle string

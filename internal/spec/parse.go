@@ -28,6 +28,16 @@ type rawProvider struct {
 	rateLimitSet bool
 	prune        switchVal
 	read         scalar
+	auth         *rawAuth // nil when auth is absent or not a mapping
+	cmdTimeout   scalar   // tokenCommandTimeout
+}
+
+// rawAuth is an auth: block as written: its fields in order, checked
+// against the vendor's once the vendor is known.
+type rawAuth struct {
+	pos    Pos
+	keys   []scalar          // field names, with their places
+	values map[string]scalar // by field name
 }
 
 type rawPerson struct {
@@ -67,7 +77,7 @@ type rawBanner struct {
 
 var (
 	docFields      = []string{"version", "providers", "people", "groups"}
-	providerFields = []string{"vendor", "endpoint", "token", "tokenCommand", "operator", "workspace", "rateLimit", "prune", "read"}
+	providerFields = []string{"vendor", "endpoint", "token", "tokenCommand", "tokenCommandTimeout", "auth", "operator", "workspace", "rateLimit", "prune", "read"}
 	groupFields    = []string{"key", "provider", "name", "owner", "members", "subscribers", "type", "notices", "banners", "groupId", "previously", "prune"}
 	noticeFields   = []string{"title", "content"}
 	bannerFields   = []string{"content", "title", "lightAppId", "thumbUrl", "webpageUrl", "primaryContent", "contentUrl"}
@@ -127,6 +137,10 @@ func (d *decoder) provider(k, v *yaml.Node) *rawProvider {
 			if n := deref(v); n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 				d.errorf(n, "provider %s: tokenCommand is empty: list the program and its arguments", p.name.val)
 			}
+		case "tokenCommandTimeout":
+			p.cmdTimeout = d.str(v, "tokenCommandTimeout")
+		case "auth":
+			p.auth = d.auth(v, p.name.val)
 		case "operator":
 			p.operator = d.str(v, "operator")
 		case "workspace":

@@ -52,22 +52,36 @@ func (b *builder) providerEndpoint(p *Provider, r *rawProvider) {
 	p.Endpoint = ep
 }
 
-// providerToken enforces exactly one of token (a ${VAR} reference) and
-// tokenCommand. No message ever repeats the token's value.
+// providerToken enforces exactly one of token (a ${VAR} reference),
+// tokenCommand and auth. No message ever repeats the token's value.
 func (b *builder) providerToken(p *Provider, r *rawProvider) {
-	tokPos, hasTok := r.fields["token"]
-	cmdPos, hasCmd := r.fields["tokenCommand"]
+	var given []string
+	var last Pos
+	for _, f := range []string{"token", "tokenCommand", "auth"} {
+		if pos, ok := r.fields[f]; ok {
+			given = append(given, f)
+			if len(given) > 1 {
+				last = later(last, pos)
+			} else {
+				last = pos
+			}
+		}
+	}
 	switch {
-	case hasTok && hasCmd:
-		b.errs.add(later(tokPos, cmdPos), "provider %s: set token or tokenCommand, not both", p.Name)
-	case !hasTok && !hasCmd:
-		b.errs.add(p.Pos, "provider %s: needs a token (${ENV_VAR}) or a tokenCommand", p.Name)
+	case len(given) > 1:
+		b.errs.add(last, "provider %s: set one of token, tokenCommand or auth, not %s", p.Name, strings.Join(given, " and "))
+	case len(given) == 0:
+		b.errs.add(p.Pos, "provider %s: needs a token (${ENV_VAR}), a tokenCommand or auth (the app's credentials)", p.Name)
 	}
 	if r.token.set {
 		p.TokenEnv = b.tokenEnv(p.Name, r.token)
 	}
 	for _, s := range r.tokenCommand {
 		p.TokenCommand = append(p.TokenCommand, s.val)
+	}
+	b.commandTimeout(p, r)
+	if _, given := r.fields["auth"]; given && r.auth != nil && p.Vendor != "" {
+		p.Auth = b.auth(p, r.auth)
 	}
 }
 

@@ -109,9 +109,9 @@ var ErrUnreadable = errors.New("unreadable answer")
 
 // Do makes the call and hands a 2xx answer's body to decode, which fills the
 // caller's result and returns a *Error for a vendor-level error, or an error
-// wrapping ErrUnreadable. A *Error of kind ErrUnauthorized makes Do refresh a
-// command token once and try again; one of kind ErrRateLimited is retried
-// like a 429.
+// wrapping ErrUnreadable. A *Error of kind ErrUnauthorized makes Do fetch a
+// new token once (a tokenCommand's or auth:'s; a fixed token cannot) and try
+// again once; one of kind ErrRateLimited is retried like a 429.
 //
 // ctx's deadline bounds the whole call: each attempt's request carries it
 // (so an attempt never outlives it, whatever the client's own timeout), and

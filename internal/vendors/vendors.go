@@ -1,8 +1,11 @@
 // Package vendors declares what the reconciler needs from a chat vendor (the
 // Client interface and each vendor's Capabilities), the typed errors every
 // vendor client returns, and the HTTP transport they share: rate limiting,
-// retries that never repeat a write whose outcome is unknown, token sources,
-// and redaction of the access token from everything that leaves the package.
+// retries that never repeat a write whose outcome is unknown, token sources
+// (a fixed token, a tokenCommand, or app credentials with each vendor's
+// Auth: fetched once per process, shared, renewed before expiry, a failure
+// kept as one error per provider), and redaction of the access token and
+// the app's secrets from everything that leaves the package.
 //
 // One package per vendor (yunzhijia, lunkr) implements Client and ships a
 // simulator that speaks the same wire format.

@@ -17,6 +17,19 @@
 // groups (GroupRef.Type "public"). Lunkr offers no add-members, notices or
 // banners: those methods return vendors.ErrUnsupported without a call.
 //
+// # Access tokens (auth:)
+//
+// Auth fetches a token with the client-credentials grant: POST
+// <origin of endpoint>/oauth/accessToken?client_id=&client_secret=&grant_type=client_credentials
+// (the vendor also takes GET), answered in plain JSON (no code envelope)
+// {access_token, token_type, expires_in (seconds), scope}. There is no
+// refresh token: a token is renewed by asking again before it expires. The
+// secret is in the query, so a network error's URL is never repeated. The
+// vendor's page shows no error answer (unconfirmed): HTTP 400, 401 or 403,
+// or an OAuth "error" field, is taken as a wrong clientId or clientSecret
+// (vendors.ErrBadCredentials); the simulator answers HTTP 401
+// {"error": "invalid_client", "error_description": …}.
+//
 // # Codes
 //
 // The envelope is {"code": "10000", "var": …}; code is a string (a number is
@@ -33,7 +46,7 @@
 //	other                     -> ErrVendor, with the code
 //
 // HTTP 401 is ErrUnauthorized too (the transport's rule); either makes the
-// transport refresh a tokenCommand token once and retry once. An answer
+// transport get a new token (tokenCommand or auth:) once and retry once. An answer
 // that does not parse, lacks a code, or lacks the payload the call needs
 // (info's var.members, create's var.groupId) wraps vendors.ErrUnreadable:
 // a read is then retried, a create is an unknown outcome.
@@ -41,7 +54,9 @@
 // # Assumptions (the vendor's page is silent)
 //
 //   - A refused or expired token answers code 10002 ("invalid token"); the
-//     page documents no such code. The simulator answers it with HTTP 200.
+//     page documents no such code. The simulator answers it with HTTP 200,
+//     with the message "accessToken expired" for an issued token past its
+//     lifetime.
 //   - An error answer may carry a message under "msg" (or "message"); the
 //     client uses it as the error's message. The simulator sends "msg".
 //   - Fields documented as strings may arrive as numbers (ids, code) and
@@ -71,7 +86,10 @@
 // Faults (latency, 429/503 shares, a rate limit, lost answers and dropped
 // connections after a write is applied) are seeded and can be limited to
 // some calls; FailNextAfterApply, ForceCode and RejectNext are exact knobs
-// for tests that count attempts. Snapshot and Restore save the world (not
+// for tests that count attempts. With SetAuth it serves the token endpoint
+// (at /oauth/accessToken, outside the API base, as the vendor's is), issuing
+// a new token per request with a configurable lifetime on its clock
+// (SetNow); RevokeTokens invalidates them. Snapshot and Restore save the world (not
 // tokens or knobs). Membership is indexed both ways so that 10,000 groups of
 // 200 members cost map operations, never scans of every group.
 //

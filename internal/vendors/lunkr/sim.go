@@ -26,6 +26,7 @@ type Simulator struct {
 	calls map[string]int
 	world world
 	knobs knobs
+	auth  simAuth
 }
 
 // NewSimulator returns an empty simulator accepting the given access tokens
@@ -69,6 +70,9 @@ func failure(code, format string, args ...any) simAnswer {
 // else the path itself.
 func callName(path string) string {
 	p := strings.TrimPrefix(path, "/")
+	if p == CallToken {
+		return CallToken
+	}
 	for c := range routes {
 		if p == c || strings.HasSuffix(p, "/"+c) {
 			return c
@@ -81,6 +85,12 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := callName(r.URL.Path)
 	s.mu.Lock()
 	s.calls[call]++
+	s.mu.Unlock()
+	if call == CallToken {
+		s.serveToken(w, r)
+		return
+	}
+	s.mu.Lock()
 	pre := s.knobs.before(call)
 	s.mu.Unlock()
 	if pre.Latency > 0 && !sleep(r.Context(), pre.Latency) {
@@ -154,9 +164,12 @@ func (s *Simulator) check(r *http.Request, rt route) ([]byte, int, simAnswer) {
 	}
 	tok := r.URL.Query().Get("accessToken")
 	s.mu.Lock()
-	ok := tok != "" && (len(s.knobs.tokens) == 0 || s.knobs.tokens[tok])
+	ok, expired := s.tokenAcceptedLocked(tok)
 	s.mu.Unlock()
-	if !ok {
+	switch {
+	case expired:
+		return nil, http.StatusOK, failure(CodeInvalidToken, "accessToken expired")
+	case !ok:
 		return nil, http.StatusOK, failure(CodeInvalidToken, "invalid accessToken")
 	}
 	return body, 0, simAnswer{}

@@ -41,7 +41,7 @@
 //	400        bad parameter: missing field, wrong type, id   ErrBadRequest
 //	           not 24 hex digits, notice title or content
 //	           length, unknown field
-//	401        accessToken missing, invalid or expired        ErrUnauthorized: a tokenCommand is re-run once
+//	401        accessToken missing, invalid or expired        ErrUnauthorized: a new token is had once
 //	403        operator (currentUid) not in the group         ErrNoPermission
 //	404        group not found                                ErrNotFound
 //	410        group dismissed                                ErrNotFound
@@ -54,6 +54,33 @@
 // HTTP-level refusals (404 unknown path, 405 method, 415 content type, 429,
 // 500, 503) carry the same envelope with the status as errorCode.
 //
+// # Access tokens (auth:)
+//
+// Auth fetches a token of scope resGroupSecret: POST
+// <endpoint>oauth2/token/getAccessToken with JSON {eid, secret, timestamp,
+// scope}, the timestamp in milliseconds since the epoch (accepted within
+// about 3 minutes of the vendor's clock), answered in the envelope with data
+// {accessToken, expireIn (seconds), refreshToken}. Asked again before
+// expiry, the vendor answers the same token, so a token is renewed before it
+// expires with oauth2/token/refreshToken ({eid, refreshToken, timestamp,
+// scope}, same answer), falling back to getAccessToken when that fails.
+//
+// The token endpoint's failure codes are not published (unconfirmed): a
+// refusal whose message speaks of the timestamp, or an answer whose Date
+// header is more than 3 minutes from this host's clock, is reported as clock
+// skew (vendors.ErrClockSkew); errorCode 400 otherwise is a request this
+// package got wrong (ErrVendor); anything else is a wrong eid or secret
+// (ErrBadCredentials). The simulator answers a wrong eid, secret or refresh
+// token with errorCode 401 (CodeAuthRefused), and a bad timestamp or scope
+// with 400 and a message naming it.
+//
+// The code for an expired token on a group call is not published either
+// (unconfirmed): the simulator answers an issued token past its lifetime
+// with errorCode 401 (CodeTokenExpired, the invalid-token code) and the
+// message "accessToken is expired"; the client takes either as
+// ErrUnauthorized, which makes the transport fetch a new token once and
+// retry the call once.
+//
 // # Simulator
 //
 // Simulator serves the calls above at the root of its mount point: requests
@@ -63,7 +90,10 @@
 // content type and every field, counts calls, and injects faults (latency,
 // 503, 429, a rate limit, answers lost or connections dropped after a write
 // was applied) for retry and unknown-outcome tests. Its ids are 24 hex
-// digits from a counter, so tests are deterministic.
+// digits from a counter, so tests are deterministic. With SetAuth it also
+// serves the two token endpoints, issuing 32-character tokens of a
+// configurable lifetime on its clock (SetNow); RevokeTokens invalidates
+// them. Fixed tokens given to NewSimulator keep working beside them.
 //
 // Its rules where the pages are silent: user ids are 24 hex digits; a
 // created group's creator is its manager and first participant, and a

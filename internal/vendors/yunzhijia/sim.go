@@ -33,6 +33,7 @@ type Simulator struct {
 	calls  map[string]int
 	faults simfault.Injector // guarded by mu
 	now    func() time.Time
+	auth   simAuth
 }
 
 type simGroup struct {
@@ -77,6 +78,12 @@ type endpoint struct {
 	serve func(s *Simulator, f fields) (ans any, applied bool)
 }
 
+// tokenPaths are the token endpoints, by path (see sim_auth.go).
+var tokenPaths = map[string]string{
+	"/" + pathGetToken:     CallGetToken,
+	"/" + pathRefreshToken: CallRefreshToken,
+}
+
 var endpoints = map[string]endpoint{
 	"/" + pathCreateGroup:  {CallCreateGroup, true, []string{"currentUid", "groupName", "userIds"}, (*Simulator).createGroup},
 	"/" + pathAddGroupUser: {CallAddGroupUser, true, []string{"currentUid", "groupId", "userIds"}, (*Simulator).addGroupUser},
@@ -94,7 +101,19 @@ var endpoints = map[string]endpoint{
 // operator's membership (403); then the call is applied, and faults that
 // lose the answer may strike.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ep, ok := endpoints[strings.TrimPrefix(r.URL.Path, "/gateway")]
+	path := strings.TrimPrefix(r.URL.Path, "/gateway")
+	if call, ok := tokenPaths[path]; ok {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.calls[call]++
+		s.mu.Unlock()
+		s.serveToken(w, r, call, body)
+		return
+	}
+	ep, ok := endpoints[path]
 	if !ok {
 		writeHTTPError(w, http.StatusNotFound, "no such api: "+r.URL.Path)
 		return
@@ -136,7 +155,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	applied := false
 	if enc, echo := s.faults.EchoToken(ep.name); echo {
 		ans = failure(CodeBadParam, "refused "+r.URL.Path+"?accessToken="+simfault.EncodeToken(r.URL.Query().Get("accessToken"), enc))
-	} else if !s.tokenOK(r.URL.Query().Get("accessToken")) {
+	} else if ok, expired := s.tokenOK(r.URL.Query().Get("accessToken")); expired {
+		ans = failure(CodeTokenExpired, "accessToken is expired")
+	} else if !ok {
 		ans = failure(CodeInvalidToken, "accessToken is invalid or expired")
 	} else if parseErr != nil {
 		ans = failure(CodeBadParam, parseErr.Error())
@@ -165,11 +186,17 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Simulator) tokenOK(tok string) bool {
-	if len(s.tokens) == 0 {
-		return tok != ""
+// tokenOK tells whether tok is accepted: a fixed token, or an issued one
+// that still lives (expired tells it is issued but past its lifetime). With
+// no fixed token and no token endpoint set, any non-empty token is.
+func (s *Simulator) tokenOK(tok string) (ok, expired bool) {
+	if known, alive := s.issuedOKLocked(tok); known {
+		return alive, !alive
 	}
-	return s.tokens[tok]
+	if len(s.tokens) == 0 && s.auth.secrets == nil {
+		return tok != "", false
+	}
+	return s.tokens[tok], false
 }
 
 // The calls. Each runs with s.mu held.
