@@ -25,6 +25,7 @@ type applyFlags struct {
 	maxRemovals  int
 	lockTimeout  time.Duration
 	runTimeout   time.Duration
+	lockStale    time.Duration
 }
 
 func (a *app) apply(ctx context.Context, args []string) error {
@@ -38,6 +39,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	fs.IntVar(&f.maxRemovals, "max-removals", 20, "refuse a plan that removes more than `n` members in all (prune)")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: fail at once)")
 	addRunTimeout(fs, &f.runTimeout)
+	addLockStale(fs, &f.lockStale)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -51,8 +53,8 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if f.maxRemovals < 0 {
 		return fmt.Errorf("--max-removals: must not be negative, got %d", f.maxRemovals)
 	}
-	if f.lockTimeout < 0 {
-		return fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
+	if err := (lockFlags{f.lockTimeout, f.lockStale}).check(); err != nil {
+		return err
 	}
 	if err := checkRunTimeout(f.runTimeout); err != nil {
 		return err
@@ -88,7 +90,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	defer store.Close()
 	ctx, cancel := context.WithTimeout(ctx, f.runTimeout)
 	defer cancel()
-	unlock, err := store.Lock(ctx, "groupsync apply", f.lockTimeout)
+	unlock, err := a.lock(ctx, store, "groupsync apply", &f.common, lockFlags{f.lockTimeout, f.lockStale}, log)
 	if err != nil {
 		return err
 	}
@@ -219,7 +221,9 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 	rep.result = a.execute(ctx, p, store, conns, log, o.parallelism, o.progress)
 	cacheApplied(ctx, store, log, p, rep.result)
 	a.printResult(o.out, p, rep.result)
-	if rep.result.Failed > 0 || p.HasErrors() {
+	// An interrupted apply failed to do what it was asked: exit 1, so that
+	// a CI step is not green; what was done and what to do are printed.
+	if rep.result.Failed > 0 || p.HasErrors() || rep.result.Canceled {
 		rep.err = errReported
 	}
 	return rep

@@ -392,6 +392,33 @@ func TestCLISavedPlan(t *testing.T) {
 		c.golden("apply-saved-plan-manifest-changed", r)
 		c.checkUntouched()
 	})
+	t.Run("from another directory", func(t *testing.T) {
+		// Planned with a relative -f in the manifest's directory, applied
+		// from elsewhere: the plan names the manifest absolutely.
+		c := newCLI(t)
+		data, err := os.ReadFile(example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(c.dir, "groups.yaml"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		planFile := filepath.Join(c.dir, "plan.json")
+		t.Chdir(c.dir)
+		c.sandbox("plan", "-f", "groups.yaml", "--out", planFile).wantCode(t, 0)
+		p, err := readPlan(planFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{filepath.Join(c.dir, "groups.yaml")}; !slices.Equal(p.ManifestFiles, want) {
+			t.Errorf("saved plan names manifests %q, want %q", p.ManifestFiles, want)
+		}
+		t.Chdir(t.TempDir())
+		r := c.sandbox("apply", planFile).wantCode(t, 0)
+		if !strings.Contains(r.stdout, "Apply complete") {
+			t.Errorf("apply of the saved plan from another directory:\n%s", r.stdout)
+		}
+	})
 	t.Run("state changed", func(t *testing.T) {
 		c, _, planFile := setup(t)
 		c.run("state", "import", "stray", "5bee7172e4b0f6bbaa32b4bf", "--provider", "kingdee", "--state", c.state).wantCode(t, 0)
@@ -464,6 +491,46 @@ func TestCLIState(t *testing.T) {
 	}
 	st("import", "x", "1").wantCode(t, 1)
 
+	// The id must be a vendor's group id: any vendor's without -f, the
+	// provider's vendor's with it; -f also checks the provider.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", "x", "not-a-hex-id", "--provider", "kingdee"}, `"not-a-hex-id" is not a group id of any vendor (yunzhijia: 24 hexadecimal digits; lunkr: a decimal number)`},
+		{[]string{"import", "x", "abc&accessToken=evil", "--provider", "coremail", "-f", example}, `"abc&accessToken=evil" is not a lunkr group id (a decimal number), as provider coremail needs`},
+		{[]string{"import", "x", "10042", "--provider", "kingdee", "-f", example}, `"10042" is not a yunzhijia group id (24 hexadecimal digits), as provider kingdee needs`},
+		{[]string{"import", "x", "10042", "--provider", "nosuch", "-f", example}, `the manifest has no provider "nosuch" (it has: coremail, kingdee)`},
+		{[]string{"import", "release-crew", "10042", "--provider", "coremail", "-f", example}, "the manifest's group release-crew is on provider kingdee, not coremail"},
+	} {
+		r := st(tc.args...).wantCode(t, 1)
+		if !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("state %s:\n%s\nwant %q", strings.Join(tc.args, " "), r.stderr, tc.want)
+		}
+	}
+	if _, ok := c.bindings()["x"]; ok {
+		t.Errorf("a refused import bound x")
+	}
+	// A key bound to another group is rebound only with --force, and the
+	// refusal says what it was bound to.
+	was := c.bindings()["ops-room"].GroupID
+	r = st("import", "ops-room", "5BEE7172E4B0F6BBAA32B4C1", "--provider", "kingdee", "-f", example).wantCode(t, 1)
+	if want := "ops-room is already bound to kingdee group " + was + " (imported at "; !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("rebind without --force:\n%s\nwant %q and a --force hint", r.stderr, want)
+	}
+	if got := c.bindings()["ops-room"].GroupID; got != was {
+		t.Fatalf("a refused rebind changed ops-room to %s", got)
+	}
+	r = st("import", "ops-room", was, "--provider", "kingdee").wantCode(t, 0)
+	if !strings.Contains(r.stdout, "already bound to kingdee group "+was+": nothing to do") {
+		t.Errorf("import of the bound group:\n%s", r.stdout)
+	}
+	r = st("import", "ops-room", "5BEE7172E4B0F6BBAA32B4C1", "--provider", "kingdee", "--force").wantCode(t, 0)
+	if got := c.bindings()["ops-room"].GroupID; got != "5bee7172e4b0f6bbaa32b4c1" || !strings.Contains(r.stdout, "was kingdee group "+was) {
+		t.Errorf("rebind with --force: bound to %s\n%s", got, r.stdout)
+	}
+	st("import", "ops-room", was, "--provider", "kingdee", "--force").wantCode(t, 0)
+
 	// resolve: settle notices whose answer was lost, as a crash would leave them.
 	store := c.open()
 	ctx := context.Background()
@@ -475,7 +542,10 @@ func TestCLIState(t *testing.T) {
 	}
 	store.Close()
 	c.golden("state-show-pending", st("show", "release-crew").wantCode(t, 0))
-	c.golden("state-resolve", st("resolve", "release-crew", "posted").wantCode(t, 0))
+	// Two open: one verdict for both could be wrong; --hash says which.
+	c.golden("state-resolve-needs-hash", st("resolve", "release-crew", "posted").wantCode(t, 1))
+	c.golden("state-resolve", st("resolve", "release-crew", "posted", "--hash", "h1").wantCode(t, 0))
+	st("resolve", "release-crew", "posted", "--hash", "h2").wantCode(t, 0)
 	r = st("resolve", "release-crew", "posted").wantCode(t, 1) // nothing left to resolve
 	if !strings.Contains(r.stderr, "\nhint: groupsync state show release-crew") {
 		t.Errorf("resolve with nothing to resolve:\n%s", r.stderr)
@@ -576,6 +646,7 @@ func TestCLIApplyFlagErrors(t *testing.T) {
 	for _, tc := range []struct{ flag, value, want string }{
 		{"--max-new-groups", "-1", "--max-new-groups: must not be negative, got -1"},
 		{"--lock-timeout", "-5s", "--lock-timeout: must not be negative, got -5s"},
+		{"--lock-stale", "0s", "--lock-stale: must be positive, got 0s"},
 	} {
 		c := newCLI(t)
 		r := c.sandbox("apply", "-f", example, "--auto-approve", tc.flag, tc.value).wantCode(t, 1)
@@ -658,5 +729,106 @@ groups:
 	}
 	if _, err := os.Stat(c.state); !os.IsNotExist(err) {
 		t.Errorf("validate touched the state file: %v", err)
+	}
+}
+
+// TestCLIStateUnlock: the "locked" error names the lock id and the exact
+// unlock command; `state unlock` refuses a wrong id (naming the lock that is
+// there), asks on a terminal, needs --yes otherwise, and clears the lock.
+func TestCLIStateUnlock(t *testing.T) {
+	c := newCLI(t)
+	st := c.open()
+	ctx := context.Background()
+	unlock, err := st.Lock(ctx, "groupsync run", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	info, _, err := st.LockHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 1)
+	for _, want := range []string{"lock id " + info.ID, fmt.Sprintf("PID %d on host %s", info.PID, info.Host),
+		"`groupsync state unlock " + info.ID + " --state " + c.state + "`"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the locked error does not say %q:\n%s", want, r.stderr)
+		}
+	}
+
+	r = c.run("state", "unlock", "0123456789abcdef", "--state", c.state, "--yes").wantCode(t, 1)
+	if !strings.Contains(r.stderr, "locked with lock id "+info.ID+", not 0123456789abcdef") {
+		t.Errorf("a wrong id is not refused with the current lock:\n%s", r.stderr)
+	}
+	r = c.run("state", "unlock", info.ID, "--state", c.state).wantCode(t, 1)
+	if !strings.Contains(r.stderr, "--yes") {
+		t.Errorf("unlock without a terminal or --yes:\n%s", r.stderr)
+	}
+	r = c.runOn(true, "no\n", "state", "unlock", info.ID, "--state", c.state).wantCode(t, 1)
+	if !strings.Contains(r.stdout, "Clear lock "+info.ID) || !strings.Contains(r.stderr, "cancelled") {
+		t.Errorf("unlock answered no:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	if _, held, _ := st.LockHolder(ctx); !held {
+		t.Fatal("a refused unlock cleared the lock")
+	}
+	r = c.runOn(true, "yes\n", "state", "unlock", info.ID, "--state", c.state).wantCode(t, 0)
+	if !strings.Contains(r.stdout, "Cleared lock "+info.ID) {
+		t.Errorf("unlock:\n%s", r.stdout)
+	}
+	if _, held, _ := st.LockHolder(ctx); held {
+		t.Fatal("the lock is still held after state unlock")
+	}
+	r = c.run("state", "unlock", info.ID, "--state", c.state, "--yes").wantCode(t, 1)
+	if !strings.Contains(r.stderr, "is not locked") {
+		t.Errorf("unlock of a free lock:\n%s", r.stderr)
+	}
+	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+}
+
+// cancelOn cancels when a line written to it contains word: an interrupt
+// at a known point of an apply.
+type cancelOn struct {
+	buf    bytes.Buffer
+	word   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if bytes.Contains(p, []byte(w.word)) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestCLIApplyInterrupted: an apply interrupted (SIGINT/SIGTERM cancel its
+// context) after its first group exits 1, says what was done and to apply
+// again; the next apply finishes the rest.
+func TestCLIApplyInterrupted(t *testing.T) {
+	c := newCLI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout bytes.Buffer
+	stderr := &cancelOn{word: "group applied", cancel: cancel}
+	a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: stderr,
+		getenv: func(string) (string, bool) { return "", false }}
+	code := a.run(ctx, []string{"apply", "--sandbox", "--state", c.state, "--parallelism", "1", "-f", example, "--auto-approve"})
+	if code != 1 {
+		t.Errorf("interrupted apply: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.buf.String())
+	}
+	for _, want := range []string{"\nApply interrupted: ", "not applied (interrupted)", "Run `groupsync apply` again to finish"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("interrupted apply does not say %q:\n%s", want, stdout.String())
+		}
+	}
+	if n := len(c.bindings()); n == 0 || n == 6 {
+		t.Errorf("state has %d bindings after the interrupt, want some of 6", n)
+	}
+	r := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	if !strings.Contains(r.stdout, "Apply complete: ") {
+		t.Errorf("the apply after the interrupt:\n%s", r.stdout)
+	}
+	if n := len(c.bindings()); n != 6 {
+		t.Errorf("state has %d bindings after the second apply, want 6", n)
 	}
 }

@@ -21,8 +21,3 @@ func main() {
 	}
 	os.Exit(a.run(ctx, os.Args[1:]))
 }
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"groupsync/internal/reconcile"
@@ -47,6 +48,16 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	}
 	if err := checkRunTimeout(timeout); err != nil {
 		return err
+	}
+	if out != "" {
+		// A saved plan names its manifests absolutely, so that `apply FILE`
+		// finds them from any directory (and the digest, which covers the
+		// names, matches there).
+		for i, f := range files {
+			if files[i], err = filepath.Abs(f); err != nil {
+				return fmt.Errorf("-f %s: %w", f, err)
+			}
+		}
 	}
 	m, err := a.load(files)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const runSynopsis = "run -f PATH... --schedule SPEC [--listen ADDR] [--once] [--max-new-groups N] [--max-removals N] [--health-window D] [--lock-timeout D] [--run-timeout D]"
+const runSynopsis = "run -f PATH... --schedule SPEC [--listen ADDR] [--once] [--max-new-groups N] [--max-removals N] [--health-window D] [--lock-timeout D] [--lock-stale D] [--run-timeout D]"
 
 type runFlags struct {
 	common       commonFlags
@@ -36,6 +36,7 @@ type runFlags struct {
 	healthWindow time.Duration
 	lockTimeout  time.Duration
 	runTimeout   time.Duration
+	lockStale    time.Duration
 
 	// Tests set these.
 	now   func() time.Time  // the health clock; nil: time.Now
@@ -64,6 +65,7 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	fs.DurationVar(&f.healthWindow, "health-window", time.Hour, "/healthz fails once runs have failed continuously for longer than this")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: the run fails at once)")
 	addRunTimeout(fs, &f.runTimeout)
+	addLockStale(fs, &f.lockStale)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -89,8 +91,8 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	if f.healthWindow <= 0 {
 		return nil, fmt.Errorf("--health-window: must be positive, got %s", f.healthWindow)
 	}
-	if f.lockTimeout < 0 {
-		return nil, fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
+	if err := (lockFlags{f.lockTimeout, f.lockStale}).check(); err != nil {
+		return nil, err
 	}
 	if err := checkRunTimeout(f.runTimeout); err != nil {
 		return nil, err
@@ -278,7 +280,7 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 		}
 		return runReport{outcome: state.RunFailed, err: err}
 	}
-	unlock, err := s.store.Lock(ctx, "groupsync run", s.f.lockTimeout)
+	unlock, err := s.a.lock(ctx, s.store, "groupsync run", &s.f.common, lockFlags{s.f.lockTimeout, s.f.lockStale}, log)
 	if err != nil {
 		return runReport{outcome: outcomeOf(ctx, runReport{err: err}), err: err}
 	}

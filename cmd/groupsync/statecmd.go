@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"groupsync/internal/printable"
+	"groupsync/internal/spec"
 	"groupsync/internal/state"
 )
 
-const stateSynopsis = `state list | state show KEY | state import KEY GROUPID --provider NAME | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH]`
+const stateSynopsis = `state list | state show KEY | state import KEY GROUPID --provider NAME [-f PATH...] [--force] | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH] | state unlock LOCK_ID [--yes]`
 
 func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("state", stateSynopsis, "groupsync state import legacy-room 5bee7172e4b0f6bbaa32b4bf --provider kingdee")
@@ -25,11 +26,17 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		provider string
 		yes      bool
 		hash     string
+		stale    time.Duration
+		files    stringList
+		force    bool
 	)
 	a.addCommon(fs, &c)
 	fs.StringVar(&provider, "provider", "", "provider `name` of an imported group")
-	fs.BoolVar(&yes, "yes", false, "forget without asking")
+	fs.BoolVar(&yes, "yes", false, "forget or unlock without asking")
 	fs.StringVar(&hash, "hash", "", "resolve only the notice or banner with this content `hash` (the plan's fix names it)")
+	addLockStale(fs, &stale)
+	fs.Var(&files, "f", "manifest `file or directory` (repeatable): import checks the provider and the id against it")
+	fs.BoolVar(&force, "force", false, "import: rebind a key already bound to another group")
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -37,15 +44,26 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	if len(pos) == 0 {
 		fs.SetOutput(a.stderr)
 		fs.Usage()
-		return errors.New("state needs a subcommand: list, show, import, forget or resolve")
+		return errors.New("state needs a subcommand: list, show, import, forget, resolve or unlock")
 	}
-	want := map[string]int{"list": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2}
+	want := map[string]int{"list": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2, "unlock": 1}
 	n, ok := want[pos[0]]
 	if !ok {
 		return fmt.Errorf("state: unknown subcommand %q\nhint: %s", pos[0], stateSynopsis)
 	}
 	if len(pos)-1 != n {
 		return fmt.Errorf("state %s takes %d arguments, got %d\nhint: %s", pos[0], n, len(pos)-1, stateSynopsis)
+	}
+	if pos[0] == "import" {
+		// Checked before the state file is opened (and maybe created).
+		if provider == "" {
+			return errors.New("state import needs --provider NAME (the manifest's provider of the group)")
+		}
+		id, err := a.checkImport(pos[1], pos[2], provider, files)
+		if err != nil {
+			return err
+		}
+		pos[2] = id
 	}
 	if pos[0] != "import" {
 		// Only import may start a state file: a mistyped --state must not
@@ -64,26 +82,21 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		return a.stateList(ctx, store)
 	case "show":
 		return a.stateShow(ctx, store, pos[1])
+	case "unlock":
+		return a.stateUnlock(ctx, store, &c, pos[1], yes)
+	}
+	if err := (lockFlags{stale: stale}).check(); err != nil {
+		return err
 	}
 	// The rest write: they take the lock like apply.
-	unlock, err := store.Lock(ctx, "groupsync state "+pos[0], 0)
+	unlock, err := a.lock(ctx, store, "groupsync state "+pos[0], &c, lockFlags{stale: stale}, nil)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	switch pos[0] {
 	case "import":
-		if provider == "" {
-			return errors.New("state import needs --provider NAME (the manifest's provider of the group)")
-		}
-		if err := checkUnbound(ctx, store, pos[1], provider, pos[2]); err != nil {
-			return err
-		}
-		if err := importGroup(ctx, store, state.Binding{Key: pos[1], Provider: provider, GroupID: pos[2], Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s is now bound to %s group %s.\n", pos[1], provider, pos[2])
-		return nil
+		return a.stateImport(ctx, store, pos[1], pos[2], provider, files, force)
 	case "forget":
 		if !yes && !a.confirm(fmt.Sprintf("Forget %s? Its group is left as it is on the vendor; the next apply creates a new one unless the manifest pins an id. Type 'yes': ", pos[1])) {
 			return errors.New("state forget cancelled (use --yes when not on a terminal)")
@@ -98,6 +111,77 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	default:
 		return a.stateResolve(ctx, store, pos[1], pos[2], hash)
 	}
+}
+
+// checkImport checks an import's group id against the vendor's id rules and
+// returns it in canonical form. With manifests, the provider must be one of
+// theirs, the id must be a group id of its vendor, and a key the manifests
+// name must be of that provider; without, the id must be a group id of some
+// vendor.
+func (a *app) checkImport(key, id, provider string, files []string) (string, error) {
+	if len(files) == 0 {
+		var forms []string
+		for _, v := range spec.Vendors() {
+			if canon, ok := spec.NormalizeGroupID(v, id); ok {
+				return canon, nil
+			}
+			forms = append(forms, fmt.Sprintf("%s: %s", v, spec.GroupIDForm(v)))
+		}
+		return "", fmt.Errorf("%q is not a group id of any vendor (%s); nothing was changed\nhint: copy the id from the vendor; pass -f MANIFEST to check it against %s's vendor", id, strings.Join(forms, "; "), provider)
+	}
+	m, err := a.load(files)
+	if err != nil {
+		return "", err
+	}
+	p, ok := m.Providers[provider]
+	if !ok {
+		names := make([]string, 0, len(m.Providers))
+		for n := range m.Providers {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return "", fmt.Errorf("the manifest has no provider %q (it has: %s); nothing was changed\nhint: --provider names a provider of the manifest", provider, strings.Join(names, ", "))
+	}
+	canon, ok := spec.NormalizeGroupID(p.Vendor, id)
+	if !ok {
+		return "", fmt.Errorf("%q is not a %s group id (%s), as provider %s needs; nothing was changed\nhint: copy the id from %s", id, p.Vendor, spec.GroupIDForm(p.Vendor), provider, p.Vendor)
+	}
+	for _, g := range m.Groups {
+		if g.Key == key && g.Provider != provider {
+			return "", fmt.Errorf("the manifest's group %s is on provider %s, not %s; nothing was changed", key, g.Provider, provider)
+		}
+	}
+	return canon, nil
+}
+
+// stateImport binds key to the group id of provider. A key already bound
+// to another group is rebound only with force: the message says what it
+// was bound to, since that group is then left unmanaged on the vendor.
+func (a *app) stateImport(ctx context.Context, store *state.Store, key, id, provider string, files []string, force bool) error {
+	if err := checkUnbound(ctx, store, key, provider, id); err != nil {
+		return err
+	}
+	old, bound, err := store.Binding(ctx, key)
+	if err != nil {
+		return err
+	}
+	if bound && old.Provider == provider && old.GroupID == id {
+		fmt.Fprintf(a.stdout, "%s is already bound to %s group %s: nothing to do.\n", key, provider, id)
+		return nil
+	}
+	if bound && !force {
+		return fmt.Errorf("%s is already bound to %s group %s (%s at %s); nothing was changed\nhint: if that binding is wrong, run again with --force to bind %s to %s group %s instead (group %s is then left as it is on %s, unmanaged)",
+			key, old.Provider, old.GroupID, old.Origin, old.BoundAt.UTC().Format(time.RFC3339), key, provider, id, old.GroupID, old.Provider)
+	}
+	if err := importGroup(ctx, store, state.Binding{Key: key, Provider: provider, GroupID: id, Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
+		return err
+	}
+	if bound {
+		fmt.Fprintf(a.stdout, "%s is now bound to %s group %s (was %s group %s, left as it is).\n", key, provider, id, old.Provider, old.GroupID)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "%s is now bound to %s group %s.\n", key, provider, id)
+	return nil
 }
 
 // checkUnbound refuses to bind a group id that another key already holds:
@@ -132,8 +216,10 @@ func importGroup(ctx context.Context, store *state.Store, b state.Binding) error
 }
 
 // stateResolve settles the notices and banners of key whose outcome is
-// unknown, as the user found them on the vendor: every one of them, or only
-// the one with content hash hash when it is not empty.
+// unknown, as the user found them on the vendor: the one with content hash
+// hash, or the only one when hash is empty. With more than one open and no
+// hash it refuses and lists them: one verdict for all would be wrong when
+// one was posted and another not.
 func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict, hash string) error {
 	if verdict != "posted" && verdict != "not-posted" {
 		return fmt.Errorf("state resolve: %q is not posted or not-posted", verdict)
@@ -141,6 +227,18 @@ func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict
 	intents, err := store.OpenIntents(ctx)
 	if err != nil {
 		return err
+	}
+	if hash == "" {
+		var open []string
+		for _, in := range intents {
+			if in.Key == key && in.Kind != state.IntentCreate {
+				open = append(open, fmt.Sprintf("  --hash %s  %s %q sent at %s", in.Hash, in.Kind, in.Name, in.StartedAt.UTC().Format(time.RFC3339)))
+			}
+		}
+		if len(open) > 1 {
+			return fmt.Errorf("%s has %d notices or banners whose outcome is unknown; say which one with --hash, nothing was changed:\n%s\nhint: check each in the group, then run `groupsync state resolve %s posted --hash HASH` or `groupsync state resolve %s not-posted --hash HASH` for it",
+				key, len(open), strings.Join(open, "\n"), key, key)
+		}
 	}
 	n := 0
 	for _, in := range intents {

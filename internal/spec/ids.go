@@ -121,3 +121,14 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// Vendors lists the vendors groupsync supports.
+func Vendors() []Vendor { return []Vendor{Yunzhijia, Lunkr} }
+
+// NormalizeGroupID reports whether s is a group id of vendor v by that
+// vendor's id rules, and returns it in canonical form (the form the state
+// and the manifest's groupId hold).
+func NormalizeGroupID(v Vendor, s string) (string, bool) { return normalizeGroupID(v, s) }
+
+// GroupIDForm says in words what a group id of v looks like, for messages.
+func GroupIDForm(v Vendor) string { return groupIDForm(v) }

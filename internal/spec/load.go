@@ -30,9 +30,9 @@ func Load(paths ...string) (*Manifest, error) {
 	digest := sha256.New()
 	var docs []*rawDoc
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readManifest(f)
 		if err != nil {
-			errs.add(Pos{File: f}, "%s", ioMessage(err))
+			errs.add(Pos{File: f}, "%s", err.Error())
 			continue
 		}
 		// Name, length, bytes: no two different file sets hash alike.
@@ -78,6 +78,10 @@ func expandOne(path string, errs *ErrorList) []string {
 		return nil
 	}
 	if !info.IsDir() {
+		if msg := notReadable(info); msg != "" {
+			errs.add(Pos{File: path}, "%s", msg)
+			return nil
+		}
 		return []string{path}
 	}
 	entries, err := os.ReadDir(path)
@@ -93,8 +97,15 @@ func expandOne(path string, errs *ErrorList) []string {
 			continue
 		}
 		f := filepath.Join(path, name)
-		if info, err := os.Stat(f); err == nil && info.IsDir() {
+		info, err := os.Stat(f)
+		if err == nil && info.IsDir() {
 			continue
+		}
+		if err == nil {
+			if msg := notReadable(info); msg != "" {
+				errs.add(Pos{File: f}, "%s", msg)
+				continue
+			}
 		}
 		files = append(files, f)
 	}
@@ -102,6 +113,61 @@ func expandOne(path string, errs *ErrorList) []string {
 		errs.add(Pos{File: path}, "directory has no *.yaml or *.yml file")
 	}
 	return files
+}
+
+// MaxManifestSize is the largest manifest file Load reads: a manifest of
+// the largest supported fleet is far smaller, and a bound keeps a wrong -f
+// (a disk image, a log) from filling memory.
+const MaxManifestSize = 32 << 20
+
+// notReadable says why a file found by stat is not read as a manifest, or
+// "": only regular files of at most MaxManifestSize are. A FIFO with no
+// writer would block the read forever and a device such as /dev/zero never
+// ends, so neither is opened.
+func notReadable(info fs.FileInfo) string {
+	switch m := info.Mode(); {
+	case m.IsRegular():
+		if info.Size() > MaxManifestSize {
+			return fmt.Sprintf("cannot read: the file is %s, more than the %s a manifest may be", mebibytes(info.Size()), mebibytes(MaxManifestSize))
+		}
+		return ""
+	case m&fs.ModeNamedPipe != 0:
+		return "cannot read: a named pipe (FIFO) is not a manifest: pass a regular file or a directory"
+	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
+		return "cannot read: a device is not a manifest: pass a regular file or a directory"
+	case m&fs.ModeSocket != 0:
+		return "cannot read: a socket is not a manifest: pass a regular file or a directory"
+	default:
+		return "cannot read: not a regular file or a directory"
+	}
+}
+
+func mebibytes(n int64) string {
+	return strings.TrimSuffix(strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64), ".0") + " MB"
+}
+
+// readManifest reads the file at path, which stat found regular and small
+// enough; the file may have grown or been replaced since, so the read is
+// bounded too.
+func readManifest(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errors.New(ioMessage(err))
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil {
+		if msg := notReadable(info); msg != "" {
+			return nil, errors.New(msg)
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
+	if err != nil {
+		return nil, errors.New(ioMessage(err))
+	}
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("cannot read: the file is more than the %s a manifest may be", mebibytes(MaxManifestSize))
+	}
+	return data, nil
 }
 
 // ioMessage is err without the path, which the error's position already

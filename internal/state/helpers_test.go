@@ -20,6 +20,8 @@ import (
 const (
 	childEnv     = "GROUPSYNC_STATE_TEST_CHILD"
 	childPathEnv = "GROUPSYNC_STATE_TEST_PATH"
+	// childStaleEnv is the --lock-stale of a child holding the lock.
+	childStaleEnv = "GROUPSYNC_STATE_TEST_STALE"
 )
 
 func TestMain(m *testing.M) {
@@ -41,7 +43,8 @@ func runChild(mode, path string) int {
 	switch mode {
 	case "hold-lock":
 		// Take the lock, say so, hold it until stdin closes.
-		unlock, err := s.Lock(ctx, "groupsync apply", 0)
+		stale, _ := time.ParseDuration(os.Getenv(childStaleEnv))
+		unlock, err := s.LockWith(ctx, "groupsync apply", LockOptions{Stale: stale})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

@@ -16,18 +16,29 @@ import (
 // ErrLocked is matched (errors.Is) by every *LockedError.
 var ErrLocked = errors.New("state file is locked")
 
+// DefaultLockStale is how old a lock's heartbeat must be before another
+// process takes the lock over, whatever host held it (--lock-stale).
+const DefaultLockStale = 2 * time.Minute
+
 // LockInfo describes the holder of the lock.
 type LockInfo struct {
-	PID     int
-	Host    string
-	Since   time.Time // UTC
-	Command string    // e.g. "groupsync apply"
+	ID        string // random, unique to one Lock call: `state unlock ID` names it
+	PID       int
+	Host      string
+	Since     time.Time // UTC
+	Heartbeat time.Time // UTC; the holder's last renewal (Since before the first)
+	Command   string    // e.g. "groupsync apply"
 }
 
 // LockedError is returned by Lock when another process holds the lock.
 type LockedError struct {
 	Path   string
 	Holder LockInfo
+	Stale  time.Duration // the heartbeat age at which the lock is taken over
+	// UnlockArgs follows `groupsync state unlock ID` in the hint, for the
+	// flags that name this state file (e.g. " --state s.db"); the caller
+	// sets it, since only it knows how the file was named.
+	UnlockArgs string
 }
 
 func (e *LockedError) Error() string {
@@ -37,8 +48,15 @@ func (e *LockedError) Error() string {
 	if e.Holder.Command != "" {
 		fmt.Fprintf(&b, " (%s)", e.Holder.Command)
 	}
-	b.WriteString("\nhint: wait for that process to finish, or pass --lock-timeout to wait for it;" +
-		" a lock is taken over only when its holder is provably gone (same host, process no longer running)")
+	fmt.Fprintf(&b, "; lock id %s, last heartbeat %s", e.Holder.ID, e.Holder.Heartbeat.UTC().Format(time.RFC3339))
+	stale := e.Stale
+	if stale <= 0 {
+		stale = DefaultLockStale
+	}
+	fmt.Fprintf(&b, "\nhint: wait for that process to finish, or pass --lock-timeout to wait for it;"+
+		" the lock is taken over once its heartbeat is older than --lock-stale (%s), or at once when its holder"+
+		" ran on this host and is gone; if you know its holder is gone, clear it with `groupsync state unlock %s%s`",
+		stale, e.Holder.ID, e.UnlockArgs)
 	return b.String()
 }
 
@@ -56,36 +74,66 @@ var held sync.Map // token -> struct{}
 // holder is a lock row: who holds it and how to tell whether it is gone.
 type holder struct {
 	LockInfo
-	bootID   string // kernel boot id; differs after a reboot
-	pidNS    string // PID namespace; PIDs compare only within one
-	pidStart string // the process's start time, to detect a reused PID
-	token    string // unique to one Lock call
+	bootID     string        // kernel boot id; differs after a reboot
+	pidNS      string        // PID namespace; PIDs compare only within one
+	pidStart   string        // the process's start time, to detect a reused PID
+	token      string        // unique to one Lock call; the lock id
+	renewEvery time.Duration // how often the holder renews its heartbeat; 0: never (a row from before heartbeats)
+}
+
+// LockOptions say how Lock waits and when it takes a lock over.
+type LockOptions struct {
+	// Wait is how long to poll while a live process holds the lock
+	// (<= 0: not at all).
+	Wait time.Duration
+	// Stale is the heartbeat age past which a lock is taken over whatever
+	// host held it (<= 0: DefaultLockStale). It also sets how often this
+	// process renews its own heartbeat.
+	Stale time.Duration
+	// TakenOver, when set, is told of a lock taken over from a holder
+	// that is gone, and why, so that the caller can warn.
+	TakenOver func(prev LockInfo, why string)
 }
 
 // Lock takes the state file's lock for command (one apply or run at a
-// time). When another live process holds it, Lock polls until wait has
-// elapsed (wait <= 0: not at all) and then returns a *LockedError. A lock is
-// taken over only when provably stale: its holder ran on this host and is no
-// longer running. unlock releases the lock if it is still ours; call it
-// before Close.
+// time), waiting up to wait, with the default staleness: see LockWith.
 func (s *Store) Lock(ctx context.Context, command string, wait time.Duration) (unlock func() error, err error) {
+	return s.LockWith(ctx, command, LockOptions{Wait: wait})
+}
+
+// LockWith takes the state file's lock for command. When another live
+// process holds it, LockWith polls until o.Wait has elapsed and then returns
+// a *LockedError. A lock is taken over when its heartbeat is older than
+// o.Stale, whatever host held it (a killed pod never comes back under its
+// name), or at once when its holder provably is gone: it ran on this host
+// and is no longer running. While held, a goroutine renews the lock's
+// heartbeat; unlock stops it and releases the lock if it is still ours.
+// Call unlock before Close.
+func (s *Store) LockWith(ctx context.Context, command string, o LockOptions) (unlock func() error, err error) {
+	if o.Stale <= 0 {
+		o.Stale = DefaultLockStale
+	}
 	me, err := self(command)
 	if err != nil {
 		return nil, fmt.Errorf("lock state file %s: %w", s.path, err)
 	}
-	deadline := time.Now().Add(wait)
+	me.renewEvery = renewInterval(o.Stale)
+	deadline := time.Now().Add(o.Wait)
 	for {
-		other, err := s.tryLock(ctx, me)
+		other, prev, why, err := s.tryLock(ctx, me, o.Stale)
 		if err != nil {
 			return nil, fmt.Errorf("lock state file %s: %w", s.path, err)
 		}
 		if other == nil {
 			held.Store(me.token, struct{}{})
-			return s.unlocker(me.token), nil
+			if prev != nil && o.TakenOver != nil {
+				o.TakenOver(prev.LockInfo, why)
+			}
+			return s.unlocker(me.token, s.heartbeat(me.token, me.renewEvery)), nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return nil, &LockedError{Path: s.path, Holder: other.LockInfo}
+			return nil, &LockedError{Path: s.path, Holder: other.LockInfo, Stale: o.Stale}
 		}
 		t := time.NewTimer(min(left, lockPoll))
 		select {
@@ -97,34 +145,86 @@ func (s *Store) Lock(ctx context.Context, command string, wait time.Duration) (u
 	}
 }
 
+// renewInterval is how often a holder with --lock-stale stale renews its
+// heartbeat: every few seconds, and often enough that a live holder's
+// heartbeat is never close to stale.
+func renewInterval(stale time.Duration) time.Duration {
+	return min(max(stale/8, 50*time.Millisecond), 5*time.Second)
+}
+
 // tryLock takes the lock for me in one IMMEDIATE transaction, or returns
-// the live holder.
-func (s *Store) tryLock(ctx context.Context, me holder) (*holder, error) {
-	var other *holder
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+// the live holder. prev is the holder of a lock taken over, and why says
+// why it was stale.
+func (s *Store) tryLock(ctx context.Context, me holder, stale time.Duration) (other, prev *holder, why string, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		h, found, err := lockRow(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if found && !h.stale(me) {
-			other = &h
-			return nil
+		if found {
+			if why = h.stale(me, stale, now()); why == "" {
+				other = &h
+				return nil
+			}
+			prev = &h
 		}
+		// The lock starts now, not when Lock was called: a lock taken
+		// after waiting must not begin with a heartbeat already old.
+		me.Since = now()
+		me.Heartbeat = me.Since
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO lock
-			(id, pid, host, boot_id, pid_ns, pid_start, since, command, token)
-			VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			me.PID, me.Host, me.bootID, me.pidNS, me.pidStart, formatTime(me.Since), me.Command, me.token)
+			(id, pid, host, boot_id, pid_ns, pid_start, since, command, token, heartbeat, renew_every_ms)
+			VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			me.PID, me.Host, me.bootID, me.pidNS, me.pidStart, formatTime(me.Since), me.Command, me.token,
+			formatTime(me.Heartbeat), me.renewEvery.Milliseconds())
 		return err
 	})
-	return other, err
+	return other, prev, why, err
 }
 
-// unlocker returns the idempotent release function of the lock token.
-func (s *Store) unlocker(token string) func() error {
+// heartbeat renews the heartbeat of the lock token every interval until the
+// returned stop is called; stop waits for the renewal in flight. A renewal
+// that fails (a busy file) is tried again at the next tick; once the row is
+// no longer ours (cleared by `state unlock`), or the store is closed,
+// renewing stops.
+func (s *Store) heartbeat(token string, every time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.closed:
+				return
+			case <-t.C:
+			}
+			res, err := s.db.ExecContext(ctx, "UPDATE lock SET heartbeat = ? WHERE token = ?", formatTime(now()), token)
+			if err != nil {
+				continue
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 0 {
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// unlocker returns the idempotent release function of the lock token: it
+// stops the heartbeat, then deletes the row if it is still ours.
+func (s *Store) unlocker(token string, stopHeartbeat func()) func() error {
 	var once sync.Once
 	var err error
 	return func() error {
 		once.Do(func() {
+			stopHeartbeat()
 			held.Delete(token)
 			_, err = s.db.ExecContext(context.Background(), "DELETE FROM lock WHERE token = ?", token)
 			if err != nil {
@@ -145,24 +245,28 @@ func (s *Store) LockHolder(ctx context.Context) (LockInfo, bool, error) {
 	return h.LockInfo, found, nil
 }
 
-// BreakLock removes the lock whoever holds it and returns the holder it
-// removed. It is for an operator who knows the holder is gone (for example
-// on another host); Lock never does this by itself.
-func (s *Store) BreakLock(ctx context.Context) (LockInfo, bool, error) {
+// BreakLock removes the lock if its id is id, whoever holds it, and returns
+// the holder it found and whether it removed the lock: a lock with another
+// id (or none) is left alone, so that an operator who looked at one lock
+// never clears another taken since. It is for an operator who knows the
+// holder is gone (`groupsync state unlock`).
+func (s *Store) BreakLock(ctx context.Context, id string) (LockInfo, bool, error) {
 	var h holder
-	var found bool
+	var removed bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var found bool
 		var err error
-		if h, found, err = lockRow(ctx, tx); err != nil || !found {
+		if h, found, err = lockRow(ctx, tx); err != nil || !found || h.token != id {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM lock")
+		_, err = tx.ExecContext(ctx, "DELETE FROM lock WHERE token = ?", id)
+		removed = err == nil
 		return err
 	})
 	if err != nil {
 		return LockInfo{}, false, fmt.Errorf("break lock of state file %s: %w", s.path, err)
 	}
-	return h.LockInfo, found, nil
+	return h.LockInfo, removed, nil
 }
 
 // rowQuerier is a *sql.DB or *sql.Tx.
@@ -172,22 +276,55 @@ type rowQuerier interface {
 
 func lockRow(ctx context.Context, q rowQuerier) (holder, bool, error) {
 	var h holder
-	var since sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT pid, host, boot_id, pid_ns, pid_start, since, command, token
-		FROM lock WHERE id = 1`).Scan(&h.PID, &h.Host, &h.bootID, &h.pidNS, &h.pidStart, &since, &h.Command, &h.token)
+	var since, beat sql.NullString
+	var every int64
+	err := q.QueryRowContext(ctx, `SELECT pid, host, boot_id, pid_ns, pid_start, since, command, token, heartbeat, renew_every_ms
+		FROM lock WHERE id = 1`).Scan(&h.PID, &h.Host, &h.bootID, &h.pidNS, &h.pidStart, &since, &h.Command, &h.token, &beat, &every)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, false, nil
 	}
 	if err != nil {
 		return h, false, err
 	}
-	h.Since, err = parseTime(since)
-	return h, true, err
+	h.ID = h.token
+	h.renewEvery = time.Duration(every) * time.Millisecond
+	if h.Since, err = parseTime(since); err != nil {
+		return h, true, err
+	}
+	if h.Heartbeat, err = parseTime(beat); err != nil {
+		return h, true, err
+	}
+	if h.Heartbeat.IsZero() {
+		h.Heartbeat = h.Since // a row from before heartbeats
+	}
+	return h, true, nil
 }
 
-// stale reports whether h provably no longer holds the lock, as seen by me.
-// Only a holder on this host, in this PID namespace, can be proved gone.
-func (h holder) stale(me holder) bool {
+// stale says why h no longer holds the lock, as seen by me at now with
+// --lock-stale stale, or "" when it may still hold it. A holder on this host,
+// in this PID namespace, can be proved gone; any holder is stale once its
+// heartbeat is older than stale. A holder that renews less often than stale
+// allows (a different --lock-stale) is given three of its own intervals, so
+// that a live holder is never taken over.
+func (h holder) stale(me holder, stale time.Duration, now time.Time) string {
+	if h.Host == me.Host && h.PID == me.PID && h.pidNS == me.pidNS {
+		if _, ours := held.Load(h.token); ours {
+			return ""
+		}
+	}
+	if h.provablyGone(me) {
+		return "its holder ran on this host and is no longer running"
+	}
+	limit := max(stale, 3*h.renewEvery)
+	if age := now.Sub(h.Heartbeat); age > limit {
+		return fmt.Sprintf("its last heartbeat is %s old, older than --lock-stale %s", age.Round(100*time.Millisecond), limit)
+	}
+	return ""
+}
+
+// provablyGone reports whether h provably no longer holds the lock, as seen
+// by me. Only a holder on this host, in this PID namespace, can be proved gone.
+func (h holder) provablyGone(me holder) bool {
 	if h.Host != me.Host {
 		return false
 	}
@@ -219,12 +356,13 @@ func self(command string) (holder, error) {
 		return holder{}, err
 	}
 	pid := os.Getpid()
+	token := hex.EncodeToString(tok[:])
 	return holder{
-		LockInfo: LockInfo{PID: pid, Host: host, Since: now(), Command: command},
+		LockInfo: LockInfo{ID: token, PID: pid, Host: host, Since: now(), Command: command},
 		bootID:   readTrim("/proc/sys/kernel/random/boot_id"),
 		pidNS:    pidNamespace(),
 		pidStart: procStart(pid),
-		token:    hex.EncodeToString(tok[:]),
+		token:    token,
 	}, nil
 }
 

@@ -52,8 +52,8 @@ func TestLockRefusedAcrossProcesses(t *testing.T) {
 		t.Errorf("holder = %+v on %s, want PID %d on %s running groupsync apply", le.Holder, le.Path, pid, host)
 	}
 	first, hint, _ := strings.Cut(err.Error(), "\n")
-	want := fmt.Sprintf("state file %s is locked by PID %d on host %s since %s (groupsync apply)",
-		path, pid, host, le.Holder.Since.Format(time.RFC3339))
+	want := fmt.Sprintf("state file %s is locked by PID %d on host %s since %s (groupsync apply); lock id %s, last heartbeat %s",
+		path, pid, host, le.Holder.Since.Format(time.RFC3339), le.Holder.ID, le.Holder.Heartbeat.Format(time.RFC3339))
 	if first != want {
 		t.Errorf("error:\n got %q\nwant %q", first, want)
 	}
@@ -85,8 +85,10 @@ func TestLockWaitsForRelease(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "groupsync.db")
 	s := openStore(t, path)
 	c, _ := holdLockInChild(t, path)
+	releasing := make(chan time.Time, 1)
 	go func() {
 		time.Sleep(300 * time.Millisecond)
+		releasing <- time.Now()
 		c.stdin.Close()
 	}()
 	start := time.Now()
@@ -96,6 +98,11 @@ func TestLockWaitsForRelease(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < 200*time.Millisecond {
 		t.Errorf("Lock returned after %v, before the holder released", waited)
+	}
+	// The lock starts when taken, not when the wait began: its heartbeat
+	// must not be old already.
+	if info, _, _ := s.LockHolder(context.Background()); info.Heartbeat.Before(<-releasing) {
+		t.Errorf("lock taken after a wait starts at %v, before the holder released", info.Heartbeat)
 	}
 	if err := unlock(); err != nil {
 		t.Fatal(err)
@@ -166,33 +173,45 @@ func TestLockStaleness(t *testing.T) {
 	}
 	dead := deadPID(t)
 	parent := os.Getppid() // alive, not us
+	fresh, old := now(), now().Add(-3*time.Minute)
 	tests := []struct {
 		name      string
 		row       holder
 		takenOver bool
 	}{
-		{"dead PID on this host", holder{LockInfo: LockInfo{PID: dead, Host: host}, bootID: me.bootID, pidNS: me.pidNS}, true},
-		{"dead PID on another host", holder{LockInfo: LockInfo{PID: dead, Host: "elsewhere"}, bootID: me.bootID, pidNS: me.pidNS}, false},
-		{"live PID on this host", holder{LockInfo: LockInfo{PID: parent, Host: host}, bootID: me.bootID, pidNS: me.pidNS, pidStart: procStart(parent)}, false},
-		{"our PID, not our lock (restarted container)", holder{LockInfo: LockInfo{PID: os.Getpid(), Host: host}, bootID: me.bootID, pidNS: me.pidNS, token: "old"}, true},
-		{"before a reboot of this host", holder{LockInfo: LockInfo{PID: parent, Host: host}, bootID: "another-boot", pidNS: me.pidNS}, me.bootID != ""},
-		{"dead PID in another PID namespace", holder{LockInfo: LockInfo{PID: dead, Host: host}, bootID: me.bootID, pidNS: "pid:[1]"}, false},
-		{"reused PID", holder{LockInfo: LockInfo{PID: parent, Host: host}, bootID: me.bootID, pidNS: me.pidNS, pidStart: "1"}, procStart(parent) != ""},
+		{"dead PID on this host", holder{LockInfo: LockInfo{PID: dead, Host: host, Heartbeat: fresh}, bootID: me.bootID, pidNS: me.pidNS}, true},
+		{"dead PID on another host, fresh heartbeat", holder{LockInfo: LockInfo{PID: dead, Host: "elsewhere", Heartbeat: fresh}, bootID: me.bootID, pidNS: me.pidNS}, false},
+		{"another host, stale heartbeat", holder{LockInfo: LockInfo{PID: dead, Host: "elsewhere", Heartbeat: old}, bootID: me.bootID, pidNS: me.pidNS}, true},
+		{"live PID on this host, stale heartbeat", holder{LockInfo: LockInfo{PID: parent, Host: host, Heartbeat: old}, bootID: me.bootID, pidNS: me.pidNS, pidStart: procStart(parent)}, true},
+		{"no heartbeat column yet, started long ago", holder{LockInfo: LockInfo{PID: dead, Host: "elsewhere"}, bootID: me.bootID, pidNS: me.pidNS}, true},
+		{"a holder renewing less often than our --lock-stale", holder{LockInfo: LockInfo{PID: dead, Host: "elsewhere", Heartbeat: old}, bootID: me.bootID, pidNS: me.pidNS, renewEvery: 2 * time.Minute}, false},
+		{"live PID on this host", holder{LockInfo: LockInfo{PID: parent, Host: host, Heartbeat: fresh}, bootID: me.bootID, pidNS: me.pidNS, pidStart: procStart(parent)}, false},
+		{"our PID, not our lock (restarted container)", holder{LockInfo: LockInfo{PID: os.Getpid(), Host: host, Heartbeat: fresh}, bootID: me.bootID, pidNS: me.pidNS, token: "old"}, true},
+		{"before a reboot of this host", holder{LockInfo: LockInfo{PID: parent, Host: host, Heartbeat: fresh}, bootID: "another-boot", pidNS: me.pidNS}, me.bootID != ""},
+		{"dead PID in another PID namespace", holder{LockInfo: LockInfo{PID: dead, Host: host, Heartbeat: fresh}, bootID: me.bootID, pidNS: "pid:[1]"}, false},
+		{"reused PID", holder{LockInfo: LockInfo{PID: parent, Host: host, Heartbeat: fresh}, bootID: me.bootID, pidNS: me.pidNS, pidStart: "1"}, procStart(parent) != ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
 			ctx := context.Background()
 			tt.row.Since, tt.row.Command = ts(0), "groupsync apply"
-			_, err := s.db.ExecContext(ctx, `INSERT INTO lock VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				tt.row.PID, tt.row.Host, tt.row.bootID, tt.row.pidNS, tt.row.pidStart, formatTime(tt.row.Since), tt.row.Command, "tok")
+			beat := formatTime(tt.row.Heartbeat).String // "" as a row from before heartbeats has
+			_, err := s.db.ExecContext(ctx, `INSERT INTO lock VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				tt.row.PID, tt.row.Host, tt.row.bootID, tt.row.pidNS, tt.row.pidStart, formatTime(tt.row.Since), tt.row.Command, "tok",
+				beat, tt.row.renewEvery.Milliseconds())
 			if err != nil {
 				t.Fatal(err)
 			}
-			unlock, err := s.Lock(ctx, "groupsync apply", 0)
+			var prev *LockInfo
+			var why string
+			unlock, err := s.LockWith(ctx, "groupsync apply", LockOptions{Stale: time.Minute, TakenOver: func(p LockInfo, w string) { prev, why = &p, w }})
 			if tt.takenOver {
 				if err != nil {
 					t.Fatalf("stale lock not taken over: %v", err)
+				}
+				if prev == nil || prev.ID != "tok" || prev.PID != tt.row.PID || why == "" {
+					t.Errorf("takeover reported as %+v, %q; want the row's holder and a reason", prev, why)
 				}
 				if err := unlock(); err != nil {
 					t.Fatal(err)
@@ -206,8 +225,11 @@ func TestLockStaleness(t *testing.T) {
 				}
 				t.Fatalf("Lock = %v, want *LockedError", err)
 			}
-			if le.Holder.PID != tt.row.PID || le.Holder.Host != tt.row.Host || !le.Holder.Since.Equal(ts(0)) {
+			if le.Holder.PID != tt.row.PID || le.Holder.Host != tt.row.Host || !le.Holder.Since.Equal(ts(0)) || le.Holder.ID != "tok" {
 				t.Errorf("holder = %+v", le.Holder)
+			}
+			if prev != nil {
+				t.Errorf("a lock not taken over was reported taken over: %+v", prev)
 			}
 		})
 	}
@@ -251,18 +273,106 @@ func TestLockInProcess(t *testing.T) {
 func TestBreakLock(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO lock VALUES (1, 42, 'elsewhere', '', '', '', ?, 'groupsync run', 'tok')`, formatTime(ts(0)))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO lock VALUES (1, 42, 'elsewhere', '', '', '', ?, 'groupsync run', 'tok', ?, 5000)`, formatTime(ts(0)), formatTime(now()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, ok, err := s.BreakLock(ctx)
-	if err != nil || !ok || info.PID != 42 || info.Host != "elsewhere" {
-		t.Fatalf("BreakLock = %+v, %v, %v", info, ok, err)
+	// Another id leaves the lock alone and says whose it is.
+	info, removed, err := s.BreakLock(ctx, "other")
+	if err != nil || removed || info.ID != "tok" || info.PID != 42 {
+		t.Fatalf("BreakLock of another id = %+v, %v, %v", info, removed, err)
+	}
+	info, removed, err = s.BreakLock(ctx, "tok")
+	if err != nil || !removed || info.PID != 42 || info.Host != "elsewhere" {
+		t.Fatalf("BreakLock = %+v, %v, %v", info, removed, err)
 	}
 	if _, ok, _ := s.LockHolder(ctx); ok {
 		t.Error("lock still held after BreakLock")
 	}
-	if _, ok, err := s.BreakLock(ctx); ok || err != nil {
-		t.Errorf("BreakLock of a free lock = %v, %v", ok, err)
+	if info, removed, err := s.BreakLock(ctx, "tok"); removed || err != nil || info.ID != "" {
+		t.Errorf("BreakLock of a free lock = %+v, %v, %v", info, removed, err)
+	}
+}
+
+// TestLockHeartbeat: a held lock's heartbeat is renewed while it is held,
+// so that a live holder is never taken over however long it runs, and
+// renewing stops with unlock.
+func TestLockHeartbeat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "groupsync.db")
+	s := openStore(t, path)
+	ctx := context.Background()
+	const stale = 400 * time.Millisecond
+	t.Setenv(childStaleEnv, stale.String())
+	c, _ := holdLockInChild(t, path)
+	first, _, _ := s.LockHolder(ctx)
+	// Wait, on the heartbeats themselves, for several renewals over more
+	// than stale: a lock not renewed would be stale by then.
+	last := first.Heartbeat
+	for renewed := 0; renewed < 5 || time.Since(first.Since) <= 2*stale; {
+		info, ok, err := s.LockHolder(ctx)
+		if err != nil || !ok || info.ID != first.ID {
+			t.Fatalf("LockHolder = %+v, %v, %v; want the child's lock", info, ok, err)
+		}
+		if info.Heartbeat.After(last) {
+			renewed++
+			last = info.Heartbeat
+		}
+		time.Sleep(renewInterval(stale) / 2)
+	}
+	// A live holder's fresh heartbeat keeps the lock on another host too.
+	if _, err := s.db.ExecContext(ctx, "UPDATE lock SET host = 'elsewhere'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LockWith(ctx, "groupsync apply", LockOptions{Stale: stale}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a live holder's lock was taken over: %v", err)
+	}
+	c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	if _, ok, _ := s.LockHolder(ctx); ok {
+		t.Error("lock still held after unlock (a heartbeat after unlock recreated it?)")
+	}
+}
+
+// TestLockTakenOverFromAnotherHost: a holder killed on another host (its
+// row's host changed) leaves a lock whose heartbeat stops; it is taken
+// over once the heartbeat is older than --lock-stale.
+func TestLockTakenOverFromAnotherHost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "groupsync.db")
+	s := openStore(t, path)
+	ctx := context.Background()
+	const stale = 300 * time.Millisecond
+	t.Setenv(childStaleEnv, stale.String())
+	c, _ := holdLockInChild(t, path)
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Wait()
+	if _, err := s.db.ExecContext(ctx, "UPDATE lock SET host = 'pod-gone-7f9c'"); err != nil {
+		t.Fatal(err)
+	}
+	dead, _, _ := s.LockHolder(ctx)
+	var prev LockInfo
+	var why string
+	unlock, err := s.LockWith(ctx, "groupsync apply", LockOptions{Wait: time.Minute, Stale: stale,
+		TakenOver: func(p LockInfo, w string) { prev, why = p, w }})
+	if err != nil {
+		t.Fatalf("Lock over a stale lock from another host: %v", err)
+	}
+	defer unlock()
+	if age := time.Since(dead.Heartbeat); age < stale {
+		t.Errorf("taken over when the heartbeat was %v old, before --lock-stale %v", age, stale)
+	}
+	if prev.ID != dead.ID || prev.Host != "pod-gone-7f9c" || !strings.Contains(why, "heartbeat") {
+		t.Errorf("takeover reported as %+v, %q", prev, why)
+	}
+}
+
+func TestLockedErrorNamesTheUnlockCommand(t *testing.T) {
+	e := &LockedError{Path: "s.db", Holder: LockInfo{ID: "abc123", PID: 7, Host: "pod-1", Since: ts(0), Heartbeat: ts(1), Command: "groupsync run"},
+		Stale: time.Minute, UnlockArgs: " --state s.db"}
+	want := "state file s.db is locked by PID 7 on host pod-1 since 2026-11-26T12:00:05Z (groupsync run); lock id abc123, last heartbeat 2026-11-26T12:01:05Z\n" +
+		"hint: wait for that process to finish, or pass --lock-timeout to wait for it; the lock is taken over once its heartbeat is older than --lock-stale (1m0s), or at once when its holder ran on this host and is gone; if you know its holder is gone, clear it with `groupsync state unlock abc123 --state s.db`"
+	if got := e.Error(); got != want {
+		t.Errorf("error:\n got %q\nwant %q", got, want)
 	}
 }

@@ -21,6 +21,7 @@ var migrations = []migration{
 	{1, "initial schema", schemaV1},
 	{2, "what a create sent, for finding a lost one", schemaV2},
 	{3, "the name a created group was given", schemaV3},
+	{4, "lock heartbeats", schemaV4},
 }
 
 // schemaV2 records, for a create, the group type and the member whose
@@ -37,6 +38,15 @@ var schemaV2 = []string{
 // without `previously:`.
 var schemaV3 = []string{
 	`ALTER TABLE bindings ADD COLUMN name TEXT NOT NULL DEFAULT ''`,
+}
+
+// schemaV4 gives the lock a heartbeat its holder renews, and how often it
+// does, so that a lock left by a process killed on another host is taken
+// over once the heartbeat is stale. The lock id is the row's token. A row
+// from before has no heartbeat: its start time stands for it.
+var schemaV4 = []string{
+	`ALTER TABLE lock ADD COLUMN heartbeat TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE lock ADD COLUMN renew_every_ms INTEGER NOT NULL DEFAULT 0`,
 }
 
 // currentVersion is the schema version this groupsync writes.

@@ -31,6 +31,7 @@ var seeds = map[int][]string{
 		`INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at) VALUES ('other', 'kingdee', 'create', 'x', '', '', '2026-01-02T03:04:05.000000000Z')`,
 		`INSERT INTO runs (started, trigger) VALUES ('2026-01-02T03:04:05.000000000Z', 'schedule')`,
 		`UPDATE meta SET value = 7 WHERE name = 'serial'`,
+		`INSERT INTO lock VALUES (1, 42, 'elsewhere', '', '', '', '2026-01-02T03:04:05.000000000Z', 'groupsync run', 'seededlock')`,
 	},
 	2: {
 		`INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member) VALUES ('lost', 'coremail', 'create', 'y', '', '', '2026-01-02T03:04:05.000000000Z', 'sysTopic', 'bob@example.com')`,
@@ -129,6 +130,12 @@ func checkSeedV1(t *testing.T, s *Store, from int) {
 		if got != want[i] {
 			t.Errorf("seeded intent %d = %+v, want %+v", i, got, want[i])
 		}
+	}
+	// A lock held across the migration to heartbeats: its id is its token,
+	// its start stands for its heartbeat (so it goes stale in time).
+	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if h, ok, err := s.LockHolder(ctx); err != nil || !ok || h.ID != "seededlock" || h.PID != 42 || !h.Heartbeat.Equal(since) {
+		t.Errorf("seeded lock = %+v, %v, %v", h, ok, err)
 	}
 	if n, err := s.Serial(ctx); err != nil || n != 7 {
 		t.Errorf("seeded serial = %d, %v; want 7", n, err)

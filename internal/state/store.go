@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -30,6 +31,10 @@ type Store struct {
 	db      *sql.DB
 	path    string
 	commits committer // batches the journal's small writes
+	// closed is closed by Close: it stops the heartbeats of locks whose
+	// unlock was never called.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // busyTimeout is how long a statement waits for another connection's or
@@ -54,7 +59,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, closed: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
 	defer cancel()
 	if err := migrate(ctx, db, path); err != nil {
@@ -97,6 +102,7 @@ func createPrivate(path string) error {
 
 // Close closes the state file.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close state file %s: %w", s.path, err)
 	}
