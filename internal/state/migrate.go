@@ -20,6 +20,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", schemaV1},
 	{2, "what a create sent, for finding a lost one", schemaV2},
+	{3, "a lineage id, and when an unknown create was last attempted", schemaV3},
 }
 
 // schemaV2 records, for a create, the group type and the member whose
@@ -28,6 +29,21 @@ var migrations = []migration{
 var schemaV2 = []string{
 	`ALTER TABLE intents ADD COLUMN group_type TEXT NOT NULL DEFAULT ''`,
 	`ALTER TABLE intents ADD COLUMN member TEXT NOT NULL DEFAULT ''`,
+}
+
+// schemaV3 gives the state a lineage: a random id made once, when the file
+// is made (or migrated), that a saved plan records, so that a plan is never
+// applied to another state that happens to have the same serial. It also
+// records when a create of unknown outcome was last attempted (the call
+// ended): a vendor may carry the create out late, and it must not be
+// concluded "not made" before it has settled since then.
+var schemaV3 = []string{
+	`CREATE TABLE lineage (
+		id    INTEGER PRIMARY KEY CHECK (id = 1),
+		value TEXT NOT NULL
+	)`,
+	`INSERT INTO lineage (id, value) VALUES (1, lower(hex(randomblob(16))))`,
+	`ALTER TABLE intents ADD COLUMN attempted_at TEXT`,
 }
 
 // currentVersion is the schema version this groupsync writes.
