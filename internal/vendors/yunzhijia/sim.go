@@ -33,6 +33,8 @@ type Simulator struct {
 	calls  map[string]int
 	faults simfault.Injector // guarded by mu
 	now    func() time.Time
+	// landings are the writes applied late (LandLate, Faults.LateRate).
+	landings simfault.Landings
 }
 
 type simGroup struct {
@@ -92,6 +94,7 @@ var endpoints = map[string]endpoint{
 // operator's membership (403); then the call is applied, and faults that
 // lose the answer may strike.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	ep, ok := endpoints[strings.TrimPrefix(r.URL.Path, "/gateway")]
 	if !ok {
 		writeHTTPError(w, http.StatusNotFound, "no such api: "+r.URL.Path)
@@ -129,10 +132,44 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// flight, the world's lock would otherwise queue them all behind one
 	// another's JSON.
 	f, parseErr := parseObject(body, ep.fields...)
+	tok := r.URL.Query().Get("accessToken")
+	s.mu.Lock()
+	delay, late := time.Duration(0), false
+	if s.tokenOK(tok) && parseErr == nil {
+		delay, late = s.faults.Late(ep.name, ep.write)
+	}
+	s.mu.Unlock()
+	if late {
+		// The write is applied at its time whether or not the client still
+		// waits; the client gets the answer only if it does.
+		type landed struct {
+			out  []byte
+			err  error
+			post simfault.Outcome
+		}
+		res := make(chan landed, 1)
+		s.landings.At(arrived.Add(delay), func() {
+			out, post, err := s.apply(ep, tok, f, parseErr)
+			res <- landed{out, err, post}
+		})
+		select {
+		case l := <-res:
+			writeOutcome(w, l.out, l.err, l.post)
+		case <-r.Context().Done():
+		}
+		return
+	}
+	out, post, err := s.apply(ep, tok, f, parseErr)
+	writeOutcome(w, out, err, post)
+}
+
+// apply serves the call against the world and decides what becomes of its
+// answer; the answer is encoded outside the lock.
+func (s *Simulator) apply(ep endpoint, tok string, f fields, parseErr error) ([]byte, simfault.Outcome, error) {
 	s.mu.Lock()
 	var ans any
 	applied := false
-	if !s.tokenOK(r.URL.Query().Get("accessToken")) {
+	if !s.tokenOK(tok) {
 		ans = failure(CodeInvalidToken, "accessToken is invalid or expired")
 	} else if parseErr != nil {
 		ans = failure(CodeBadParam, parseErr.Error())
@@ -145,7 +182,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	out, err := json.Marshal(ans)
+	return out, post, err
+}
 
+func writeOutcome(w http.ResponseWriter, out []byte, err error, post simfault.Outcome) {
 	switch {
 	case err != nil:
 		writeHTTPError(w, http.StatusInternalServerError, err.Error())
