@@ -37,8 +37,8 @@ type Faults struct {
 	// on a request its client timed out on, or was killed during.
 	LateRate  float64
 	LateDelay time.Duration
-	Calls          []string      // when non-empty, every fault above applies only to these call names
-	Seed           int64         // seeds the draws, so that a run can be repeated
+	Calls     []string // when non-empty, every fault above applies only to these call names
+	Seed      int64    // seeds the draws, so that a run can be repeated
 }
 
 // Injector holds the state behind Faults: the seeded draws, the rate limiter
