@@ -32,13 +32,14 @@ type Faults struct {
 	RateLimit      float64       // requests per second accepted; above it 429 with Retry-After: 1, not applied; 0 = unlimited
 	LoseAnswerRate float64       // share of write calls applied, then answered 500 (outcome unknown to the client)
 	DropRate       float64       // share of write calls applied, then the connection is closed with no answer
+	Calls          []string      // when non-empty, every fault above applies only to these call names
+	Seed           int64         // seeds the draws, so that a run can be repeated
 	// LateRate is the share of write calls applied LateDelay after they
 	// arrived, whether or not the client still waits: a vendor that acts
-	// on a request its client timed out on, or was killed during.
+	// on a request its client timed out on, or was killed during. Calls
+	// filters it as it does the faults above.
 	LateRate  float64
 	LateDelay time.Duration
-	Calls     []string // when non-empty, every fault above applies only to these call names
-	Seed      int64    // seeds the draws, so that a run can be repeated
 }
 
 // Injector holds the state behind Faults: the seeded draws, the rate limiter
