@@ -22,6 +22,7 @@ type applyFlags struct {
 	autoApprove  bool
 	maxNewGroups int
 	lockTimeout  time.Duration
+	settle       time.Duration
 }
 
 func (a *app) apply(ctx context.Context, args []string) error {
@@ -33,11 +34,15 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking")
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a plan that creates more than `n` groups (a lost state file must not mass-create duplicates)")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: fail at once)")
+	addSettle(fs, &f.settle)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := f.common.check(); err != nil {
+		return err
+	}
+	if err := checkSettle(f.settle); err != nil {
 		return err
 	}
 	if f.maxNewGroups < 0 {
@@ -97,6 +102,7 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 		autoApprove:  f.autoApprove,
 		maxNewGroups: f.maxNewGroups,
 		parallelism:  f.common.parallelism,
+		settle:       f.settle,
 		out:          a.stdout,
 		progress:     a.terminal,
 	}, p).err
@@ -109,6 +115,7 @@ type convergeOpts struct {
 	autoApprove  bool
 	maxNewGroups int
 	parallelism  int
+	settle       time.Duration
 	out          io.Writer // the plan and the result, for a person; io.Discard leaves only logs
 	progress     bool      // live progress on the terminal instead of a log line per group
 }
@@ -157,7 +164,7 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 		}
 	} else {
 		var err error
-		if p, err = makePlan(ctx, m, store, conns, o.parallelism, true); err != nil {
+		if p, err = makePlan(ctx, m, store, conns, o.parallelism, true, o.settle); err != nil {
 			return runReport{err: err}
 		}
 		if err := a.render(o.out, p, "text"); err != nil {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"groupsync/internal/reconcile"
 	"groupsync/internal/render"
@@ -24,6 +26,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		format   string
 		refresh  bool
 		detailed bool
+		settle   time.Duration
 	)
 	a.addCommon(fs, &c)
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
@@ -31,8 +34,12 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	fs.StringVar(&format, "format", "text", "output format: text, markdown or json")
 	fs.BoolVar(&refresh, "refresh", true, "read live groups from the vendors; false plans from the state's cache with no network")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing to do, 2 with changes to apply, 3 with only drift to fix by hand")
+	addSettle(fs, &settle)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkSettle(settle); err != nil {
 		return err
 	}
 	files = append(files, pos...)
@@ -66,7 +73,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	p, err := makePlan(ctx, m, store, conns, c.parallelism, refresh)
+	p, err := makePlan(ctx, m, store, conns, c.parallelism, refresh, settle)
 	if cerr := conns.close(); err == nil {
 		err = cerr
 	}
@@ -101,9 +108,26 @@ func planExit(p *reconcile.Plan, detailed bool) error {
 	return nil
 }
 
+// defaultSettle is how long a create of unknown outcome may still be
+// carried out by the vendor: until then, not finding its group is no proof
+// that it was not made (SPEC section 7.7).
+const defaultSettle = 2 * time.Minute
+
+// addSettle adds --settle, for the commands that plan.
+func addSettle(fs *flag.FlagSet, settle *time.Duration) {
+	fs.DurationVar(settle, "settle", defaultSettle, "wait this long after the last attempt of a create of unknown outcome (crashed, timed out) before concluding it made no group: the vendor may still carry it out")
+}
+
+func checkSettle(settle time.Duration) error {
+	if settle < 0 {
+		return fmt.Errorf("--settle: must not be negative, got %s", settle)
+	}
+	return nil
+}
+
 // makePlan makes the plan the one way every command does.
-func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool) (*reconcile.Plan, error) {
-	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh}
+func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool, settle time.Duration) (*reconcile.Plan, error) {
+	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh, Settle: settle}
 	if conns != nil {
 		o.Clients = conns.clients
 	}

@@ -33,6 +33,7 @@ type runFlags struct {
 	maxNewGroups int
 	healthWindow time.Duration
 	lockTimeout  time.Duration
+	settle       time.Duration
 
 	// Tests set these.
 	now   func() time.Time  // the health clock; nil: time.Now
@@ -59,6 +60,7 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	fs.IntVar(&f.maxNewGroups, "max-new-groups", 20, "refuse a run whose plan creates more than `n` groups")
 	fs.DurationVar(&f.healthWindow, "health-window", time.Hour, "/healthz fails once runs have failed continuously for longer than this")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: the run fails at once)")
+	addSettle(fs, &f.settle)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -83,6 +85,9 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	}
 	if f.lockTimeout < 0 {
 		return nil, fmt.Errorf("--lock-timeout: must not be negative, got %s", f.lockTimeout)
+	}
+	if err := checkSettle(f.settle); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -257,6 +262,7 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 		autoApprove:  true,
 		maxNewGroups: s.f.maxNewGroups,
 		parallelism:  s.f.common.parallelism,
+		settle:       s.f.settle,
 		out:          io.Discard,
 	}, nil)
 	if err := conns.close(); err != nil {
