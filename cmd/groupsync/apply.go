@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,13 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err := a.checkTokens(m, &f.common); err != nil {
 		return err
 	}
+	if saved != nil {
+		// A saved plan is applied to the state it was made from, never to a
+		// new one: Open would create the file.
+		if _, err := os.Stat(f.common.state); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("state file %s does not exist, and a saved plan is applied only to the state it was made from; nothing was changed\nhint: name that state file with --state (or GROUPSYNC_STATE)", f.common.state)
+		}
+	}
 	store, err := state.Open(f.common.state)
 	if err != nil {
 		return err
@@ -85,6 +93,11 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	defer unlock()
+	if saved != nil {
+		if err := checkSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
+			return err
+		}
+	}
 	conns, err := a.connect(m, &f.common, log, nil)
 	if err != nil {
 		return err
@@ -94,6 +107,45 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		err = cerr
 	}
 	return err
+}
+
+// errStateMoved refuses a saved plan made at another serial of its state.
+var errStateMoved = errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
+	"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")
+
+// checkSavedPlan refuses, before any call and any state write, a saved plan
+// made from another state (lineage), at another serial, or that does what
+// its manifest m (at the plan's digest) does not ask for.
+func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string) error {
+	lineage, err := store.Lineage(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.StateLineage == "":
+		return fmt.Errorf("the saved plan %s records no state lineage (an older groupsync made it); nothing was changed\nhint: make the plan again with `groupsync plan -f PATH... --out FILE`", path)
+	case p.StateLineage != lineage:
+		return fmt.Errorf("plan was made from state lineage %s, this state is %s (%s); nothing was changed\nhint: apply it with the --state it was made from, or make a new plan of this state", p.StateLineage, lineage, store.Path())
+	}
+	serial, err := store.Serial(ctx)
+	if err != nil {
+		return err
+	}
+	if serial != p.StateSerial {
+		return errStateMoved
+	}
+	bindings, err := store.Bindings(ctx)
+	if err != nil {
+		return err
+	}
+	intents, err := store.OpenIntents(ctx)
+	if err != nil {
+		return err
+	}
+	if diffs := reconcile.CheckSaved(p, m, bindings, intents); len(diffs) > 0 {
+		return reconcile.AlteredError(path, diffs)
+	}
+	return nil
 }
 
 func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan) error {
@@ -159,8 +211,7 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 			return runReport{err: err}
 		}
 		if serial != p.StateSerial {
-			return runReport{err: errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
-				"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")}
+			return runReport{err: errStateMoved}
 		}
 	} else {
 		var err error
