@@ -61,7 +61,7 @@ func TestCheckSaved(t *testing.T) {
 		{name: "a create of a bound group", key: "eng",
 			in: Input{Manifest: &spec.Manifest{Groups: []*spec.Group{yzjGroup("eng", alice, bob)}}, Bindings: bound("eng", "kingdee", yzjID),
 				Observed: map[string]Observation{"eng": {GroupID: yzjID, Group: live(yzjID, alice)}}},
-			edit: func(gp *GroupPlan) { gp.Create = &CreateStep{Name: "发布讨论组", Members: []Member{{ID: bob}}} },
+			edit:  func(gp *GroupPlan) { gp.Create = &CreateStep{Name: "发布讨论组", Members: []Member{{ID: bob}}} },
 			wants: "group eng: create: the group exists or its last create's outcome is unknown"},
 	}
 	for _, tt := range tests {
