@@ -83,6 +83,55 @@ func TestCrashKill9LateCreates(t *testing.T) {
 	}
 }
 
+// TestCrashLateCreateReport replays report 1 of issue 11 with the binary
+// and the default --settle: a Lunkr create the vendor carries out 3 s late,
+// the apply killed while it waits, an apply right away. That apply used to
+// find no group, conclude "made no group" and create a second one; now the
+// group is blocked while the create settles, and once it landed the next
+// apply finds and binds it.
+func TestCrashLateCreateReport(t *testing.T) {
+	groupsyncBinary(t)
+	r := newCrashRig(t, fleet{Prefix: "r", Lunkr: 1, Members: 1}, crashOptions{})
+	r.w.lk.LandLate(lunkr.CallCreate, 3*time.Second, 1)
+	args := []string{"apply", "--auto-approve", "-f", r.manifest} // the default --settle
+
+	cmd, _, _ := r.cli.command(context.Background(), args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Killed once the vendor holds the create (it took it, and will make
+	// the group later), as at the report's 0.5 s.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if pending, _ := r.w.lk.LateWrites(); pending > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the create never reached the vendor")
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+
+	res := r.cli.runOK(t, args, 1)
+	if !regexp.MustCompile(`error: a create of unknown outcome is settling until \d\d:\d\d:\d\d\n`).MatchString(res.stdout) {
+		t.Errorf("the apply right away does not say the create is settling:\n%s", res)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	must(t, r.w.lk.WaitLanded(ctx))
+	r.w.checkNoDuplicates(t, "after the late create landed")
+
+	r.cli.runOK(t, args)
+	ids := r.w.groupsNamed(spec.Lunkr, lkName("r", 0))
+	_, bound := r.intentsAndBindings()
+	if len(ids) != 1 || bound["r-lk-000"] != ids[0] {
+		t.Errorf("the vendor has %v, the state binds %q; want the one group that landed late, bound", ids, bound["r-lk-000"])
+	}
+	if n := r.w.lk.Calls()[lunkr.CallCreate]; n != 1 {
+		t.Errorf("groups/create reached the vendor %d times, want 1", n)
+	}
+}
+
 // crashOptions are how an episode's vendors and groupsync behave.
 type crashOptions struct {
 	settle    time.Duration // --settle
