@@ -88,16 +88,18 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if saved != nil {
+		// Read only, before the lock is taken: a refused plan leaves the
+		// state file as it was. The serial is checked again under the lock.
+		if err := checkSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
+			return err
+		}
+	}
 	unlock, err := store.Lock(ctx, "groupsync apply", f.lockTimeout)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if saved != nil {
-		if err := checkSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
-			return err
-		}
-	}
 	conns, err := a.connect(m, &f.common, log, nil)
 	if err != nil {
 		return err
@@ -115,7 +117,8 @@ var errStateMoved = errors.New("the state changed since the plan was saved (an a
 
 // checkSavedPlan refuses, before any call and any state write, a saved plan
 // made from another state (lineage), at another serial, or that does what
-// its manifest m (at the plan's digest) does not ask for.
+// its manifest m (at the plan's digest, loaded once for both) does not ask
+// for.
 func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string) error {
 	lineage, err := store.Lineage(ctx)
 	if err != nil {
@@ -141,6 +144,13 @@ func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p
 	intents, err := store.OpenIntents(ctx)
 	if err != nil {
 		return err
+	}
+	// Another apply may have written meanwhile: what was read is then not
+	// the plan's state, and the plan is stale anyway.
+	if again, err := store.Serial(ctx); err != nil {
+		return err
+	} else if again != serial {
+		return errStateMoved
 	}
 	if diffs := reconcile.CheckSaved(p, m, bindings, intents); len(diffs) > 0 {
 		return reconcile.AlteredError(path, diffs)
