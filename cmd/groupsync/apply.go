@@ -141,6 +141,10 @@ func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p
 	if err != nil {
 		return err
 	}
+	posts, err := store.Posts(ctx)
+	if err != nil {
+		return err
+	}
 	intents, err := store.OpenIntents(ctx)
 	if err != nil {
 		return err
@@ -152,7 +156,7 @@ func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p
 	} else if again != serial {
 		return errStateMoved
 	}
-	if diffs := reconcile.CheckSaved(p, m, bindings, intents); len(diffs) > 0 {
+	if diffs := reconcile.CheckSaved(p, m, bindings, posts, intents); len(diffs) > 0 {
 		return reconcile.AlteredError(path, diffs)
 	}
 	return nil

@@ -11,17 +11,17 @@ import (
 
 // CheckSaved checks a saved plan's every write against the manifest it
 // records (m, whose digest the caller has checked) and the state it was
-// made from (bindings and open intents at the plan's serial): names,
+// made from (bindings, posts and open intents at the plan's serial): names,
 // owners, types, members, subscribers, notices, banners and the bindings it
-// records. A plan file may have been edited, or replaced, since it was
-// made; a plan that does anything the manifest does not ask for is refused
-// whole. It returns one line per difference, each naming the group key,
+// records, and that no content is posted again. A plan file may have been
+// edited, or replaced, since it was made; a plan that does anything the
+// manifest does not ask for is refused whole. It returns one line per difference, each naming the group key,
 // and nil when the plan is what the manifest asks for.
 //
 // A recovered group's id comes from the vendor's group list, which the
 // manifest does not hold: only that the binding closes the key's own open
 // create is checked.
-func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent) []string {
+func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, posts map[string][]state.Post, intents []state.Intent) []string {
 	groups := make(map[string]*spec.Group, len(m.Groups))
 	for _, g := range m.Groups {
 		groups[g.Key] = g
@@ -48,7 +48,7 @@ func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, in
 			}
 			continue
 		}
-		for _, d := range checkGroup(gp, g, bindings, creates) {
+		for _, d := range checkGroup(gp, g, bindings, posts, creates) {
 			out = append(out, fmt.Sprintf("group %s: %s", gp.Key, d))
 		}
 	}
@@ -79,7 +79,7 @@ func checkSummary(got, want Summary) []string {
 
 // checkGroup returns what in gp's steps the manifest group g does not ask
 // for.
-func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding, creates map[string]int64) []string {
+func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding, posts map[string][]state.Post, creates map[string]int64) []string {
 	if !gp.changes() {
 		return nil
 	}
@@ -153,14 +153,23 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 			out = append(out, fmt.Sprintf("adds member %q, who is not one of its members", mb.ID))
 		}
 	}
-	out = append(out, checkPosts(gp, g)...)
+	posted := posts[g.Key]
+	if t.Bind != nil && t.Bind.Kind == BindRename {
+		// What was posted under the old key moves with it.
+		posted = append(slices.Clip(posted), posts[t.Bind.From]...)
+	}
+	out = append(out, checkPosts(gp, g, posted)...)
 	return out
 }
 
 // checkPosts returns the notices and banners of gp that are not the
-// manifest group's, by content.
-func checkPosts(gp *GroupPlan, g *spec.Group) []string {
+// manifest group's, by content, or that were posted already.
+func checkPosts(gp *GroupPlan, g *spec.Group, posted []state.Post) []string {
 	var out []string
+	done := make(map[string]bool, len(posted))
+	for _, p := range posted {
+		done[string(p.Kind)+":"+p.Hash] = true
+	}
 	notices := map[string]bool{}
 	for _, n := range g.Notices {
 		notices[ContentHash(Notice{Title: n.Title, Content: n.Content})] = true
@@ -173,6 +182,8 @@ func checkPosts(gp *GroupPlan, g *spec.Group) []string {
 			out = append(out, fmt.Sprintf("notice %q: its hash or title is not its content's", s.Title))
 		case !notices[s.Hash]:
 			out = append(out, fmt.Sprintf("notice %q is not one of its notices", s.Title))
+		case done[string(state.PostNotice)+":"+s.Hash]:
+			out = append(out, fmt.Sprintf("notice %q was posted already", s.Title))
 		}
 	}
 	banners := map[string]bool{}
@@ -187,6 +198,8 @@ func checkPosts(gp *GroupPlan, g *spec.Group) []string {
 			out = append(out, fmt.Sprintf("banner %q: its hash or title is not its content's", s.Title))
 		case !banners[s.Hash]:
 			out = append(out, fmt.Sprintf("banner %q is not one of its banners", s.Title))
+		case done[string(state.PostBanner)+":"+s.Hash]:
+			out = append(out, fmt.Sprintf("banner %q was posted already", s.Title))
 		}
 	}
 	// The same content twice would post it twice.

@@ -54,6 +54,14 @@ func TestCheckSaved(t *testing.T) {
 			in: Input{Manifest: &spec.Manifest{Groups: []*spec.Group{withNotice}}, Bindings: bound("eng", "kingdee", yzjID),
 				Observed: map[string]Observation{"eng": {GroupID: yzjID, Group: live(yzjID, alice)}}},
 			edit: func(gp *GroupPlan) { gp.Notices = append(gp.Notices, gp.Notices[0]) }, wants: "group eng: posts the same content twice"},
+		{name: "a notice posted already, planned again", key: "eng",
+			in: Input{Manifest: &spec.Manifest{Groups: []*spec.Group{withNotice}}, Bindings: bound("eng", "kingdee", yzjID),
+				Posts:    map[string][]state.Post{"eng": {{Key: "eng", Kind: state.PostNotice, Hash: ContentHash(Notice{Title: "值班", Content: "见 wiki"})}}},
+				Observed: map[string]Observation{"eng": {GroupID: yzjID, Group: live(yzjID, alice)}}},
+			edit: func(gp *GroupPlan) {
+				n := Notice{Title: "值班", Content: "见 wiki"}
+				gp.Notices = []PostStep{{Hash: ContentHash(n), Title: n.Title, Notice: &n}}
+			}, wants: `group eng: notice "值班" was posted already`},
 		{name: "a notice as a banner", key: "eng",
 			in: Input{Manifest: &spec.Manifest{Groups: []*spec.Group{withNotice}}, Bindings: bound("eng", "kingdee", yzjID),
 				Observed: map[string]Observation{"eng": {GroupID: yzjID, Group: live(yzjID, alice)}}},
@@ -76,7 +84,7 @@ func TestCheckSaved(t *testing.T) {
 				}
 				p.Summary = summarise(p.Groups) // the summary is checked on its own
 			}
-			diffs := CheckSaved(p, tt.in.Manifest, tt.in.Bindings, tt.in.Intents)
+			diffs := CheckSaved(p, tt.in.Manifest, tt.in.Bindings, tt.in.Posts, tt.in.Intents)
 			got := strings.Join(diffs, "\n")
 			switch {
 			case tt.wants == "" && got != "":
