@@ -109,9 +109,12 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, status, problem)
 		return
 	}
-	s.mu.Lock()
-	delay, late := s.knobs.inj.Late(call, rt.write)
-	s.mu.Unlock()
+	delay, late := time.Duration(0), false
+	if rt.write { // reads are never late: no second lock for them
+		s.mu.Lock()
+		delay, late = s.knobs.inj.Late(call, rt.write)
+		s.mu.Unlock()
+	}
 	if late {
 		// The write is applied at its time whether or not the client still
 		// waits; the client gets the answer only if it does.

@@ -133,12 +133,14 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// another's JSON.
 	f, parseErr := parseObject(body, ep.fields...)
 	tok := r.URL.Query().Get("accessToken")
-	s.mu.Lock()
 	delay, late := time.Duration(0), false
-	if s.tokenOK(tok) && parseErr == nil {
-		delay, late = s.faults.Late(ep.name, ep.write)
+	if ep.write && parseErr == nil { // reads are never late: no second lock for them
+		s.mu.Lock()
+		if s.tokenOK(tok) {
+			delay, late = s.faults.Late(ep.name, ep.write)
+		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	if late {
 		// The write is applied at its time whether or not the client still
 		// waits; the client gets the answer only if it does.
