@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ type applyFlags struct {
 	lockTimeout  time.Duration
 	runTimeout   time.Duration
 	lockStale    time.Duration
+	settle       time.Duration
 }
 
 func (a *app) apply(ctx context.Context, args []string) error {
@@ -40,11 +42,15 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: fail at once)")
 	addRunTimeout(fs, &f.runTimeout)
 	addLockStale(fs, &f.lockStale)
+	addSettle(fs, &f.settle)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := f.common.check(); err != nil {
+		return err
+	}
+	if err := checkSettle(f.settle); err != nil {
 		return err
 	}
 	if f.maxNewGroups < 0 {
@@ -83,11 +89,25 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err := a.checkTokens(m, &f.common); err != nil {
 		return err
 	}
+	if saved != nil {
+		// A saved plan is applied to the state it was made from, never to a
+		// new one: Open would create the file.
+		if _, err := os.Stat(f.common.state); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("state file %s does not exist, and a saved plan is applied only to the state it was made from; nothing was changed\nhint: name that state file with --state (or GROUPSYNC_STATE)", f.common.state)
+		}
+	}
 	store, err := state.Open(f.common.state)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if saved != nil {
+		// Read only, before the lock is taken: a refused plan leaves the
+		// state file as it was. The serial is checked again under the lock.
+		if err := checkSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.runTimeout)
 	defer cancel()
 	unlock, err := a.lock(ctx, store, "groupsync apply", &f.common, lockFlags{f.lockTimeout, f.lockStale}, log)
@@ -106,6 +126,57 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	return err
 }
 
+// errStateMoved refuses a saved plan made at another serial of its state.
+var errStateMoved = errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
+	"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")
+
+// checkSavedPlan refuses, before any call and any state write, a saved plan
+// made from another state (lineage), at another serial, or that does what
+// its manifest m (at the plan's digest, loaded once for both) does not ask
+// for.
+func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string) error {
+	lineage, err := store.Lineage(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.StateLineage == "":
+		return fmt.Errorf("the saved plan %s records no state lineage (an older groupsync made it); nothing was changed\nhint: make the plan again with `groupsync plan -f PATH... --out FILE`", path)
+	case p.StateLineage != lineage:
+		return fmt.Errorf("plan was made from state lineage %s, this state is %s (%s); nothing was changed\nhint: apply it with the --state it was made from, or make a new plan of this state", p.StateLineage, lineage, store.Path())
+	}
+	serial, err := store.Serial(ctx)
+	if err != nil {
+		return err
+	}
+	if serial != p.StateSerial {
+		return errStateMoved
+	}
+	bindings, err := store.Bindings(ctx)
+	if err != nil {
+		return err
+	}
+	posts, err := store.Posts(ctx)
+	if err != nil {
+		return err
+	}
+	intents, err := store.OpenIntents(ctx)
+	if err != nil {
+		return err
+	}
+	// Another apply may have written meanwhile: what was read is then not
+	// the plan's state, and the plan is stale anyway.
+	if again, err := store.Serial(ctx); err != nil {
+		return err
+	} else if again != serial {
+		return errStateMoved
+	}
+	if diffs := reconcile.CheckSaved(p, m, bindings, posts, intents); len(diffs) > 0 {
+		return reconcile.AlteredError(path, diffs)
+	}
+	return nil
+}
+
 func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan) error {
 	return a.converge(ctx, m, store, conns, log, convergeOpts{
 		trigger:      "apply",
@@ -114,6 +185,7 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 		maxRemovals:  f.maxRemovals,
 		parallelism:  f.common.parallelism,
 		runTimeout:   f.runTimeout,
+		settle:       f.settle,
 		out:          a.stdout,
 		progress:     a.terminal,
 	}, p).err
@@ -128,8 +200,9 @@ type convergeOpts struct {
 	maxRemovals  int // members removed in all (prune)
 	parallelism  int
 	runTimeout   time.Duration // ctx's deadline, for the error that says it passed
-	out          io.Writer     // the plan and the result, for a person; io.Discard leaves only logs
-	progress     bool          // live progress on the terminal instead of a log line per group
+	settle       time.Duration
+	out          io.Writer // the plan and the result, for a person; io.Discard leaves only logs
+	progress     bool      // live progress on the terminal instead of a log line per group
 }
 
 // runReport is what one plan+apply did.
@@ -176,8 +249,7 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 			return runReport{err: err}
 		}
 		if serial != p.StateSerial {
-			return runReport{err: errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
-				"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")}
+			return runReport{err: errStateMoved}
 		}
 		// A provider without a token now: its groups are not applied, and
 		// why is said once.
@@ -189,7 +261,7 @@ func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.S
 		}
 	} else {
 		var err error
-		if p, err = makePlan(ctx, m, store, conns, o.parallelism, true); err != nil {
+		if p, err = makePlan(ctx, m, store, conns, o.parallelism, true, o.settle); err != nil {
 			return runReport{err: err}
 		}
 		if err := a.render(o.out, p, "text"); err != nil {

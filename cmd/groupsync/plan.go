@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +28,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		refresh  bool
 		detailed bool
 		timeout  time.Duration
+		settle   time.Duration
 	)
 	a.addCommon(fs, &c)
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
@@ -35,8 +37,12 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	fs.BoolVar(&refresh, "refresh", true, "read live groups from the vendors; false plans from the state's cache with no network")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing to do, 2 with changes to apply, 3 with only drift to fix by hand")
 	addRunTimeout(fs, &timeout)
+	addSettle(fs, &settle)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkSettle(settle); err != nil {
 		return err
 	}
 	files = append(files, pos...)
@@ -85,7 +91,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	p, err := makePlan(ctx, m, store, conns, c.parallelism, refresh)
+	p, err := makePlan(ctx, m, store, conns, c.parallelism, refresh, settle)
 	if cerr := conns.close(); err == nil {
 		err = cerr
 	}
@@ -127,11 +133,28 @@ func planExit(p *reconcile.Plan, detailed bool) error {
 	return nil
 }
 
+// defaultSettle is how long a create of unknown outcome may still be
+// carried out by the vendor: until then, not finding its group is no proof
+// that it was not made (SPEC section 7.7).
+const defaultSettle = 2 * time.Minute
+
+// addSettle adds --settle, for the commands that plan.
+func addSettle(fs *flag.FlagSet, settle *time.Duration) {
+	fs.DurationVar(settle, "settle", defaultSettle, "wait this long after the last attempt of a create of unknown outcome (crashed, timed out) before concluding it made no group: the vendor may still carry it out")
+}
+
+func checkSettle(settle time.Duration) error {
+	if settle < 0 {
+		return fmt.Errorf("--settle: must not be negative, got %s", settle)
+	}
+	return nil
+}
+
 // makePlan makes the plan the one way every command does. Every
 // provider's token is had first: a provider without one is said once in the
 // plan, and its groups are blocked without a call.
-func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool) (*reconcile.Plan, error) {
-	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh}
+func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool, settle time.Duration) (*reconcile.Plan, error) {
+	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh, Settle: settle}
 	var down map[string]error
 	if conns != nil {
 		down = conns.authorize(ctx, m)

@@ -37,6 +37,7 @@ type runFlags struct {
 	lockTimeout  time.Duration
 	runTimeout   time.Duration
 	lockStale    time.Duration
+	settle       time.Duration
 
 	// Tests set these.
 	now   func() time.Time  // the health clock; nil: time.Now
@@ -66,6 +67,7 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for another apply or run to release the state file (0: the run fails at once)")
 	addRunTimeout(fs, &f.runTimeout)
 	addLockStale(fs, &f.lockStale)
+	addSettle(fs, &f.settle)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -95,6 +97,9 @@ func (a *app) parseRunFlags(args []string) (*runFlags, error) {
 		return nil, err
 	}
 	if err := checkRunTimeout(f.runTimeout); err != nil {
+		return nil, err
+	}
+	if err := checkSettle(f.settle); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -301,6 +306,7 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 		maxRemovals:  s.f.maxRemovals,
 		parallelism:  s.f.common.parallelism,
 		runTimeout:   s.f.runTimeout,
+		settle:       s.f.settle,
 		out:          io.Discard,
 	}, nil)
 	if err := conns.close(); err != nil {

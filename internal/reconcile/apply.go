@@ -23,6 +23,7 @@ type Journal interface {
 	CompleteCreate(ctx context.Context, id int64, b state.Binding) error
 	CompletePost(ctx context.Context, id int64, p state.Post) error
 	AbandonIntent(ctx context.Context, id int64) error
+	NoteAttempt(ctx context.Context, id int64, at time.Time) error
 }
 
 var _ Journal = (*state.Store)(nil)
@@ -288,6 +289,10 @@ func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, 
 			if aerr := a.Journal.AbandonIntent(ctx, id); aerr != nil {
 				err = errors.Join(err, aerr)
 			}
+		} else if nerr := a.Journal.NoteAttempt(ctx, id, a.now()); nerr != nil {
+			// The intent stays open either way; its settling then counts
+			// from when it was begun.
+			err = errors.Join(err, nerr)
 		}
 		return "", fmt.Errorf("group %s: create: %w", g.Key, err)
 	}

@@ -38,6 +38,7 @@ func (j *slowJournal) CompleteCreate(context.Context, int64, state.Binding) erro
 }
 func (j *slowJournal) CompletePost(context.Context, int64, state.Post) error { j.wait(); return nil }
 func (j *slowJournal) AbandonIntent(context.Context, int64) error            { j.wait(); return nil }
+func (j *slowJournal) NoteAttempt(context.Context, int64, time.Time) error   { j.wait(); return nil }
 
 // countingClient counts the write calls in flight.
 type countingClient struct {

@@ -31,7 +31,12 @@ type Input struct {
 	Caps      map[spec.Vendor]vendors.Capabilities
 	Refreshed bool
 	Serial    int64
+	Lineage   string // the state's lineage id, recorded in the plan
 	Now       time.Time
+	// Settle is how long after its last attempt a create of unknown outcome
+	// may still be carried out by the vendor: until then, finding no group
+	// is no proof that none was made, and the group is blocked.
+	Settle time.Duration
 }
 
 // Observation is what was learnt of one group before planning.
@@ -122,6 +127,7 @@ func (b *Builder) Plan() *Plan {
 		ManifestFiles:  in.Manifest.Files,
 		ManifestDigest: in.Manifest.Digest,
 		StateSerial:    in.Serial,
+		StateLineage:   in.Lineage,
 		Refreshed:      in.Refreshed,
 		Groups:         b.groups,
 	}
@@ -233,7 +239,7 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 	gp.Bind = t.Bind
 
 	if t.GroupID == "" && ki != nil && ki.create != nil {
-		if !resolveUnknownCreate(&gp, g, ki.create, obs) {
+		if !resolveUnknownCreate(&gp, g, ki.create, obs, in.Now, in.Settle) {
 			gp.Action = actionOf(&gp)
 			return gp
 		}
@@ -318,26 +324,41 @@ func reportUnknownPosts(gp *GroupPlan, g *spec.Group, posted []state.Post, ki *k
 
 // resolveUnknownCreate handles a key whose last create has an unknown
 // outcome. It reports whether planning may go on (recovered, or provably not
-// created); otherwise the group is blocked with the fix.
-func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, obs Observation) bool {
+// created); otherwise the group is blocked with the fix. A vendor may carry
+// out a create late, after the client gave up or was killed: until settle
+// has passed since the last attempt, finding no group proves nothing.
+func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, obs Observation, now time.Time, settle time.Duration) bool {
 	sent := intent.StartedAt.UTC().Format(time.RFC3339)
+	until := intent.LastAttempt().Add(settle)
+	settling := now.Before(until)
+	fix := fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID --provider %s`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Provider, g.Key)
 	switch {
 	case obs.RecoveredID != "":
 		gp.Bind = &Bind{Kind: BindRecover, GroupID: obs.RecoveredID, IntentID: intent.ID,
 			Reason: fmt.Sprintf("the create sent at %s made group %s", sent, obs.RecoveredID)}
 		return true
-	case obs.Searched && obs.RecoveryErr == nil:
-		gp.Bind = &Bind{Kind: BindRetry, IntentID: intent.ID,
-			Reason: fmt.Sprintf("the create sent at %s made no group: %s lists none named %q since", sent, g.Vendor, cmp.Or(intent.Name, g.Name))}
-		return true
 	case obs.RecoveryErr != nil:
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueRecoveryFailed,
 			Message: fmt.Sprintf("create sent at %s has an unknown outcome and the search for it failed: %v", sent, obs.RecoveryErr),
-			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID --provider %s`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Provider, g.Key)})
+			Fix:     fix})
+	case settling:
+		// Searched and found nothing, or no search is possible: either way
+		// the vendor may still make the group. Nothing is concluded yet.
+		how := fmt.Sprintf("wait: %s may still carry it out; the next plan after then looks for it again", g.Vendor)
+		if !obs.Searched {
+			how = fmt.Sprintf("wait: %s may still carry it out; after then, %s", g.Vendor, fix)
+		}
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueSettling,
+			Message: "a create of unknown outcome is settling until " + until.Local().Format(time.TimeOnly),
+			Fix:     how})
+	case obs.Searched:
+		gp.Bind = &Bind{Kind: BindRetry, IntentID: intent.ID,
+			Reason: fmt.Sprintf("the create sent at %s made no group: %s lists none named %q since", sent, g.Vendor, cmp.Or(intent.Name, g.Name))}
+		return true
 	default:
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueUnknownCreate,
 			Message: fmt.Sprintf("create sent at %s has an unknown outcome; it may have made the group", sent),
-			Fix:     fmt.Sprintf("find the group on %s and pin it with groupId: (or `groupsync state import %s ID --provider %s`), or `groupsync state forget %s` to create it again", g.Vendor, g.Key, g.Provider, g.Key)})
+			Fix:     fix})
 	}
 	return false
 }

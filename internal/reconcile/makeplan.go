@@ -17,6 +17,7 @@ type Source interface {
 	OpenIntents(ctx context.Context) ([]state.Intent, error)
 	Posts(ctx context.Context) (map[string][]state.Post, error)
 	Serial(ctx context.Context) (int64, error)
+	Lineage(ctx context.Context) (string, error)
 	// NewReadSaver caches live reads, size per transaction.
 	NewReadSaver(ctx context.Context, size int) *state.ReadSaver
 	// EachRead streams the cached reads.
@@ -34,6 +35,9 @@ type PlanOptions struct {
 	// plans from the cache alone, with no network.
 	Refresh bool
 	Now     func() time.Time // default time.Now
+	// Settle: see Input.Settle. Zero concludes at once (tests only); the
+	// commands default to two minutes.
+	Settle time.Duration
 }
 
 // readBatch is how many live reads MakePlan caches per transaction.
@@ -64,8 +68,12 @@ func MakePlan(ctx context.Context, m *spec.Manifest, src Source, o PlanOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("plan: read serial: %w", err)
 	}
+	lineage, err := src.Lineage(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
 	b := NewBuilder(Input{Manifest: m, Bindings: bindings, Posts: posts, Intents: intents,
-		Caps: o.Caps, Refreshed: o.Refresh, Serial: serial, Now: now()})
+		Caps: o.Caps, Refreshed: o.Refresh, Serial: serial, Lineage: lineage, Now: now(), Settle: o.Settle})
 	add := func(g *spec.Group, obs Observation) { b.Add(g, obs, true) }
 	if o.Refresh {
 		saver := src.NewReadSaver(ctx, readBatch)

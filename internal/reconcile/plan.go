@@ -29,11 +29,14 @@ type Plan struct {
 	CreatedAt     time.Time `json:"createdAt"`
 	// ManifestFiles and ManifestDigest say what the plan was made from; a
 	// saved plan is refused when the files' digest or the StateSerial changed.
-	ManifestFiles  []string    `json:"manifestFiles"`
-	ManifestDigest string      `json:"manifestDigest"`
-	StateSerial    int64       `json:"stateSerial"`
-	Refreshed      bool        `json:"refreshed"` // live reads, not the cache
-	Groups         []GroupPlan `json:"groups"`
+	ManifestFiles  []string `json:"manifestFiles"`
+	ManifestDigest string   `json:"manifestDigest"`
+	StateSerial    int64    `json:"stateSerial"`
+	// StateLineage is the lineage id of the state the plan was made from: a
+	// saved plan is applied to that state (or a copy of it) only.
+	StateLineage string      `json:"stateLineage,omitempty"`
+	Refreshed    bool        `json:"refreshed"` // live reads, not the cache
+	Groups       []GroupPlan `json:"groups"`
 	// Orphans are keys the state knows that no manifest names any more; they
 	// are left alone (groupsync deletes nothing) and listed so a user can
 	// `state forget` them.
@@ -190,6 +193,7 @@ const (
 	IssueUnknownCreate  IssueKind = "unknown-create"  // a create's outcome is unknown
 	IssueUnknownPost    IssueKind = "unknown-post"    // a notice or banner's outcome is unknown
 	IssueRecoveryFailed IssueKind = "recovery-failed" // looking for an unknown create failed
+	IssueSettling       IssueKind = "create-settling" // an unknown create may still land: wait
 )
 
 // Issue is an error that blocks a group (or one of its steps).

@@ -407,6 +407,16 @@ func TestPropertyOneApplyConvergesWithTheFewestCalls(t *testing.T) {
 			if got := w.writes(); len(got) != 0 {
 				t.Errorf("plan made write calls: %v", got)
 			}
+			// Saved, the plan passes the check of every write against its manifest.
+			bindings, err := w.store.Bindings(context.Background())
+			must(t, err)
+			posts, err := w.store.Posts(context.Background())
+			must(t, err)
+			intents, err := w.store.OpenIntents(context.Background())
+			must(t, err)
+			if diffs := reconcile.CheckSaved(p, m, bindings, posts, intents); len(diffs) > 0 {
+				t.Errorf("the plan as made is refused as altered:\n%s", strings.Join(diffs, "\n"))
+			}
 
 			res := w.apply(m, p)
 			if res.Failed != 0 {

@@ -17,6 +17,8 @@ import (
 	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
+	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/yunzhijia"
 )
 
 // TestCrashKill9 runs the real binary's apply against simulators with
@@ -32,12 +34,13 @@ func TestCrashKill9(t *testing.T) {
 	perEpisode := sized(17, 40) // kill points before a final convergence
 	shape := fleet{Yunzhijia: sized(6, 12), Lunkr: sized(3, 6), Members: 2, Notices: 1, Banners: 1}
 
-	full := measureApply(t, shape)
+	o := crashOptions{settle: time.Second}
+	full := measureApply(t, shape, o)
 	t.Logf("an uninterrupted apply takes %v: kill points are drawn in [0, %v)", full, full)
 	st := crashStats{byHand: map[string]int{}}
 	for ep := 0; st.kills < wantKills; ep++ {
 		shape.Prefix = fmt.Sprintf("c%02d", ep)
-		crashEpisode(t, rng, shape, full, perEpisode, &st)
+		crashEpisode(t, rng, shape, o, full, perEpisode, &st)
 		if t.Failed() {
 			break
 		}
@@ -49,8 +52,96 @@ func TestCrashKill9(t *testing.T) {
 	}
 }
 
+// TestCrashKill9LateCreates is TestCrashKill9 against vendors that carry
+// out creates late: half the creates are applied lateDelay after they
+// arrived, whether or not groupsync was killed meanwhile. The next apply
+// comes at once; no create of unknown outcome may be concluded "not made"
+// while it may still land (--settle), so no group is ever made twice.
+func TestCrashKill9LateCreates(t *testing.T) {
+	groupsyncBinary(t)
+	rng := rand.New(rand.NewPCG(20261129, 11))
+	wantKills := sized(20, 200)
+	perEpisode := sized(10, 25)
+	shape := fleet{Yunzhijia: sized(3, 6), Lunkr: sized(4, 8), Members: 2}
+	// The settle is well beyond the delay: a create lands before its intent
+	// has settled, even on a loaded machine.
+	o := crashOptions{settle: 3 * time.Second, lateRate: 0.5, lateDelay: 300 * time.Millisecond}
+	full := measureApply(t, shape, o)
+	t.Logf("an uninterrupted apply takes %v: kill points are drawn in [0, %v)", full, full)
+	st := crashStats{byHand: map[string]int{}}
+	for ep := 0; st.kills < wantKills; ep++ {
+		shape.Prefix = fmt.Sprintf("l%02d", ep)
+		crashEpisode(t, rng, shape, o, full, perEpisode, &st)
+		if t.Failed() {
+			break
+		}
+	}
+	t.Logf("%d kill points in %d runs (%d left a write of unknown outcome, %d finished before their kill point, %d creates landed late); resolved by hand: %v",
+		st.kills, st.runs, st.openAfterKill, st.finished, st.landed, st.byHand)
+	if !t.Failed() && st.byHand[settlingSeen] == 0 {
+		t.Errorf("no plan found a create settling: the late creates missed the kills")
+	}
+}
+
+// TestCrashLateCreateReport replays report 1 of issue 11 with the binary
+// and the default --settle: a Lunkr create the vendor carries out 3 s late,
+// the apply killed while it waits, an apply right away. That apply used to
+// find no group, conclude "made no group" and create a second one; now the
+// group is blocked while the create settles, and once it landed the next
+// apply finds and binds it.
+func TestCrashLateCreateReport(t *testing.T) {
+	groupsyncBinary(t)
+	r := newCrashRig(t, fleet{Prefix: "r", Lunkr: 1, Members: 1}, crashOptions{})
+	r.w.lk.LandLate(lunkr.CallCreate, 3*time.Second, 1)
+	args := []string{"apply", "--auto-approve", "-f", r.manifest} // the default --settle
+
+	cmd, _, _ := r.cli.command(context.Background(), args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Killed once the vendor holds the create (it took it, and will make
+	// the group later), as at the report's 0.5 s.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if pending, _ := r.w.lk.LateWrites(); pending > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the create never reached the vendor")
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+
+	res := r.cli.runOK(t, args, 1)
+	if !regexp.MustCompile(`error: a create of unknown outcome is settling until \d\d:\d\d:\d\d\n`).MatchString(res.stdout) {
+		t.Errorf("the apply right away does not say the create is settling:\n%s", res)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	must(t, r.w.lk.WaitLanded(ctx))
+	r.w.checkNoDuplicates(t, "after the late create landed")
+
+	r.cli.runOK(t, args)
+	ids := r.w.groupsNamed(spec.Lunkr, lkName("r", 0))
+	_, bound := r.intentsAndBindings()
+	if len(ids) != 1 || bound["r-lk-000"] != ids[0] {
+		t.Errorf("the vendor has %v, the state binds %q; want the one group that landed late, bound", ids, bound["r-lk-000"])
+	}
+	if n := r.w.lk.Calls()[lunkr.CallCreate]; n != 1 {
+		t.Errorf("groups/create reached the vendor %d times, want 1", n)
+	}
+}
+
+// crashOptions are how an episode's vendors and groupsync behave.
+type crashOptions struct {
+	settle    time.Duration // --settle
+	lateRate  float64       // the share of creates the vendors apply late
+	lateDelay time.Duration // how late
+}
+
 type crashStats struct {
 	runs, kills, finished, openAfterKill int
+	landed                               int            // creates the vendors applied late
 	byHand                               map[string]int // what the resolutions were
 }
 
@@ -63,37 +154,43 @@ type crashRig struct {
 	manifest string
 	state    string
 	cli      *cli
+	o        crashOptions
 }
 
 const crashToken = "crash-token"
 
-func newCrashRig(t *testing.T, shape fleet) *crashRig {
+func newCrashRig(t *testing.T, shape fleet, o crashOptions) *crashRig {
 	w := newVendorWorld(t, crashToken)
 	w.setChaos(chaosConfig{MinLatency: 5 * time.Millisecond, MaxLatency: 20 * time.Millisecond, Seed: int64(len(shape.Prefix))})
+	if o.lateRate > 0 {
+		seed := int64(len(shape.Prefix)) + int64(shape.Prefix[len(shape.Prefix)-1])
+		w.yzj.SetFaults(yunzhijia.Faults{LateRate: o.lateRate, LateDelay: o.lateDelay, Calls: []string{yunzhijia.CallCreateGroup}, Seed: seed})
+		w.lk.SetFaults(lunkr.Faults{LateRate: o.lateRate, LateDelay: o.lateDelay, Calls: []string{lunkr.CallCreate}, Seed: seed + 1})
+	}
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, w.yzjURL, w.lkURL, envToken, shape)
 	statePath := filepath.Join(dir, "groupsync.db")
 	return &crashRig{
-		t: t, w: w, m: loadManifest(t, manifest), manifest: manifest, state: statePath,
+		t: t, w: w, m: loadManifest(t, manifest), manifest: manifest, state: statePath, o: o,
 		// GROUPSYNC_STATE lets the commands of a plan's fix run as written.
 		cli: newCLI(t, dir, tokenEnv+"="+crashToken, "GROUPSYNC_STATE="+statePath),
 	}
 }
 
 func (r *crashRig) applyArgs() []string {
-	return []string{"apply", "--auto-approve", "-f", r.manifest, "--parallelism", "2"}
+	return []string{"apply", "--auto-approve", "-f", r.manifest, "--parallelism", "2", "--settle", r.o.settle.String()}
 }
 
 // measureApply times an uninterrupted apply of shape from nothing.
-func measureApply(t *testing.T, shape fleet) time.Duration {
+func measureApply(t *testing.T, shape fleet, o crashOptions) time.Duration {
 	shape.Prefix = "measure"
-	r := newCrashRig(t, shape)
+	r := newCrashRig(t, shape, o)
 	res := r.cli.runOK(t, r.applyArgs())
 	return res.duration
 }
 
-func crashEpisode(t *testing.T, rng *rand.Rand, shape fleet, full time.Duration, kills int, st *crashStats) {
-	r := newCrashRig(t, shape)
+func crashEpisode(t *testing.T, rng *rand.Rand, shape fleet, o crashOptions, full time.Duration, kills int, st *crashStats) {
+	r := newCrashRig(t, shape, o)
 	// Each rerun has less to do: kill points are drawn over the expected
 	// length of the next run, the last one that ran to its end.
 	expect := full
@@ -122,6 +219,9 @@ func crashEpisode(t *testing.T, rng *rand.Rand, shape fleet, full time.Duration,
 		}
 	}
 	r.converge(st.byHand)
+	_, landed := r.w.lk.LateWrites()
+	_, ylanded := r.w.yzj.LateWrites()
+	st.landed += landed + ylanded
 }
 
 // checkRun checks an apply that ran to its end: it may fail only because
@@ -184,7 +284,7 @@ func (r *crashRig) intentsAndBindings() ([]state.Intent, map[string]string) {
 func (r *crashRig) plan() *reconcile.Plan {
 	t := r.t
 	t.Helper()
-	res := r.cli.runOK(t, []string{"plan", "--format", "json", "-f", r.manifest}, 0, 1)
+	res := r.cli.runOK(t, []string{"plan", "--format", "json", "-f", r.manifest, "--settle", r.o.settle.String()}, 0, 1)
 	var p reconcile.Plan
 	if err := json.Unmarshal([]byte(res.stdout), &p); err != nil {
 		t.Fatalf("plan --format json: %v\n%s", err, res)
@@ -208,6 +308,9 @@ func (r *crashRig) resolveByHand(tally map[string]int, resolve bool) int {
 	for _, gp := range p.Groups {
 		if gp.Bind != nil && (gp.Bind.Kind == reconcile.BindRecover || gp.Bind.Kind == reconcile.BindRetry) {
 			tally["lunkr "+string(gp.Bind.Kind)+" (seen in a plan)"]++
+		}
+		if hasIssue(&gp, reconcile.IssueSettling) {
+			tally[settlingSeen]++
 		}
 	}
 	if !resolve {
@@ -251,6 +354,9 @@ func (r *crashRig) resolveByHand(tally map[string]int, resolve bool) int {
 	}
 	return n
 }
+
+// settlingSeen tallies the groups plans showed blocked by a create settling.
+const settlingSeen = "settling (seen in a plan)"
 
 func findPostIntent(intents []state.Intent, key, hash string) (state.Intent, bool) {
 	for _, in := range intents {
@@ -301,6 +407,12 @@ func (r *crashRig) converge(tally map[string]int) {
 		p := r.plan()
 		if !p.CanApply() && !p.HasErrors() {
 			break
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		waited := waitSettled(ctx, t, r.w, p, func() []state.Intent { in, _ := r.intentsAndBindings(); return in }, r.o.settle)
+		cancel()
+		if waited {
+			continue
 		}
 		r.checkRun(r.cli.run(t, r.applyArgs()...))
 		r.w.checkNoDuplicates(t, "converging")

@@ -11,9 +11,12 @@
 //   - fault_test.go: 503s, 429s, timeouts, connection resets and lost
 //     answers on every call; repeated plan and apply loops must converge
 //     with no duplicate group, notice or banner, every unknown outcome
-//     surfaced in the plan and resolved the way the plan's fix says.
+//     surfaced in the plan and resolved the way the plan's fix says; and
+//     creates the vendor carries out after the client timed out.
 //   - crash_test.go: SIGKILL at random points of `groupsync apply`, then
-//     rerun, resolve as the plan instructs and converge.
+//     rerun, resolve as the plan instructs and converge; also against
+//     vendors that carry out creates late, after the kill, where no create
+//     of unknown outcome may be concluded "not made" before it settled.
 //   - lock_test.go: two applies on one state file; one fails fast naming
 //     the lock.
 //   - secrets_test.go: every command, failing ones included, with a

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"groupsync/internal/state"
 	"groupsync/internal/vendors/lunkr"
 	"groupsync/internal/vendors/yunzhijia"
 )
@@ -23,6 +24,8 @@ type faultProfile struct {
 	// unknowns: the profile must produce writes of unknown outcome (and
 	// must not when false: a 503 or 429 provably was not made).
 	unknowns bool
+	// settle: how long an unknown create may still land (0: not waited for).
+	settle time.Duration
 }
 
 func faultProfiles() []faultProfile {
@@ -46,6 +49,11 @@ func faultProfiles() []faultProfile {
 		{name: "connection-resets", yzj: yunzhijia.Faults{DropRate: rates(0.25)}, lk: lunkr.Faults{DropRate: rates(0.25)}, unknowns: true},
 		{name: "lost-answers", yzj: yunzhijia.Faults{LoseAnswerRate: rates(0.25)}, lk: lunkr.Faults{LoseAnswerRate: rates(0.25)}, failNext: true, unknowns: true},
 		{name: "everything", yzj: yAll, lk: lAll, chaos: chaosConfig{StallRate: rates(0.05), StallApplied: 0.5}, failNext: true, unknowns: true},
+		// Creates the vendors carry out after the client timed out (300ms).
+		{name: "late-creates",
+			yzj:      yunzhijia.Faults{LateRate: rates(0.4), LateDelay: 500 * time.Millisecond, Calls: []string{yunzhijia.CallCreateGroup}},
+			lk:       lunkr.Faults{LateRate: rates(0.4), LateDelay: 500 * time.Millisecond, Calls: []string{lunkr.CallCreate}},
+			unknowns: true, settle: 2 * time.Second},
 	}
 }
 
@@ -66,7 +74,7 @@ func TestFaultsConverge(t *testing.T) {
 }
 
 type faultStats struct {
-	rounds, applies, unknown, human, stalls int
+	rounds, applies, unknown, human, stalls, settles int
 }
 
 func runFaults(t *testing.T, prof faultProfile, seed int64) {
@@ -81,6 +89,7 @@ func runFaults(t *testing.T, prof faultProfile, seed int64) {
 	// number of rounds (every group read in the same plan) reasonable.
 	r := newRig(t, w, manifest, filepath.Join(dir, "state.db"), token,
 		rigOptions{Timeout: 300 * time.Millisecond, Parallelism: 4, MaxAttempts: sized(5, 8)})
+	r.settle = prof.settle
 
 	prof.yzj.Seed, prof.lk.Seed, prof.chaos.Seed = seed, seed+100, seed+200
 	w.yzj.SetFaults(prof.yzj)
@@ -113,6 +122,10 @@ func runFaults(t *testing.T, prof faultProfile, seed int64) {
 		if !p.CanApply() && !p.HasErrors() {
 			break
 		}
+		if !p.CanApply() && waitSettled(ctx, t, w, p, func() []state.Intent { return r.intents(ctx) }, r.settle) {
+			st.settles++
+			continue
+		}
 		res := r.apply(ctx, p)
 		st.applies++
 		for _, g := range res.Groups {
@@ -144,6 +157,9 @@ func runFaults(t *testing.T, prof faultProfile, seed int64) {
 	}
 	w.checkNoDuplicates(t, "at the end")
 	w.checkConverged(t, r.m, r.bound(ctx))
+	if prof.settle > 0 && st.settles == 0 {
+		t.Errorf("no plan found a create settling: the late creates tested nothing (%+v)", st)
+	}
 	if prof.unknowns && st.unknown == 0 {
 		t.Errorf("the profile produced no unknown outcome: it tested nothing (%+v)", st)
 	}

@@ -162,7 +162,7 @@ func TestCrashKill9Removes(t *testing.T) {
 	groupsyncBinary(t)
 	rng := rand.New(rand.NewPCG(20261129, 14))
 	shape := fleet{Prefix: "k", Yunzhijia: sized(5, 10), Lunkr: 1, Members: 2, Notices: 1, Prune: true}
-	r := newCrashRig(t, shape)
+	r := newCrashRig(t, shape, crashOptions{settle: time.Second})
 	r.cli.runOK(t, r.applyArgs())
 	_, bound := r.intentsAndBindings()
 

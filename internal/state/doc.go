@@ -27,6 +27,7 @@
 //     and records the outcome atomically, and an intent is durable
 //     (synchronous=FULL) before BeginIntent returns.
 //   - Serial changes with every write to bindings, posts or intents, so a
-//     saved plan can tell that the state moved under it.
+//     saved plan can tell that the state moved under it; Lineage, made once
+//     with the file, tells it that it is another state altogether.
 //   - Times are stored and returned in UTC.
 package state

@@ -54,10 +54,22 @@ type Intent struct {
 	Hash      string // content hash for posts, "" for create
 	GroupID   string // target group for posts, "" for create
 	StartedAt time.Time
+	// AttemptedAt is when the last attempt of the call ended with an
+	// unknown outcome (zero when only StartedAt is known, as after a crash).
+	AttemptedAt time.Time
 	// For a create: the group type sent, and a member whose group list can
 	// find the group when the answer is lost (Lunkr groups/list).
 	Type   string
 	Member string
+}
+
+// LastAttempt is the latest moment the intent's call is known to have been
+// in flight: a vendor may still act on it for a while after.
+func (in Intent) LastAttempt() time.Time {
+	if in.AttemptedAt.After(in.StartedAt) {
+		return in.AttemptedAt
+	}
+	return in.StartedAt
 }
 
 // BeginIntent records in durably and returns its id. It returns
@@ -227,6 +239,28 @@ func (s *Store) AbandonIntent(ctx context.Context, id int64) error {
 	return nil
 }
 
+// NoteAttempt records that the call of open intent id ended at at with an
+// unknown outcome, so that its settling is counted from then, not from when
+// the intent was begun: the call may have been sent (or retried) late.
+func (s *Store) NoteAttempt(ctx context.Context, id int64, at time.Time) error {
+	err := s.groupTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE intents SET attempted_at = ? WHERE id = ?", formatTime(orNow(at)), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("intent %d: %w", id, ErrNotFound)
+		}
+		return bumpSerial(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("record the attempt of intent %d: %w", id, err)
+	}
+	return nil
+}
+
 // OpenIntents returns the open intents ordered by id.
 func (s *Store) OpenIntents(ctx context.Context) ([]Intent, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+intentColumns+" FROM intents ORDER BY id")
@@ -278,7 +312,7 @@ func (s *Store) Posts(ctx context.Context) (map[string][]Post, error) {
 	return out, nil
 }
 
-const intentColumns = "id, key, provider, kind, name, hash, group_id, started_at, group_type, member"
+const intentColumns = "id, key, provider, kind, name, hash, group_id, started_at, group_type, member, attempted_at"
 
 func intentByID(ctx context.Context, tx *sql.Tx, id int64) (Intent, error) {
 	in, err := scanIntent(tx.QueryRowContext(ctx, "SELECT "+intentColumns+" FROM intents WHERE id = ?", id))
@@ -306,12 +340,15 @@ func deleteIntent(ctx context.Context, tx *sql.Tx, id int64) error {
 func scanIntent(sc scanner) (Intent, error) {
 	var in Intent
 	var kind string
-	var at sql.NullString
-	err := sc.Scan(&in.ID, &in.Key, &in.Provider, &kind, &in.Name, &in.Hash, &in.GroupID, &at, &in.Type, &in.Member)
+	var at, attempted sql.NullString
+	err := sc.Scan(&in.ID, &in.Key, &in.Provider, &kind, &in.Name, &in.Hash, &in.GroupID, &at, &in.Type, &in.Member, &attempted)
 	if err != nil {
 		return in, err
 	}
 	in.Kind = IntentKind(kind)
-	in.StartedAt, err = parseTime(at)
+	if in.StartedAt, err = parseTime(at); err != nil {
+		return in, err
+	}
+	in.AttemptedAt, err = parseTime(attempted)
 	return in, err
 }

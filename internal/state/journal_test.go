@@ -128,6 +128,7 @@ func TestIntentRefusals(t *testing.T) {
 		}},
 		{"complete a post of other content", func() error { return s.CompletePost(ctx, postID, Post{Hash: "other"}) }},
 		{"abandon an unknown intent", func() error { return s.AbandonIntent(ctx, 999) }},
+		{"note an attempt of an unknown intent", func() error { return s.NoteAttempt(ctx, 999, ts(1)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +170,30 @@ func TestAbandonIntent(t *testing.T) {
 	// Abandoned: the create may be tried again.
 	if _, err := s.BeginIntent(ctx, Intent{Key: "b", Provider: "p", Kind: IntentCreate}); err != nil {
 		t.Errorf("create intent after abandon: %v", err)
+	}
+}
+
+func TestNoteAttemptMovesTheLastAttempt(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	id, err := s.BeginIntent(ctx, Intent{Key: "a", Provider: "p", Kind: IntentCreate, StartedAt: ts(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.OpenIntents(ctx)
+	if err != nil || len(open) != 1 || !open[0].AttemptedAt.IsZero() || !open[0].LastAttempt().Equal(ts(1)) {
+		t.Fatalf("before: %+v, %v; want the last attempt at the start", open, err)
+	}
+	serial := mustSerial(t, s)
+	if err := s.NoteAttempt(ctx, id, ts(3)); err != nil {
+		t.Fatal(err)
+	}
+	if mustSerial(t, s) == serial {
+		t.Error("noting an attempt did not change the serial")
+	}
+	open, err = s.OpenIntents(ctx)
+	if err != nil || len(open) != 1 || !open[0].AttemptedAt.Equal(ts(3)) || !open[0].LastAttempt().Equal(ts(3)) {
+		t.Errorf("after: %+v, %v; want the last attempt at %v", open, err, ts(3))
 	}
 }
 

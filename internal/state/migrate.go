@@ -22,6 +22,7 @@ var migrations = []migration{
 	{2, "what a create sent, for finding a lost one", schemaV2},
 	{3, "the name a created group was given", schemaV3},
 	{4, "lock heartbeats", schemaV4},
+	{5, "a lineage id, and when an unknown create was last attempted", schemaV5},
 }
 
 // schemaV2 records, for a create, the group type and the member whose
@@ -47,6 +48,21 @@ var schemaV3 = []string{
 var schemaV4 = []string{
 	`ALTER TABLE lock ADD COLUMN heartbeat TEXT NOT NULL DEFAULT ''`,
 	`ALTER TABLE lock ADD COLUMN renew_every_ms INTEGER NOT NULL DEFAULT 0`,
+}
+
+// schemaV5 gives the state a lineage: a random id made once, when the file
+// is made (or migrated), that a saved plan records, so that a plan is never
+// applied to another state that happens to have the same serial. It also
+// records when a create of unknown outcome was last attempted (the call
+// ended): a vendor may carry the create out late, and it must not be
+// concluded "not made" before it has settled since then.
+var schemaV5 = []string{
+	`CREATE TABLE lineage (
+		id    INTEGER PRIMARY KEY CHECK (id = 1),
+		value TEXT NOT NULL
+	)`,
+	`INSERT INTO lineage (id, value) VALUES (1, lower(hex(randomblob(16))))`,
+	`ALTER TABLE intents ADD COLUMN attempted_at TEXT`,
 }
 
 // currentVersion is the schema version this groupsync writes.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -38,6 +39,9 @@ var seeds = map[int][]string{
 	},
 	3: {
 		`INSERT INTO bindings (key, provider, group_id, origin, bound_at, name) VALUES ('named', 'coremail', '10664', 'created', '2026-01-02T03:04:05.000000000Z', '运维广播')`,
+	},
+	5: {
+		`INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member, attempted_at) VALUES ('late', 'coremail', 'create', 'z', '', '', '2026-01-02T03:04:05.000000000Z', 'topic', 'eve@example.com', '2026-01-02T03:04:35.000000000Z')`,
 	},
 }
 
@@ -90,6 +94,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			if from >= 1 {
 				checkSeedV1(t, s, from)
 			}
+			checkLineage(t, s)
 		})
 	}
 }
@@ -121,6 +126,10 @@ func checkSeedV1(t *testing.T, s *Store, from int) {
 	if from >= 2 {
 		want = append(want, Intent{Key: "lost", Provider: "coremail", Kind: IntentCreate, Name: "y", Type: "sysTopic", Member: "bob@example.com"})
 	}
+	if from >= 5 {
+		want = append(want, Intent{Key: "late", Provider: "coremail", Kind: IntentCreate, Name: "z", Type: "topic", Member: "eve@example.com",
+			AttemptedAt: time.Date(2026, 1, 2, 3, 4, 35, 0, time.UTC)})
+	}
 	if err != nil || len(intents) != len(want) {
 		t.Errorf("seeded intents = %+v, %v; want %d", intents, err, len(want))
 	}
@@ -139,6 +148,44 @@ func checkSeedV1(t *testing.T, s *Store, from int) {
 	}
 	if n, err := s.Serial(ctx); err != nil || n != 7 {
 		t.Errorf("seeded serial = %d, %v; want 7", n, err)
+	}
+}
+
+// checkLineage checks that a file has a lineage id, whatever version it
+// was made at: a migrated file gets one as a new file does.
+func checkLineage(t *testing.T, s *Store) {
+	t.Helper()
+	id, err := s.Lineage(context.Background())
+	if err != nil || !lineageRE.MatchString(id) {
+		t.Errorf("lineage = %q, %v; want 32 lower-case hex digits", id, err)
+	}
+}
+
+var lineageRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func TestLineageIsMadeOnceAndDiffersBetweenFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := openStore(t, filepath.Join(dir, "a.db"))
+	b := openStore(t, filepath.Join(dir, "b.db"))
+	la, err := a.Lineage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := b.Lineage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if la == lb {
+		t.Errorf("two new state files share the lineage %s", la)
+	}
+	// Reopening (and writing) keeps it.
+	if err := a.Bind(ctx, Binding{Key: "k", Provider: "p", GroupID: "g", Origin: OriginAdopted}); err != nil {
+		t.Fatal(err)
+	}
+	a2 := openStore(t, filepath.Join(dir, "a.db"))
+	if l, err := a2.Lineage(ctx); err != nil || l != la {
+		t.Errorf("lineage after reopening = %q, %v; want %q", l, err, la)
 	}
 }
 

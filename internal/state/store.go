@@ -163,6 +163,18 @@ func (s *Store) Serial(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// Lineage is the state's lineage id: 32 hex digits made at random when the
+// file was made, never changed. A saved plan records it, so that it is
+// applied only to the state it was made from (or a copy of it).
+func (s *Store) Lineage(ctx context.Context) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM lineage WHERE id = 1").Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("read state lineage: %w", err)
+	}
+	return id, nil
+}
+
 // bumpSerial advances the serial inside a write transaction.
 func bumpSerial(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, "UPDATE meta SET value = value + 1 WHERE name = 'serial'")

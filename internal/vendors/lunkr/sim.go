@@ -27,6 +27,8 @@ type Simulator struct {
 	world world
 	knobs knobs
 	auth  simAuth
+	// landings are the writes applied late (LandLate, Faults.LateRate).
+	landings simfault.Landings
 }
 
 // NewSimulator returns an empty simulator accepting the given access tokens
@@ -83,6 +85,7 @@ func callName(path string) string {
 
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := callName(r.URL.Path)
+	arrived := time.Now()
 	s.mu.Lock()
 	s.calls[call]++
 	s.mu.Unlock()
@@ -116,7 +119,43 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, status, problem)
 		return
 	}
+	delay, late := time.Duration(0), false
+	if rt.write { // reads are never late: no second lock for them
+		s.mu.Lock()
+		delay, late = s.knobs.inj.Late(call, rt.write)
+		s.mu.Unlock()
+	}
+	if late {
+		// The write is applied at its time whether or not the client still
+		// waits; the client gets the answer only if it does.
+		type landed struct {
+			status int
+			ans    simAnswer
+			action simfault.Outcome
+		}
+		res := make(chan landed, 1)
+		lr := r.Clone(context.WithoutCancel(r.Context()))
+		s.landings.At(arrived.Add(delay), func() {
+			status, ans, action := s.apply(lr, call, rt, body)
+			res <- landed{status, ans, action}
+		})
+		select {
+		case l := <-res:
+			writeOutcome(w, l.status, l.ans, l.action)
+		case <-r.Context().Done():
+		}
+		return
+	}
+	status, ans, action := s.apply(r, call, rt, body)
+	writeOutcome(w, status, ans, action)
+}
+
+// apply runs the call against the world and decides what becomes of its
+// answer.
+func (s *Simulator) apply(r *http.Request, call string, rt route, body []byte) (int, simAnswer, simfault.Outcome) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	var status int
 	var ans simAnswer
 	if enc, echo := s.knobs.inj.EchoToken(call); echo {
 		status, ans = http.StatusOK, failure(CodeBadGroupType, "refused %s?accessToken=%s", call, simfault.EncodeToken(r.URL.Query().Get("accessToken"), enc))
@@ -134,7 +173,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ans = withBadID(ans, id)
 		}
 	}
-	s.mu.Unlock()
+	return status, ans, action
+}
+
+func writeOutcome(w http.ResponseWriter, status int, ans simAnswer, action simfault.Outcome) {
 	switch action {
 	case simfault.Lose:
 		writeAnswer(w, http.StatusInternalServerError, failure(CodeUnknownError, "internal server error"))

@@ -1,9 +1,11 @@
 package lunkr
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"groupsync/internal/vendors/simfault"
 )
@@ -98,6 +100,24 @@ func (s *Simulator) FailNextAfterApply(call string, n int) {
 	defer s.mu.Unlock()
 	s.knobs.inj.FailNext(call, n)
 }
+
+// LandLate makes the next n calls named call (writes: groups/create) be
+// applied delay after they arrived, whether or not the client still waits
+// for the answer: a vendor that acts on a request its client timed out on
+// or was killed during. The client gets the answer only if it waited.
+func (s *Simulator) LandLate(call string, delay time.Duration, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.knobs.inj.LandLate(call, delay, n)
+}
+
+// WaitLanded returns when every write to be applied late has been, or
+// ctx's error.
+func (s *Simulator) WaitLanded(ctx context.Context) error { return s.landings.Wait(ctx) }
+
+// LateWrites returns how many writes to be applied late are pending, and
+// how many have landed.
+func (s *Simulator) LateWrites() (pending, landed int) { return s.landings.Count() }
 
 // ForceCode makes the next n calls named call (that pass the token and
 // method checks) answer HTTP 200 with the envelope code, without being

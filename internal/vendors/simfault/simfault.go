@@ -1,7 +1,8 @@
 // Package simfault is the fault injection shared by the vendor simulators
 // (yunzhijia, lunkr): added latency, calls refused with 429 or 503 before
 // they are looked at, a rate limit, and answers lost (500) or connections
-// dropped after a write was applied, answers carrying ids of the wrong shape
+// dropped after a write was applied, writes applied late (after the client
+// gave up or was killed), answers carrying ids of the wrong shape
 // (BadIDNext), and errors echoing the access token in any encoding
 // (EchoTokenNext), so that retry, unknown-outcome, answer-checking, leak and
 // load tests can run against a misbehaving vendor.
@@ -13,12 +14,14 @@
 package simfault
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 
@@ -37,6 +40,12 @@ type Faults struct {
 	DropRate       float64       // share of write calls applied, then the connection is closed with no answer
 	Calls          []string      // when non-empty, every fault above applies only to these call names
 	Seed           int64         // seeds the draws, so that a run can be repeated
+	// LateRate is the share of write calls applied LateDelay after they
+	// arrived, whether or not the client still waits: a vendor that acts
+	// on a request its client timed out on, or was killed during. Calls
+	// filters it as it does the faults above.
+	LateRate  float64
+	LateDelay time.Duration
 }
 
 // Injector holds the state behind Faults: the seeded draws, the rate limiter
@@ -50,6 +59,12 @@ type Injector struct {
 	failNext map[string]int // call -> applied calls still to answer 500
 	badID    map[string]pending
 	echo     map[string]pending
+	late     map[string]lateCount
+}
+
+type lateCount struct {
+	delay time.Duration
+	n     int
 }
 
 // pending is a value to use for the next n calls.
@@ -174,6 +189,33 @@ func lowerHex(s string) string {
 	return string(b)
 }
 
+// LandLate makes the next n write calls named call be applied delay after
+// they arrived, whatever Faults says and whatever Calls filters.
+func (in *Injector) LandLate(call string, delay time.Duration, n int) {
+	if in.late == nil {
+		in.late = make(map[string]lateCount)
+	}
+	in.late[call] = lateCount{delay: delay, n: n}
+}
+
+// Late decides whether a write call that passed the simulator's checks is
+// applied late, and how long after its arrival: a pending LandLate count
+// first, then LateRate. Reads are never late.
+func (in *Injector) Late(call string, write bool) (time.Duration, bool) {
+	if !write {
+		return 0, false
+	}
+	if l := in.late[call]; l.n > 0 {
+		l.n--
+		in.late[call] = l
+		return l.delay, true
+	}
+	if in.applies(call) && in.hit(in.faults.LateRate) {
+		return in.faults.LateDelay, true
+	}
+	return 0, false
+}
+
 func (in *Injector) applies(call string) bool {
 	return in.only == nil || in.only[call]
 }
@@ -250,4 +292,62 @@ func DropConnection(w http.ResponseWriter) {
 		}
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// Landings runs the writes a simulator applies late, each on its own
+// goroutine after its delay, whether or not the client still waits, and lets
+// tests wait until all have landed. Its zero value is ready; it is safe for
+// concurrent use.
+type Landings struct {
+	mu      sync.Mutex
+	pending int
+	landed  int
+	idle    chan struct{} // closed when pending drops to 0; nil while none is pending
+}
+
+// At runs apply at time at (at once if it is past) and returns a channel
+// closed after it ran.
+func (l *Landings) At(at time.Time, apply func()) <-chan struct{} {
+	l.mu.Lock()
+	if l.pending == 0 {
+		l.idle = make(chan struct{})
+	}
+	l.pending++
+	l.mu.Unlock()
+	done := make(chan struct{})
+	time.AfterFunc(time.Until(at), func() {
+		defer close(done)
+		apply()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.landed++
+		if l.pending--; l.pending == 0 {
+			close(l.idle)
+			l.idle = nil
+		}
+	})
+	return done
+}
+
+// Wait returns when no late write is pending, or ctx's error.
+func (l *Landings) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	idle := l.idle
+	l.mu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Count returns how many late writes are pending and how many have landed.
+func (l *Landings) Count() (pending, landed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pending, l.landed
 }

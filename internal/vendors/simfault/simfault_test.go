@@ -1,8 +1,10 @@
 package simfault
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 )
 
 func TestZeroInjectorInjectsNothing(t *testing.T) {
@@ -70,5 +72,53 @@ func TestFailNextCountsReadsAndIgnoresCalls(t *testing.T) {
 		if o := in.AfterApply("list", false); o != want {
 			t.Errorf("call %d: %v, want %v", i, o, want)
 		}
+	}
+}
+
+func TestLateLandsWritesOnly(t *testing.T) {
+	var in Injector
+	in.LandLate("create", time.Second, 1)
+	if _, late := in.Late("create", false); late {
+		t.Error("a read is late")
+	}
+	if d, late := in.Late("create", true); !late || d != time.Second {
+		t.Errorf("first create: late %v after %v, want late after 1s", late, d)
+	}
+	if _, late := in.Late("create", true); late {
+		t.Error("LandLate(…, 1) made two writes late")
+	}
+	in.Set(Faults{LateRate: 1, LateDelay: time.Minute, Calls: []string{"notice"}})
+	if _, late := in.Late("create", true); late {
+		t.Error("Calls does not filter LateRate")
+	}
+	if d, late := in.Late("notice", true); !late || d != time.Minute {
+		t.Errorf("notice: late %v after %v, want late after 1m", late, d)
+	}
+}
+
+func TestLandingsWaitForEveryLateWrite(t *testing.T) {
+	var l Landings
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.Wait(ctx); err != nil {
+		t.Fatalf("Wait with nothing pending: %v", err)
+	}
+	release := make(chan struct{})
+	ran := make(chan int, 2)
+	for i := range 2 {
+		l.At(time.Now(), func() { <-release; ran <- i })
+	}
+	if pending, landed := l.Count(); pending != 2 || landed != 0 {
+		t.Errorf("Count = %d pending, %d landed; want 2, 0", pending, landed)
+	}
+	close(release)
+	if err := l.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(ran) != 2 {
+		t.Errorf("Wait returned with %d of 2 writes applied", len(ran))
+	}
+	if pending, landed := l.Count(); pending != 0 || landed != 2 {
+		t.Errorf("Count = %d pending, %d landed; want 0, 2", pending, landed)
 	}
 }

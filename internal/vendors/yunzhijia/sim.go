@@ -34,6 +34,8 @@ type Simulator struct {
 	faults simfault.Injector // guarded by mu
 	now    func() time.Time
 	auth   simAuth
+	// landings are the writes applied late (LandLate, Faults.LateRate).
+	landings simfault.Landings
 }
 
 type simGroup struct {
@@ -101,6 +103,7 @@ var endpoints = map[string]endpoint{
 // operator's membership (403); then the call is applied, and faults that
 // lose the answer may strike.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	path := strings.TrimPrefix(r.URL.Path, "/gateway")
 	if call, ok := tokenPaths[path]; ok {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -150,12 +153,48 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// flight, the world's lock would otherwise queue them all behind one
 	// another's JSON.
 	f, parseErr := parseObject(body, ep.fields...)
+	tok := r.URL.Query().Get("accessToken")
+	delay, late := time.Duration(0), false
+	if ep.write && parseErr == nil { // reads are never late: no second lock for them
+		s.mu.Lock()
+		if ok, _ := s.tokenOK(tok); ok {
+			delay, late = s.faults.Late(ep.name, ep.write)
+		}
+		s.mu.Unlock()
+	}
+	if late {
+		// The write is applied at its time whether or not the client still
+		// waits; the client gets the answer only if it does.
+		type landed struct {
+			out  []byte
+			err  error
+			post simfault.Outcome
+		}
+		res := make(chan landed, 1)
+		s.landings.At(arrived.Add(delay), func() {
+			out, post, err := s.apply(ep, r.URL.Path, tok, f, parseErr)
+			res <- landed{out, err, post}
+		})
+		select {
+		case l := <-res:
+			writeOutcome(w, l.out, l.err, l.post)
+		case <-r.Context().Done():
+		}
+		return
+	}
+	out, post, err := s.apply(ep, r.URL.Path, tok, f, parseErr)
+	writeOutcome(w, out, err, post)
+}
+
+// apply serves the call against the world and decides what becomes of its
+// answer; the answer is encoded outside the lock.
+func (s *Simulator) apply(ep endpoint, urlPath, tok string, f fields, parseErr error) ([]byte, simfault.Outcome, error) {
 	s.mu.Lock()
 	var ans any
 	applied := false
 	if enc, echo := s.faults.EchoToken(ep.name); echo {
-		ans = failure(CodeBadParam, "refused "+r.URL.Path+"?accessToken="+simfault.EncodeToken(r.URL.Query().Get("accessToken"), enc))
-	} else if ok, expired := s.tokenOK(r.URL.Query().Get("accessToken")); expired {
+		ans = failure(CodeBadParam, "refused "+urlPath+"?accessToken="+simfault.EncodeToken(tok, enc))
+	} else if ok, expired := s.tokenOK(tok); expired {
 		ans = failure(CodeTokenExpired, "accessToken is expired")
 	} else if !ok {
 		ans = failure(CodeInvalidToken, "accessToken is invalid or expired")
@@ -173,7 +212,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	out, err := json.Marshal(ans)
+	return out, post, err
+}
 
+func writeOutcome(w http.ResponseWriter, out []byte, err error, post simfault.Outcome) {
 	switch {
 	case err != nil:
 		writeHTTPError(w, http.StatusInternalServerError, err.Error())

@@ -1,6 +1,11 @@
 package yunzhijia
 
-import "groupsync/internal/vendors/simfault"
+import (
+	"context"
+	"time"
+
+	"groupsync/internal/vendors/simfault"
+)
 
 // Faults are the simulator's failure knobs, for retry, unknown-outcome and
 // load tests; see simfault.Faults.
@@ -20,6 +25,25 @@ func (s *Simulator) FailNextAfterApply(call string, n int) {
 	defer s.mu.Unlock()
 	s.faults.FailNext(call, n)
 }
+
+// LandLate makes the next n calls named call (writes: createGroup,
+// notice/create, …) be applied delay after they arrived, whether or not the
+// client still waits for the answer: a vendor that acts on a request its
+// client timed out on or was killed during. The client gets the answer only
+// if it waited.
+func (s *Simulator) LandLate(call string, delay time.Duration, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.LandLate(call, delay, n)
+}
+
+// WaitLanded returns when every write to be applied late has been, or
+// ctx's error.
+func (s *Simulator) WaitLanded(ctx context.Context) error { return s.landings.Wait(ctx) }
+
+// LateWrites returns how many writes to be applied late are pending, and
+// how many have landed.
+func (s *Simulator) LateWrites() (pending, landed int) { return s.landings.Count() }
 
 // Calls returns how many requests each call received, faulted ones
 // included, by call name (createGroup, addGroupUser, delGroupUser,

@@ -1,0 +1,233 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"groupsync/internal/spec"
+	"groupsync/internal/state"
+)
+
+// CheckSaved checks a saved plan's every write against the manifest it
+// records (m, whose digest the caller has checked) and the state it was
+// made from (bindings, posts and open intents at the plan's serial): names,
+// owners, types, members, subscribers, notices, banners and the bindings it
+// records, and that no content is posted again. A plan file may have been
+// edited, or replaced, since it was made; a plan that does anything the
+// manifest does not ask for is refused whole. It returns one line per difference, each naming the group key,
+// and nil when the plan is what the manifest asks for.
+//
+// A recovered group's id comes from the vendor's group list, which the
+// manifest does not hold: only that the binding closes the key's own open
+// create is checked.
+func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, posts map[string][]state.Post, intents []state.Intent) []string {
+	groups := make(map[string]*spec.Group, len(m.Groups))
+	for _, g := range m.Groups {
+		groups[g.Key] = g
+	}
+	creates := map[string]int64{} // open create intent by key
+	for _, in := range intents {
+		if in.Kind == state.IntentCreate {
+			creates[in.Key] = in.ID
+		}
+	}
+	var out []string
+	seen := make(map[string]bool, len(p.Groups))
+	for i := range p.Groups {
+		gp := &p.Groups[i]
+		if seen[gp.Key] {
+			out = append(out, fmt.Sprintf("group %s: planned twice", gp.Key))
+			continue
+		}
+		seen[gp.Key] = true
+		g := groups[gp.Key]
+		if g == nil {
+			if gp.changes() {
+				out = append(out, fmt.Sprintf("group %s: not in the manifest", gp.Key))
+			}
+			continue
+		}
+		for _, d := range checkGroup(gp, g, bindings, posts, creates) {
+			out = append(out, fmt.Sprintf("group %s: %s", gp.Key, d))
+		}
+	}
+	out = append(out, checkSummary(p.Summary, summarise(p.Groups))...)
+	return out
+}
+
+// checkSummary compares a plan's summary with its steps': the safety
+// limits (--max-new-groups) read the summary.
+func checkSummary(got, want Summary) []string {
+	var out []string
+	for _, f := range []struct {
+		name      string
+		got, want int
+	}{
+		{"create", got.Create, want.Create}, {"adopt", got.Adopt, want.Adopt},
+		{"addMembers", got.AddMembers, want.AddMembers}, {"notices", got.Notices, want.Notices},
+		{"banners", got.Banners, want.Banners}, {"drift", got.Drift, want.Drift},
+		{"errors", got.Errors, want.Errors}, {"inSync", got.InSync, want.InSync},
+		{"writeCalls", got.WriteCalls, want.WriteCalls}, {"stateWrites", got.StateWrites, want.StateWrites},
+	} {
+		if f.got != f.want {
+			out = append(out, fmt.Sprintf("summary: %s says %d, the steps make %d", f.name, f.got, f.want))
+		}
+	}
+	return out
+}
+
+// checkGroup returns what in gp's steps the manifest group g does not ask
+// for.
+func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding, posts map[string][]state.Post, creates map[string]int64) []string {
+	if !gp.changes() {
+		return nil
+	}
+	var out []string
+	differ := func(what, got, want string) {
+		if got != want {
+			out = append(out, fmt.Sprintf("%s %q is not the manifest's %q", what, got, want))
+		}
+	}
+	differ("provider", gp.Provider, g.Provider)
+	differ("operator", gp.Operator, operatorOf(g))
+
+	t := Resolve(g, bindings)
+	target := t.GroupID // the group the steps act on
+	intent, open := creates[g.Key]
+	if b := gp.Bind; b != nil {
+		switch {
+		case b.Kind == BindAdopt || b.Kind == BindRename:
+			if t.Bind == nil || t.Bind.Kind != b.Kind {
+				out = append(out, fmt.Sprintf("%s: the manifest and the state ask for none", b.Kind))
+				break
+			}
+			if b.Kind == BindRename && b.From != t.Bind.From {
+				out = append(out, fmt.Sprintf("rename from %q: the manifest renames from %q", b.From, t.Bind.From))
+			}
+			// An unread pin is left out of a rename: the old binding's id moves.
+			if b.GroupID != t.GroupID && (b.Kind != BindRename || b.GroupID != bindings[t.Bind.From].GroupID) {
+				out = append(out, fmt.Sprintf("%s of group %q: the manifest asks for %q", b.Kind, b.GroupID, t.GroupID))
+			}
+			if b.IntentID != 0 && (!open || b.IntentID != intent) {
+				out = append(out, fmt.Sprintf("%s closes intent %d, not the group's open create", b.Kind, b.IntentID))
+			}
+		case b.Kind == BindRecover || b.Kind == BindRetry:
+			if t.GroupID != "" || !open || b.IntentID != intent {
+				out = append(out, fmt.Sprintf("%s of intent %d: the group has no such open create", b.Kind, b.IntentID))
+			}
+			if b.Kind == BindRecover {
+				target = b.GroupID
+			} else if b.GroupID != "" {
+				out = append(out, fmt.Sprintf("retry binds group %q", b.GroupID))
+			}
+		default:
+			out = append(out, fmt.Sprintf("unknown state change %q", b.Kind))
+		}
+	}
+
+	if c := gp.Create; c != nil {
+		retry := gp.Bind != nil && gp.Bind.Kind == BindRetry
+		if t.GroupID != "" || open && !retry {
+			out = append(out, "create: the group exists or its last create's outcome is unknown")
+		}
+		var want GroupPlan
+		planCreate(&want, g)
+		differ("create name", c.Name, want.Create.Name)
+		differ("create type", c.Type, want.Create.Type)
+		differ("create members", joinIDs(c.Members), joinIDs(want.Create.Members))
+		differ("create subscribers", joinIDs(c.Subscribers), joinIDs(want.Create.Subscribers))
+	} else if (len(gp.Add) > 0 || len(gp.Notices) > 0 || len(gp.Banners) > 0) && (target == "" || gp.GroupID != target) {
+		out = append(out, fmt.Sprintf("steps act on group %q, the manifest's is %q", gp.GroupID, target))
+	}
+
+	desired := memberSet{}
+	if g.Vendor == spec.Yunzhijia && g.Owner != nil {
+		desired.add(g.Owner.ID, "")
+	}
+	for _, mb := range g.Members {
+		desired.add(mb.ID, "")
+	}
+	for _, mb := range gp.Add {
+		if !desired.has(mb.ID, "") {
+			out = append(out, fmt.Sprintf("adds member %q, who is not one of its members", mb.ID))
+		}
+	}
+	posted := posts[g.Key]
+	if t.Bind != nil && t.Bind.Kind == BindRename {
+		// What was posted under the old key moves with it.
+		posted = append(slices.Clip(posted), posts[t.Bind.From]...)
+	}
+	out = append(out, checkPosts(gp, g, posted)...)
+	return out
+}
+
+// checkPosts returns the notices and banners of gp that are not the
+// manifest group's, by content, or that were posted already.
+func checkPosts(gp *GroupPlan, g *spec.Group, posted []state.Post) []string {
+	var out []string
+	done := make(map[string]bool, len(posted))
+	for _, p := range posted {
+		done[string(p.Kind)+":"+p.Hash] = true
+	}
+	notices := map[string]bool{}
+	for _, n := range g.Notices {
+		notices[ContentHash(Notice{Title: n.Title, Content: n.Content})] = true
+	}
+	for _, s := range gp.Notices {
+		switch {
+		case s.Notice == nil || s.Banner != nil:
+			out = append(out, fmt.Sprintf("notice %q is not a notice", s.Title))
+		case ContentHash(*s.Notice) != s.Hash || s.Title != s.Notice.Title:
+			out = append(out, fmt.Sprintf("notice %q: its hash or title is not its content's", s.Title))
+		case !notices[s.Hash]:
+			out = append(out, fmt.Sprintf("notice %q is not one of its notices", s.Title))
+		case done[string(state.PostNotice)+":"+s.Hash]:
+			out = append(out, fmt.Sprintf("notice %q was posted already", s.Title))
+		}
+	}
+	banners := map[string]bool{}
+	for _, b := range g.Banners {
+		banners[ContentHash(Banner(b))] = true
+	}
+	for _, s := range gp.Banners {
+		switch {
+		case s.Banner == nil || s.Notice != nil:
+			out = append(out, fmt.Sprintf("banner %q is not a banner", s.Title))
+		case ContentHash(*s.Banner) != s.Hash || s.Title != s.Banner.Title:
+			out = append(out, fmt.Sprintf("banner %q: its hash or title is not its content's", s.Title))
+		case !banners[s.Hash]:
+			out = append(out, fmt.Sprintf("banner %q is not one of its banners", s.Title))
+		case done[string(state.PostBanner)+":"+s.Hash]:
+			out = append(out, fmt.Sprintf("banner %q was posted already", s.Title))
+		}
+	}
+	// The same content twice would post it twice.
+	for _, steps := range [][]PostStep{gp.Notices, gp.Banners} {
+		hashes := make([]string, len(steps))
+		for i, s := range steps {
+			hashes[i] = s.Hash
+		}
+		slices.Sort(hashes)
+		if len(slices.Compact(hashes)) != len(steps) {
+			out = append(out, "posts the same content twice")
+		}
+	}
+	return out
+}
+
+// AlteredError is the error for a saved plan CheckSaved refused.
+func AlteredError(path string, diffs []string) error {
+	const show = 10
+	var b strings.Builder
+	fmt.Fprintf(&b, "the saved plan %s does what its manifest does not ask for (was it edited?); nothing was changed:", path)
+	for i, d := range diffs {
+		if i == show {
+			fmt.Fprintf(&b, "\n  … and %d more", len(diffs)-show)
+			break
+		}
+		b.WriteString("\n  " + d)
+	}
+	b.WriteString("\nhint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")
+	return fmt.Errorf("%s", b.String())
+}
