@@ -184,12 +184,12 @@ func uniqueKey(base, id string, taken map[string]bool) string {
 // people entry for an email, else by their raw id.
 type namer struct {
 	v       spec.Vendor
-	byID    map[string]string // IDKey of a vendor id -> manifest handle
-	handles map[string]bool   // handles taken
+	byID    map[string]string      // IDKey of a vendor id -> manifest handle
+	handles map[string]bool        // handles taken
 	dir     map[string]spec.Person // the manifest's people
-	used    map[string]bool   // manifest handles the export used
-	added   map[string]string // IDKey of an email -> new handle
-	emails  map[string]string // new handle -> email as read
+	used    map[string]bool        // manifest handles the export used
+	added   map[string]string      // IDKey of an email -> new handle
+	emails  map[string]string      // new handle -> email as read
 }
 
 func newNamer(m *spec.Manifest, v spec.Vendor) *namer {
