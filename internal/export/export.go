@@ -131,6 +131,7 @@ func Export(ctx context.Context, r Reader, o Options) (*Result, error) {
 	if o.Parallelism < 1 {
 		o.Parallelism = 1
 	}
+	o.Members = dedupe(o.Members)
 	res := &Result{opts: o, provider: p}
 	ids, failures := discover(ctx, r, o, p)
 	res.Failures = failures
@@ -138,6 +139,19 @@ func Export(ctx context.Context, r Reader, o Options) (*Result, error) {
 	build(res, lives)
 	slices.SortStableFunc(res.Failures, func(a, b Failure) int { return strings.Compare(a.What, b.What) })
 	return res, nil
+}
+
+// dedupe returns s without repeats, in order.
+func dedupe(s []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func providerNames(m *spec.Manifest) string {

@@ -64,7 +64,7 @@ func (r *Result) Write(w io.Writer) error {
 		list(bw, "subscribers", g.Subscribers)
 	}
 	if len(r.Failures) > 0 {
-		fmt.Fprintf(bw, "\n# Not exported: %s that could not be read (see the errors; export again once fixed):\n", count(len(r.Failures), "failure"))
+		fmt.Fprintf(bw, "\n# Not exported, %s (export again once fixed):\n", count(len(r.Failures), "failure"))
 		for _, f := range r.Failures {
 			fmt.Fprintf(bw, "#   %s\n", oneLine(f.Error()))
 		}
