@@ -140,17 +140,24 @@ func slug(name, id string) string {
 			}
 			dash = false
 			b.WriteRune(r)
-			if b.Len() >= maxSlug {
-				break
-			}
 			continue
 		}
 		dash = true
 	}
-	if b.Len() == 0 {
+	s := b.String()
+	if len(s) > maxSlug {
+		// Cut between words where there is a word break.
+		cut := s[:maxSlug+1]
+		if i := strings.LastIndexByte(cut, '-'); i > 0 {
+			s = cut[:i]
+		} else {
+			s = s[:maxSlug]
+		}
+	}
+	if s == "" {
 		return "group-" + shortID(id)
 	}
-	return b.String()
+	return s
 }
 
 // shortID is the end of a group id, which varies most between groups (a
