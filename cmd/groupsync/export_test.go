@@ -93,7 +93,7 @@ func TestCLIExportRoundTrip(t *testing.T) {
 		args   []string
 		groups int
 	}{
-		{"lunkr", []string{"--provider", "coremail", "--member", "alice@example.com", "--member", "erin@example.com"}, 2},
+		{"lunkr", []string{"--provider", "coremail", "--member", "alice", "--member", "erin@example.com"}, 2}, // a handle or an id
 		{"yunzhijia", []string{"--provider", "kingdee", "--group-id", "5c00000000000000000000a1", "--group-id", "5c00000000000000000000a2"}, 2},
 	} {
 		t.Run(tc.vendor, func(t *testing.T) {

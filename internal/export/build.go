@@ -288,11 +288,12 @@ func (n *namer) newHandle(email string) string {
 	return h
 }
 
-// handleFrom makes a handle of s: letters, digits, '.', '_' and '-' kept,
-// anything else '-', starting with a letter, at most 40 characters.
+// handleFrom makes a handle of s: in lower case (mailboxes hardly ever
+// tell case apart), letters, digits, '.', '_' and '-' kept, anything else
+// '-', starting with a letter, at most 40 characters.
 func handleFrom(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range strings.ToLower(s) {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-':
 			b.WriteRune(r)

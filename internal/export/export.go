@@ -131,7 +131,7 @@ func Export(ctx context.Context, r Reader, o Options) (*Result, error) {
 	if o.Parallelism < 1 {
 		o.Parallelism = 1
 	}
-	o.Members = dedupe(o.Members)
+	o.Members = dedupe(resolveHandles(o.Manifest, p.Vendor, o.Members))
 	res := &Result{opts: o, provider: p}
 	ids, failures := discover(ctx, r, o, p)
 	res.Failures = failures
@@ -139,6 +139,19 @@ func Export(ctx context.Context, r Reader, o Options) (*Result, error) {
 	build(res, lives)
 	slices.SortStableFunc(res.Failures, func(a, b Failure) int { return strings.Compare(a.What, b.What) })
 	return res, nil
+}
+
+// resolveHandles turns the people handles among users into their ids on
+// vendor v, so that --member alice works as it does in a manifest.
+func resolveHandles(m *spec.Manifest, v spec.Vendor, users []string) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u
+		if p, ok := m.People[u]; ok && p.IDs[v] != "" {
+			out[i] = p.IDs[v]
+		}
+	}
+	return out
 }
 
 // dedupe returns s without repeats, in order.

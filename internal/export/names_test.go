@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"groupsync/internal/spec"
+	"groupsync/internal/vendors"
 )
 
 func TestSlug(t *testing.T) {
@@ -85,5 +86,35 @@ func TestScalar(t *testing.T) {
 		if back != s {
 			t.Errorf("scalar(%q) = %q reads back as %q", s, out, back)
 		}
+	}
+}
+
+func TestNamer(t *testing.T) {
+	m := &spec.Manifest{People: map[string]spec.Person{
+		"bob":   {Handle: "bob", IDs: map[spec.Vendor]string{spec.Lunkr: "1000777"}},
+		"alice": {Handle: "alice", IDs: map[spec.Vendor]string{spec.Lunkr: "Alice@Example.com"}},
+		"chef":  {Handle: "chef", IDs: map[spec.Vendor]string{spec.Yunzhijia: "5b503ee9e4b02abb5318b23e"}},
+	}}
+	n := newNamer(m, spec.Lunkr)
+	members := []vendors.LiveMember{
+		{ID: "1000777", Email: "bob@example.com"}, // by uid
+		{ID: "1", Email: "alice@example.com"},     // by email, without case
+		{ID: "3000001"},                           // no email: raw uid
+		{ID: "2", Email: "chef@canteen.example.com"},
+		{ID: "3", Email: "Chef@Other.example.com"},
+		{ID: "4", Email: "chef@canteen.example.com"},
+	}
+	n.prepare([]live{{group: &vendors.Group{Members: members}}})
+	var got []string
+	for _, mem := range members {
+		got = append(got, n.of(mem))
+	}
+	want := []string{"bob", "alice", "3000001", "chef-canteen", "chef-other", "chef-canteen"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("named %v, want %v", got, want)
+	}
+	people := n.people(false, &spec.Provider{})
+	if len(people) != 2 || people[0].Handle != "chef-canteen" || people[1].IDs[spec.Lunkr] != "Chef@Other.example.com" {
+		t.Errorf("new people %+v", people)
 	}
 }
