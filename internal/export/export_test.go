@@ -3,10 +3,14 @@ package export_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"groupsync/internal/export"
+	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
 )
 
@@ -124,5 +128,28 @@ func TestExportOptions(t *testing.T) {
 	}
 	if n := len(r.calls()); n != 0 {
 		t.Errorf("calls %v: bad options must make none", r.calls())
+	}
+}
+
+// A Yunzhijia read acts as a user: with neither a manifest owner nor a
+// provider operator, the failure says what to set.
+func TestExportNeedsAnOperator(t *testing.T) {
+	r := newRig(t)
+	seedYunzhijia(r)
+	path := filepath.Join(r.dir, "no-operator.yaml")
+	text := fmt.Sprintf("version: 1\nproviders:\n  kingdee: {vendor: yunzhijia, endpoint: %q, token: \"${TOK}\"}\n", r.yzjURL)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := spec.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, out := r.export(m, export.Options{Provider: "kingdee", GroupIDs: []string{"5c00000000000000000000a1"}})
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Error(), "hint: set operator: on provider kingdee: its reads act as that user") {
+		t.Errorf("failures %v\n%s", res.Failures, out)
+	}
+	if n := len(r.calls()); n != 0 {
+		t.Errorf("calls %v: the client refuses an empty currentUid without a call", r.calls())
 	}
 }
