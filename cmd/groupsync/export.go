@@ -124,20 +124,19 @@ func (a *app) export(ctx context.Context, args []string) error {
 	if out != "" {
 		fmt.Fprintf(a.stderr, "Exported %s of provider %s to %s.\n", plural(len(res.Groups), "group"), provider, out)
 	}
+	for _, f := range res.Failures {
+		for i, line := range strings.Split(f.Error(), "\n") {
+			if i == 0 {
+				line = "groupsync: " + line
+			}
+			fmt.Fprintln(a.stderr, printable.Escape(line))
+		}
+	}
 	if dl := deadlineError(ctx, "the export", timeout, nil); dl != nil {
 		return dl
 	}
 	if len(res.Failures) > 0 {
-		for _, f := range res.Failures {
-			lines := strings.Split(f.Error(), "\n")
-			for i, line := range lines {
-				if i == 0 {
-					line = "groupsync: " + line
-				}
-				fmt.Fprintln(a.stderr, printable.Escape(line))
-			}
-		}
-		fmt.Fprintf(a.stderr, "groupsync: %s could not be exported (listed at the end of the manifest); the rest was written\n", plural(len(res.Failures), "group or member"))
+		fmt.Fprintf(a.stderr, "groupsync: %s, listed at the end of the manifest too; the rest was written\n", plural(len(res.Failures), "failure"))
 		return errReported
 	}
 	return nil

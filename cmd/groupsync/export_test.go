@@ -167,7 +167,7 @@ func TestCLIExportUnreadable(t *testing.T) {
 	}
 	for _, want := range []string{
 		"groupsync: group 5c00000000000000000000ff: yunzhijia groupUsers: not found",
-		"groupsync: 1 group or member could not be exported (listed at the end of the manifest); the rest was written",
+		"groupsync: 1 failure, listed at the end of the manifest too; the rest was written",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
