@@ -59,6 +59,7 @@ func commands() []command {
 		{"apply", "make those calls", (*app).apply},
 		{"run", "plan and apply on a cron schedule", (*app).runScheduled},
 		{"state", "inspect and repair the state file", (*app).stateCmd},
+		{"export", "write a manifest of a provider's live groups", (*app).export},
 		{"history", "create a Yunzhijia group's merged message history link", (*app).history},
 		{"simulate", "serve both vendors' APIs from in-process simulators", (*app).simulate},
 	}

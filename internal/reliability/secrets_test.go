@@ -153,6 +153,8 @@ func leakHappyPath(t *testing.T, secret string, tok tokenLine) {
 	e.run(t, append([]string{"plan", "--format", "json", "--log-format", "json"}, m...))
 	e.run(t, append([]string{"plan", "--detailed-exitcode", "--out", filepath.Join(e.dir, "plan.json")}, m...), 2)
 	e.run(t, []string{"apply", filepath.Join(e.dir, "plan.json")})
+	e.run(t, append([]string{"export", "--provider", "kingdee", "--from-state", "-o", filepath.Join(e.dir, "exported.yaml")}, m...))
+	e.run(t, append([]string{"export", "--provider", "coremail", "--member", "lead0@example.com", "--with-providers"}, m...))
 
 	// Faults: retries are logged, lost answers reported, in both log formats.
 	w.yzj.SetFaults(yunzhijia.Faults{Status503Rate: 0.3, Status429Rate: 0.1, Seed: 3})
@@ -368,6 +370,8 @@ func leakEcho(t *testing.T, secret, mode string, all bool) {
 	}
 	e.run(t, append([]string{"plan", "--format", "markdown"}, m...), 1)
 	e.run(t, append([]string{"history", "s-yzj-000"}, m...), 1)
+	e.run(t, append([]string{"export", "--provider", "kingdee", "--group-id", "5c00000000000000000000a1"}, m...), 1)
+	e.run(t, append([]string{"export", "--provider", "coremail", "--member", "lead0@example.com"}, m...), 1)
 	e.run(t, append([]string{"run", "--once"}, m...), 1)
 	e.run(t, []string{"state", "list"})
 	e.run(t, []string{"state", "show", "s-yzj-001"}, 0, 1)
