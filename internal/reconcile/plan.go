@@ -29,16 +29,26 @@ type Plan struct {
 	CreatedAt     time.Time `json:"createdAt"`
 	// ManifestFiles and ManifestDigest say what the plan was made from; a
 	// saved plan is refused when the files' digest or the StateSerial changed.
-	ManifestFiles  []string    `json:"manifestFiles"`
-	ManifestDigest string      `json:"manifestDigest"`
-	StateSerial    int64       `json:"stateSerial"`
-	Refreshed      bool        `json:"refreshed"` // live reads, not the cache
-	Groups         []GroupPlan `json:"groups"`
+	ManifestFiles  []string `json:"manifestFiles"`
+	ManifestDigest string   `json:"manifestDigest"`
+	StateSerial    int64    `json:"stateSerial"`
+	Refreshed      bool     `json:"refreshed"` // live reads, not the cache
+	// Cache, on a plan made from the cache (Refreshed false), says when the
+	// cached reads it used were made: a field added within format version 1.
+	Cache  *CacheSpan  `json:"cache,omitempty"`
+	Groups []GroupPlan `json:"groups"`
 	// Orphans are keys the state knows that no manifest names any more; they
 	// are left alone (groupsync deletes nothing) and listed so a user can
 	// `state forget` them.
 	Orphans []string `json:"orphans,omitempty"`
 	Summary Summary  `json:"summary"`
+}
+
+// CacheSpan is when the cached reads a plan was made from were read; both
+// are zero when the cache held no read of the plan's groups.
+type CacheSpan struct {
+	Oldest time.Time `json:"oldest,omitzero"`
+	Newest time.Time `json:"newest,omitzero"`
 }
 
 // Summary counts a plan's steps.
