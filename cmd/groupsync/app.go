@@ -55,6 +55,7 @@ func commands() []command {
 		{"state", "inspect and repair the state file", (*app).stateCmd},
 		{"history", "create a Yunzhijia group's merged message history link", (*app).history},
 		{"simulate", "serve both vendors' APIs from in-process simulators", (*app).simulate},
+		{"show", "print a saved plan as the plan command printed it", (*app).show},
 	}
 }
 
