@@ -16,7 +16,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const stateSynopsis = `state list | state show KEY | state import KEY GROUPID --provider NAME | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH]`
+const stateSynopsis = `state list [--format text|json] | state runs [--limit N] [--format text|json] | state show KEY | state import KEY GROUPID --provider NAME | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH]`
 
 func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("state", stateSynopsis, "groupsync state import legacy-room 5bee7172e4b0f6bbaa32b4bf --provider kingdee")
@@ -25,10 +25,14 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		provider string
 		yes      bool
 		hash     string
+		format   string
+		limit    int
 	)
 	a.addCommon(fs, &c)
 	fs.StringVar(&provider, "provider", "", "provider `name` of an imported group")
 	fs.BoolVar(&yes, "yes", false, "forget without asking")
+	fs.StringVar(&format, "format", "text", "list and runs: output format, text or json")
+	fs.IntVar(&limit, "limit", 20, "runs: how many of the latest runs to show (0: all)")
 	fs.StringVar(&hash, "hash", "", "resolve only the notice or banner with this content `hash` (the plan's fix names it)")
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
@@ -37,9 +41,9 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	if len(pos) == 0 {
 		fs.SetOutput(a.stderr)
 		fs.Usage()
-		return errors.New("state needs a subcommand: list, show, import, forget or resolve")
+		return errors.New("state needs a subcommand: list, runs, show, import, forget or resolve")
 	}
-	want := map[string]int{"list": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2}
+	want := map[string]int{"list": 0, "runs": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2}
 	n, ok := want[pos[0]]
 	if !ok {
 		return fmt.Errorf("state: unknown subcommand %q\nhint: %s", pos[0], stateSynopsis)
@@ -54,6 +58,9 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("state file %s does not exist\nhint: check --state (or GROUPSYNC_STATE); the first apply creates it", c.state)
 		}
 	}
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--format: %q is not text or json", format)
+	}
 	store, err := state.Open(c.state)
 	if err != nil {
 		return err
@@ -61,7 +68,12 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	defer store.Close()
 	switch pos[0] {
 	case "list":
+		if format == "json" {
+			return a.stateListJSON(ctx, store)
+		}
 		return a.stateList(ctx, store)
+	case "runs":
+		return a.stateRuns(ctx, store, limit, format)
 	case "show":
 		return a.stateShow(ctx, store, pos[1])
 	}
