@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"groupsync/internal/printable"
@@ -56,6 +55,7 @@ func commands() []command {
 		{"history", "create a Yunzhijia group's merged message history link", (*app).history},
 		{"simulate", "serve both vendors' APIs from in-process simulators", (*app).simulate},
 		{"show", "print a saved plan as the plan command printed it", (*app).show},
+		{"completion", "print a bash, zsh or fish completion script", (*app).completion},
 	}
 }
 
@@ -124,13 +124,6 @@ func (a *app) exitCode(err error) int {
 	}
 	fmt.Fprintf(a.stderr, "groupsync: %v\n", err)
 	return exitError
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "v0.1.0-dev"
 }
 
 // logger returns the slog logger for --log-format.
