@@ -55,6 +55,7 @@ func commands() []command {
 		{"history", "create a Yunzhijia group's merged message history link", (*app).history},
 		{"simulate", "serve both vendors' APIs from in-process simulators", (*app).simulate},
 		{"show", "print a saved plan as the plan command printed it", (*app).show},
+		{"schema", "print the manifest's JSON Schema (for editors)", (*app).schema},
 		{"completion", "print a bash, zsh or fish completion script", (*app).completion},
 	}
 }

@@ -53,7 +53,7 @@ func TestBashCompletes(t *testing.T) {
 		want string // COMPREPLY, sorted, space-separated
 	}{
 		{"groupsync pl", "plan"},
-		{"groupsync s", "show simulate state"},
+		{"groupsync s", "schema show simulate state"},
 		{"groupsync plan --for", "--format"},
 		{"groupsync plan --format m", "markdown"},
 		{"groupsync validate --format ", "github text"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +52,26 @@ func TestShowRefuses(t *testing.T) {
 		if !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("groupsync %s: stderr %q lacks %q", strings.Join(tt.args, " "), r.stderr, tt.want)
 		}
+	}
+}
+
+// TestSchemaCommand: groupsync schema prints the committed schema file.
+func TestSchemaCommand(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("schema").wantCode(t, 0)
+	want, err := os.ReadFile("../../schema/groups.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(want) {
+		t.Error("groupsync schema differs from schema/groups.schema.json (go test ./internal/spec -run TestSchemaFileUpToDate -update)")
+	}
+	c.run("schema", "extra").wantCode(t, 1)
+	manifest, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(manifest), "# yaml-language-server: $schema=../schema/groups.schema.json\n") {
+		t.Error("examples/groups.yaml does not start with the schema modeline")
 	}
 }
