@@ -29,4 +29,3 @@ func TestVersionOf(t *testing.T) {
 		}
 	}
 }
-
