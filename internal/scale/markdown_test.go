@@ -14,7 +14,8 @@ import (
 	"groupsync/internal/render"
 )
 
-// TestMarkdown5000 renders the plan of a 5,000-group world for a pull
+// TestMarkdown5000 renders the plan of a 5,000-group world (2,000 under
+// the race detector, still far past what a comment holds) for a pull
 // request: under GitHub's 65,536 characters, with every group that has an
 // error or drift named, or counted in the cut note. Errors and drift are
 // spread through manifest order: every 37th Yunzhijia group pins a group
@@ -25,7 +26,11 @@ func TestMarkdown5000(t *testing.T) {
 		t.Skip("builds a 5,000-group world")
 	}
 	ctx := context.Background()
-	sc := drifted(5000, 5, 0, 32, 0)
+	groups := 5000
+	if raceEnabled {
+		groups = 2000
+	}
+	sc := drifted(groups, 5, 0, 32, 0)
 	w, err := NewWorld(ctx, t.TempDir(), sc)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +59,7 @@ func TestMarkdown5000(t *testing.T) {
 			drift = append(drift, g.Key)
 		}
 	}
-	if len(errs) < 50 || len(drift) < 50 || p.Summary.Create == 0 {
+	if len(errs) < 30 || len(drift) < 30 || p.Summary.Create == 0 {
 		t.Fatalf("the world has %d groups with errors, %d with drift, %d creates: want many of each", len(errs), len(drift), p.Summary.Create)
 	}
 	var b bytes.Buffer
@@ -75,7 +80,11 @@ func TestMarkdown5000(t *testing.T) {
 		last = max(last, i)
 	}
 	t.Logf("%d groups with errors, %d with drift; %d characters", len(errs), len(drift), utf8.RuneCountInString(out))
-	note := out[strings.LastIndex(out, "**Plan cut**"):]
+	cut := strings.LastIndex(out, "**Plan cut**")
+	if cut < 0 {
+		t.Fatal("the plan of the big world is not cut")
+	}
+	note := out[cut:]
 	for _, k := range []struct {
 		keys     []string
 		one, all string
