@@ -202,7 +202,7 @@ func MarkdownWith(w io.Writer, p *reconcile.Plan, o MarkdownOptions) error {
 }
 
 // longestCounts makes the longest cut note any plan that fits can have.
-var longestCounts = [numKinds]int{99999, 99999, 99999, 99999, 99999}
+var longestCounts = [numKinds]int{9999999, 9999999, 9999999, 9999999, 9999999}
 
 // cacheNote says the plan comes from the cache, and when that was read.
 func cacheNote(p *reconcile.Plan) string {
