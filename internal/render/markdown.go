@@ -105,7 +105,7 @@ func MarkdownWith(w io.Writer, p *reconcile.Plan, o MarkdownOptions) error {
 		head.WriteString("\n" + noChanges + "\n")
 	}
 	if len(groups) > 0 {
-		head.WriteString("\n| | groups | count |\n|---|---|---:|\n")
+		head.WriteString("\n| | kind | groups |\n|---|---|---:|\n")
 		for k := range numKinds {
 			if n := len(byKind[k]); n > 0 {
 				head.WriteString("| `" + string(kindNames[k].mark) + "` | " + kindNames[k].title + " | " + strconv.Itoa(n) + " |\n")
