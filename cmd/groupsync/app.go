@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -62,6 +61,9 @@ func commands() []command {
 		{"export", "write a manifest of a provider's live groups", (*app).export},
 		{"history", "create a Yunzhijia group's merged message history link", (*app).history},
 		{"simulate", "serve both vendors' APIs from in-process simulators", (*app).simulate},
+		{"show", "print a saved plan as the plan command printed it", (*app).show},
+		{"schema", "print the manifest's JSON Schema (for editors)", (*app).schema},
+		{"completion", "print a bash, zsh or fish completion script", (*app).completion},
 	}
 }
 
@@ -130,13 +132,6 @@ func (a *app) exitCode(err error) int {
 	}
 	fmt.Fprintf(a.stderr, "groupsync: %v\n", err)
 	return exitError
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "v0.1.0-dev"
 }
 
 // logger returns the slog logger for --log-format.

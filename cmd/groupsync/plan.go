@@ -18,7 +18,7 @@ import (
 )
 
 func (a *app) plan(ctx context.Context, args []string) error {
-	fs := a.newFlagSet("plan", "plan -f PATH... [--out FILE] [--format text|markdown|json] [--refresh=false] [--detailed-exitcode]",
+	fs := a.newFlagSet("plan", "plan -f PATH... [--out FILE] [--format text|markdown|json] [--full-plan-url URL] [--refresh=false] [--detailed-exitcode]",
 		"groupsync plan --sandbox -f examples/groups.yaml --detailed-exitcode")
 	var (
 		c        commonFlags
@@ -29,12 +29,14 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		detailed bool
 		timeout  time.Duration
 		settle   time.Duration
+		fullURL  string
 	)
 	a.addCommon(fs, &c)
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
 	fs.StringVar(&out, "out", "", "save the plan to `file` for `groupsync apply FILE`")
 	fs.StringVar(&format, "format", "text", "output format: text, markdown or json")
 	fs.BoolVar(&refresh, "refresh", true, "read live groups from the vendors; false plans from the state's cache with no network")
+	fs.StringVar(&fullURL, "full-plan-url", "", "markdown: link a cut plan to the full plan at `URL` (for example a CI artifact)")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing to do, 2 with changes to apply, 3 with only drift to fix by hand")
 	addRunTimeout(fs, &timeout)
 	addSettle(fs, &settle)
@@ -101,7 +103,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	if err := a.render(a.stdout, p, format); err != nil {
+	if err := a.renderPlan(a.stdout, p, format, fullURL); err != nil {
 		return err
 	}
 	if err := deadlineError(ctx, "the plan", timeout, nil); err != nil {
@@ -169,11 +171,17 @@ func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *
 }
 
 func (a *app) render(w io.Writer, p *reconcile.Plan, format string) error {
+	return a.renderPlan(w, p, format, "")
+}
+
+// renderPlan writes p in format; fullURL is markdown's --full-plan-url.
+// plan and show both print with it, so a saved plan shows as it was made.
+func (a *app) renderPlan(w io.Writer, p *reconcile.Plan, format, fullURL string) error {
 	bw := bufio.NewWriter(w)
 	var err error
 	switch format {
 	case "markdown":
-		err = render.Markdown(bw, p)
+		err = render.MarkdownWith(bw, p, render.MarkdownOptions{FullPlanURL: fullURL})
 	case "json":
 		err = render.JSON(bw, p)
 	default:

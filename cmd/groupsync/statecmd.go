@@ -17,7 +17,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const stateSynopsis = `state list | state show KEY | state import KEY GROUPID --provider NAME [-f PATH...] [--force] | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH] | state unlock LOCK_ID [--yes]`
+const stateSynopsis = `state list [--format text|json] | state runs [--limit N] [--format text|json] | state show KEY | state import KEY GROUPID --provider NAME [-f PATH...] [--force] | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH] | state unlock LOCK_ID [--yes]`
 
 func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("state", stateSynopsis, "groupsync state import legacy-room 5bee7172e4b0f6bbaa32b4bf --provider kingdee")
@@ -29,10 +29,14 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		stale    time.Duration
 		files    stringList
 		force    bool
+		format   string
+		limit    int
 	)
 	a.addCommon(fs, &c)
 	fs.StringVar(&provider, "provider", "", "provider `name` of an imported group")
 	fs.BoolVar(&yes, "yes", false, "forget or unlock without asking")
+	fs.StringVar(&format, "format", "text", "list and runs: output format, text or json")
+	fs.IntVar(&limit, "limit", 20, "runs: how many of the latest runs to show (0: all)")
 	fs.StringVar(&hash, "hash", "", "resolve only the notice or banner with this content `hash` (the plan's fix names it)")
 	addLockStale(fs, &stale)
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable): import checks the provider and the id against it")
@@ -44,9 +48,9 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	if len(pos) == 0 {
 		fs.SetOutput(a.stderr)
 		fs.Usage()
-		return errors.New("state needs a subcommand: list, show, import, forget, resolve or unlock")
+		return errors.New("state needs a subcommand: list, runs, show, import, forget, resolve or unlock")
 	}
-	want := map[string]int{"list": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2, "unlock": 1}
+	want := map[string]int{"list": 0, "runs": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2, "unlock": 1}
 	n, ok := want[pos[0]]
 	if !ok {
 		return fmt.Errorf("state: unknown subcommand %q\nhint: %s", pos[0], stateSynopsis)
@@ -72,6 +76,9 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("state file %s does not exist\nhint: check --state (or GROUPSYNC_STATE); the first apply creates it", c.state)
 		}
 	}
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--format: %q is not text or json", format)
+	}
 	store, err := state.Open(c.state)
 	if err != nil {
 		return err
@@ -79,7 +86,12 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	defer store.Close()
 	switch pos[0] {
 	case "list":
+		if format == "json" {
+			return a.stateListJSON(ctx, store)
+		}
 		return a.stateList(ctx, store)
+	case "runs":
+		return a.stateRuns(ctx, store, limit, format)
 	case "show":
 		return a.stateShow(ctx, store, pos[1])
 	case "unlock":

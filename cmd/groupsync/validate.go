@@ -9,14 +9,24 @@ import (
 )
 
 func (a *app) validate(ctx context.Context, args []string) error {
-	fs := a.newFlagSet("validate", "validate -f PATH...", "groupsync validate -f examples/groups.yaml")
+	fs := a.newFlagSet("validate", "validate -f PATH... [--format text|github]", "groupsync validate -f examples/groups.yaml")
 	var files stringList
+	var format string
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable)")
+	fs.StringVar(&format, "format", "text", "error format: text (file:line:col: message) or github (GitHub Actions annotations on stdout)")
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	files = append(files, pos...)
+	if format != "text" && format != "github" {
+		return fmt.Errorf("--format: %q is not text or github", format)
+	}
+	if format == "github" {
+		if err := a.annotate(files); err != nil {
+			return err
+		}
+	}
 	m, err := a.load(files)
 	if err != nil {
 		return err

@@ -75,6 +75,7 @@ type Builder struct {
 	groups  []GroupPlan
 	added   []bool
 	handles *handleIndex
+	cache   CacheSpan // of the cached reads added
 }
 
 // NewBuilder starts a plan of in.Manifest; in.Observed is ignored (see Add).
@@ -108,6 +109,15 @@ func (b *Builder) Add(g *spec.Group, obs Observation, ok bool) {
 		// The old key's open posts move with it: they stay unknown, not new.
 		ki = ki.with(b.intents[t.Bind.From])
 	}
+	if ok && obs.Cached && !obs.ReadAt.IsZero() {
+		t := obs.ReadAt.UTC()
+		if b.cache.Oldest.IsZero() || t.Before(b.cache.Oldest) {
+			b.cache.Oldest = t
+		}
+		if t.After(b.cache.Newest) {
+			b.cache.Newest = t
+		}
+	}
 	b.groups[i] = planGroup(b.in, g, ki, obs, ok, b.handles)
 	b.added[i] = true
 }
@@ -130,6 +140,10 @@ func (b *Builder) Plan() *Plan {
 		StateLineage:   in.Lineage,
 		Refreshed:      in.Refreshed,
 		Groups:         b.groups,
+	}
+	if !in.Refreshed {
+		span := b.cache
+		p.Cache = &span
 	}
 	if len(p.Groups) == 0 {
 		p.Groups = nil // as Build always made it

@@ -34,9 +34,12 @@ type Plan struct {
 	StateSerial    int64    `json:"stateSerial"`
 	// StateLineage is the lineage id of the state the plan was made from: a
 	// saved plan is applied to that state (or a copy of it) only.
-	StateLineage string      `json:"stateLineage,omitempty"`
-	Refreshed    bool        `json:"refreshed"` // live reads, not the cache
-	Groups       []GroupPlan `json:"groups"`
+	StateLineage string `json:"stateLineage,omitempty"`
+	Refreshed    bool   `json:"refreshed"` // live reads, not the cache
+	// Cache, on a plan made from the cache (Refreshed false), says when the
+	// cached reads it used were made: a field added within format version 1.
+	Cache  *CacheSpan  `json:"cache,omitempty"`
+	Groups []GroupPlan `json:"groups"`
 	// Orphans are keys the state knows that no manifest names any more; they
 	// are left alone (groupsync deletes nothing) and listed so a user can
 	// `state forget` them.
@@ -45,6 +48,13 @@ type Plan struct {
 	// BlockProviders), each said once; their groups refer to it.
 	ProviderErrors []ProviderError `json:"providerErrors,omitempty"`
 	Summary        Summary         `json:"summary"`
+}
+
+// CacheSpan is when the cached reads a plan was made from were read; both
+// are zero when the cache held no read of the plan's groups.
+type CacheSpan struct {
+	Oldest time.Time `json:"oldest,omitzero"`
+	Newest time.Time `json:"newest,omitzero"`
 }
 
 // Summary counts a plan's steps.

@@ -3,7 +3,9 @@ package render
 import (
 	"html"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"groupsync/internal/reconcile"
@@ -16,20 +18,88 @@ const MaxMarkdown = 65000
 // maxOrphansMarkdown is how many orphan keys a comment names.
 const maxOrphansMarkdown = 50
 
-// Markdown writes the plan for a pull-request comment: a heading, the
-// summary line, a table of the groups shown, then each group's text block
-// in a collapsed ```diff block. It writes fewer than MaxMarkdown characters:
-// when the whole plan would not fit, it stops adding groups' blocks and ends
-// with a note of how many groups have none. When even the table is too long,
-// it is cut, no block is written, and the note counts the groups left out of
-// the table.
+// MarkdownOptions say how Markdown writes.
+type MarkdownOptions struct {
+	// FullPlanURL, when not empty, is linked from a cut plan: where the
+	// whole plan can be read (for example a CI artifact of the text plan).
+	FullPlanURL string
+
+	limit int // tests: MaxMarkdown when 0
+}
+
+// kind is what a reviewer must see of a group, in the order Markdown shows
+// the kinds: errors first, then drift to fix by hand, creates, removals and
+// other changes. A group is of the first kind that applies.
+type kind int
+
+const (
+	kindErrors kind = iota
+	kindDrift
+	kindCreates
+	kindRemovals
+	kindOther
+	numKinds
+)
+
+var kindNames = [numKinds]struct {
+	mark  reconcile.Action
+	title string // section heading and summary-table row
+	one   string // counted in the cut note: "1 create", "3 creates"
+	many  string
+}{
+	kindErrors:   {reconcile.ActionReport, "Errors", "group with errors", "groups with errors"},
+	kindDrift:    {reconcile.ActionReport, "Drift to fix by hand", "group with drift", "groups with drift"},
+	kindCreates:  {reconcile.ActionCreate, "Creates", "create", "creates"},
+	kindRemovals: {markRemove, "Removals", "group with removals", "groups with removals"},
+	kindOther:    {reconcile.ActionUpdate, "Other changes", "other change", "other changes"},
+}
+
+// kindOf is the kind a group is shown under.
+func kindOf(g *reconcile.GroupPlan) kind {
+	switch {
+	case len(g.Errors) > 0:
+		return kindErrors
+	case len(g.Drift) > 0:
+		return kindDrift
+	case g.Create != nil:
+		return kindCreates
+	case len(g.Remove) > 0:
+		return kindRemovals
+	}
+	return kindOther
+}
+
+// Markdown writes the plan for a pull-request comment with no options; see
+// MarkdownWith.
 func Markdown(w io.Writer, p *reconcile.Plan) error {
+	return MarkdownWith(w, p, MarkdownOptions{})
+}
+
+// MarkdownWith writes the plan for a pull-request comment: a heading, a
+// note when the plan comes from the cache, the summary line, a table of how
+// many groups of each kind there are (never cut), then a section per kind in
+// the order a reviewer must see them (errors, drift, creates, removals,
+// other changes), each group's text block in a ```diff block. It writes
+// fewer than MaxMarkdown characters: when the whole plan does not fit, the
+// groups past what fits are named on one line each, then left out, and a
+// note counts by kind the groups not shown in full and links
+// o.FullPlanURL.
+func MarkdownWith(w io.Writer, p *reconcile.Plan, o MarkdownOptions) error {
 	if p == nil {
 		return errNilPlan
 	}
 	groups := shownGroups(p)
+	var byKind [numKinds][]*reconcile.GroupPlan
+	for _, g := range groups {
+		k := kindOf(g)
+		byKind[k] = append(byKind[k], g)
+	}
+
 	var head strings.Builder
 	head.WriteString("### groupsync plan\n\n")
+	if !p.Refreshed {
+		head.WriteString(cacheNote(p) + "\n\n")
+	}
 	head.WriteString(SummaryLine(p.Summary) + "\n")
 	if lines := ProviderLines(p); len(lines) > 0 {
 		text := strings.Join(lines, "\n")
@@ -39,90 +109,211 @@ func Markdown(w io.Writer, p *reconcile.Plan) error {
 	if len(groups) == 0 && len(p.Orphans) == 0 {
 		head.WriteString("\n" + noChanges + "\n")
 	}
-	var orphans string
+	if len(groups) > 0 {
+		head.WriteString("\n| | kind | groups |\n|---|---|---:|\n")
+		for k := range numKinds {
+			if n := len(byKind[k]); n > 0 {
+				head.WriteString("| `" + string(kindNames[k].mark) + "` | " + kindNames[k].title + " | " + strconv.Itoa(n) + " |\n")
+			}
+		}
+		if p.Summary.InSync > 0 {
+			head.WriteString("| | In sync | " + strconv.Itoa(p.Summary.InSync) + " |\n")
+		}
+	}
 	if len(p.Orphans) > 0 {
-		orphans = "\n" + cell(orphansLine(p.Orphans, maxOrphansMarkdown)) + "\n"
+		head.WriteString("\n" + cell(orphansLine(p.Orphans, maxOrphansMarkdown)) + "\n")
 	}
-	rows := make([]string, len(groups))
-	details := make([]string, len(groups))
-	for i, g := range groups {
-		b := newBlock(g)
-		rows[i] = tableRow(g, &b)
-		details[i] = detailsBlock(g, &b)
+
+	limit := MaxMarkdown
+	if o.limit > 0 {
+		limit = o.limit
 	}
-	rowsN, detailsN := fit(runes(head.String())+runes(tableHead)+runes(orphans), rows, details, runes(cutNote(len(groups))))
+
+	// What a reviewer must see comes first: the groups with errors or drift
+	// are named on one line each (as many as fit), then the first of those
+	// get their details block instead (as many as fit); then the same for
+	// the other groups with what room is left. The budget keeps room for
+	// the longest cut note and a blank line before each section's list.
+	type entry struct {
+		k            kind
+		heading      string // before the section's first group
+		line, block  string
+		named, whole bool
+	}
+	var order []entry
+	for k := range numKinds {
+		for i, g := range byKind[k] {
+			b := newBlock(g)
+			e := entry{k: k, line: listLine(g, &b), block: detailsBlock(g, &b, k <= kindDrift)}
+			if i == 0 {
+				e.heading = "\n#### " + kindNames[k].title + " (" + strconv.Itoa(len(byKind[k])) + ")\n"
+			}
+			order = append(order, e)
+		}
+	}
+	used := runes(head.String()) + runes(cutNote(longestCounts, longestCounts, o.FullPlanURL)) + int(numKinds)
+	tier := len(byKind[kindErrors]) + len(byKind[kindDrift])
+	for _, part := range [][]entry{order[:tier], order[tier:]} {
+		named := 0
+		for i := range part {
+			c := runes(part[i].heading) + runes(part[i].line)
+			if used+c >= limit {
+				break
+			}
+			used += c
+			part[i].named = true
+			named++
+		}
+		for i := range part[:named] {
+			c := runes(part[i].block) - runes(part[i].line)
+			if used+c >= limit {
+				break
+			}
+			used += c
+			part[i].whole = true
+		}
+	}
 
 	ew := &errWriter{w: w}
 	ew.write(head.String())
-	if rowsN > 0 {
-		ew.write(tableHead)
-		for _, r := range rows[:rowsN] {
-			ew.write(r)
+	var lined, left [numKinds]int
+	listing, cut := false, false
+	for _, e := range order {
+		switch {
+		case !e.named:
+			left[e.k]++
+			cut = true
+			continue
+		case e.heading != "":
+			ew.write(e.heading)
+			listing = false
 		}
+		if e.whole {
+			ew.write(e.block)
+			continue
+		}
+		if !listing {
+			ew.write("\n")
+			listing = true
+		}
+		ew.write(e.line)
+		lined[e.k]++
+		cut = true
 	}
-	ew.write(orphans)
-	for _, d := range details[:detailsN] {
-		ew.write(d)
-	}
-	switch {
-	case rowsN < len(groups):
-		ew.write(cutNote(len(groups) - rowsN))
-	case detailsN < len(groups):
-		ew.write(cutNote(len(groups) - detailsN))
+	if cut {
+		ew.write(cutNote(lined, left, o.FullPlanURL))
 	}
 	return ew.err
 }
 
-// tableHead starts the summary table; its leading newline separates it from
-// the summary line.
-const tableHead = "\n| | group | provider | group id | changes |\n|---|---|---|---|---|\n"
+// longestCounts makes the longest cut note any plan that fits can have.
+var longestCounts = [numKinds]int{9999999, 9999999, 9999999, 9999999, 9999999}
 
-// fit returns how many table rows and details blocks can be written after
-// fixed characters and stay under MaxMarkdown: all of them when everything
-// fits, otherwise as many as fit with room left for the note. The table comes
-// first; when even it is cut, no details block is written.
-func fit(fixed int, rows, details []string, note int) (rowsN, detailsN int) {
-	total := fixed
-	for i := range rows {
-		total += runes(rows[i]) + runes(details[i])
+// cacheNote says the plan comes from the cache, and when that was read.
+func cacheNote(p *reconcile.Plan) string {
+	s := "> [!NOTE]\n> **From the cache:** this plan was made with `--refresh=false` from the state's cache of earlier reads, not from the vendors"
+	c := p.Cache
+	switch {
+	case c == nil || c.Newest.IsZero():
+		s += "; the cache held no read of these groups"
+	case c.Oldest.Equal(c.Newest):
+		s += "; the groups were read at " + stamp(c.Newest)
+	default:
+		s += "; the groups were read between " + stamp(c.Oldest) + " and " + stamp(c.Newest)
 	}
-	if total < MaxMarkdown {
-		return len(rows), len(details)
-	}
-	used := fixed + note
-	for rowsN < len(rows) && used+runes(rows[rowsN]) < MaxMarkdown {
-		used += runes(rows[rowsN])
-		rowsN++
-	}
-	if rowsN < len(rows) {
-		return rowsN, 0
-	}
-	for detailsN < rowsN && used+runes(details[detailsN]) < MaxMarkdown {
-		used += runes(details[detailsN])
-		detailsN++
-	}
-	return rowsN, detailsN
+	return s + ". What changed on the vendors since is not shown."
 }
 
-// cutNote says how many groups' blocks were left out.
-func cutNote(n int) string {
-	return "\n… " + count(n, "more group") +
-		" not shown (output cut at 65,000 characters); run groupsync plan locally for the full plan\n"
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// cutNote counts by kind the groups named on one line and those left out,
+// and says where the full plan is.
+func cutNote(lined, left [numKinds]int, url string) string {
+	var s strings.Builder
+	s.WriteString("\n---\n**Plan cut** to fit in a comment (65,000 characters).")
+	if l := kindCounts(lined); l != "" {
+		s.WriteString(" Named without details: " + l + ".")
+	}
+	if l := kindCounts(left); l != "" {
+		s.WriteString(" Left out: " + l + ".")
+	}
+	if url != "" {
+		s.WriteString(" [The full plan](" + linkTarget(url) + ").")
+	} else {
+		s.WriteString(" Run `groupsync plan` for the full plan.")
+	}
+	s.WriteString("\n")
+	return s.String()
 }
 
-func tableRow(g *reconcile.GroupPlan, b *block) string {
-	return "| `" + string(b.action) + "` | " + cell(g.Key) + " | " + cell(g.Provider) + " | " +
-		cell(g.GroupID) + " | " + cell(changes(g)) + " |\n"
+// kindCounts is "3 groups with errors, 12 creates", kinds with none left out.
+func kindCounts(n [numKinds]int) string {
+	var out []string
+	for k := range numKinds {
+		if n[k] > 0 {
+			noun := kindNames[k].many
+			if n[k] == 1 {
+				noun = kindNames[k].one
+			}
+			out = append(out, strconv.Itoa(n[k])+" "+noun)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
-// detailsBlock is the group's text block, collapsed under its key and changes.
-func detailsBlock(g *reconcile.GroupPlan, b *block) string {
-	var text strings.Builder
-	writeBlock(&errWriter{w: &text}, b, width(b.key), false)
-	fence := fenceFor(text.String())
+// linkTarget makes a URL safe inside a Markdown link's parentheses.
+func linkTarget(url string) string {
+	r := strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E", "\n", "", "\r", "")
+	return r.Replace(clean(url))
+}
+
+// listLine names a group on one line, for a cut plan.
+func listLine(g *reconcile.GroupPlan, b *block) string {
+	return "- `" + string(b.action) + "` " + cell(g.Key) + " · " + cell(g.Provider) + " · " +
+		cell(g.GroupID) + ": " + cell(changes(g)) + "\n"
+}
+
+// detailsBlock is the group's diff block, under its key and changes;
+// open shows it unfolded.
+func detailsBlock(g *reconcile.GroupPlan, b *block, open bool) string {
+	text := diffBlock(b)
+	fence := fenceFor(text)
 	summary := html.EscapeString(string(b.action) + " " + b.key + ": " + changes(g))
-	return "\n<details><summary>" + summary + "</summary>\n\n" +
-		fence + "diff\n" + text.String() + fence + "\n\n</details>\n"
+	tag := "<details>"
+	if open {
+		tag = "<details open>"
+	}
+	return "\n" + tag + "<summary>" + summary + "</summary>\n\n" +
+		fence + "diff\n" + text + fence + "\n\n</details>\n"
+}
+
+// diffBlock is the group's block as in the text plan, but with every item's
+// mark in the first column, where GitHub's diff highlighting looks for '+'
+// and '-'; hints start with a space, as context lines.
+func diffBlock(b *block) string {
+	var s strings.Builder
+	head := b.head
+	if b.inline() {
+		head = joinNonEmpty(head, b.items[0].text)
+	}
+	line := string(b.action) + " " + b.key
+	if head != "" {
+		line += "  " + head
+	}
+	s.WriteString(line + "\n")
+	if b.inline() {
+		if h := b.items[0].hint; h != "" {
+			s.WriteString("      hint: " + h + "\n")
+		}
+		return s.String()
+	}
+	for _, it := range b.items {
+		s.WriteString(string(it.mark) + "   " + it.text + "\n")
+		if it.hint != "" {
+			s.WriteString("      hint: " + it.hint + "\n")
+		}
+	}
+	return s.String()
 }
 
 // changes is a short account of a group's steps for the table.
