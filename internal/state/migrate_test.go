@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 func TestMigrationsAreNumberedInOrder(t *testing.T) {
@@ -52,18 +54,12 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 	for from := 0; from <= currentVersion(); from++ {
 		t.Run(fmt.Sprintf("from v%d", from), func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "groupsync.db")
-			if err := createPrivate(path); err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open("sqlite", dsn(path))
-			if err != nil {
-				t.Fatal(err)
-			}
+			path := newLocation(t)
+			db, d := openRaw(t, path)
 			// Each version's rows are written while the file is at that
 			// version, as a file that lived through the versions would hold them.
 			for v := 0; v <= from; v++ {
-				if err := migrateTo(ctx, db, path, v); err != nil {
+				if err := migrateTo(ctx, db, d, path, v); err != nil {
 					t.Fatal(err)
 				}
 				for _, q := range seeds[v] {
@@ -97,6 +93,26 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			checkLineage(t, s)
 		})
 	}
+}
+
+// openRaw opens the database at a state location without migrating it.
+func openRaw(t *testing.T, loc string) (*sql.DB, dialect) {
+	t.Helper()
+	if IsPostgres(loc) {
+		cfg, err := pgx.ParseConfig(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)}), postgresDialect
+	}
+	if err := createPrivate(loc); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(loc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, sqliteDialect
 }
 
 func checkSeedV1(t *testing.T, s *Store, from int) {
@@ -165,9 +181,9 @@ var lineageRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func TestLineageIsMadeOnceAndDiffersBetweenFiles(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	a := openStore(t, filepath.Join(dir, "a.db"))
-	b := openStore(t, filepath.Join(dir, "b.db"))
+	pathA := newLocation(t)
+	a := openStore(t, pathA)
+	b := openStore(t, newLocation(t))
 	la, err := a.Lineage(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +199,14 @@ func TestLineageIsMadeOnceAndDiffersBetweenFiles(t *testing.T) {
 	if err := a.Bind(ctx, Binding{Key: "k", Provider: "p", GroupID: "g", Origin: OriginAdopted}); err != nil {
 		t.Fatal(err)
 	}
-	a2 := openStore(t, filepath.Join(dir, "a.db"))
+	a2 := openStore(t, pathA)
 	if l, err := a2.Lineage(ctx); err != nil || l != la {
 		t.Errorf("lineage after reopening = %q, %v; want %q", l, err, la)
 	}
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	newer := currentVersion() + 1
 	if _, err := s.db.Exec("INSERT INTO schema_version VALUES (?, '2030-01-01T00:00:00.000000000Z')", newer); err != nil {
@@ -202,7 +218,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal("Open accepted a newer schema")
 	}
 	want := fmt.Sprintf("state file %s has schema version %d, newer than this groupsync understands (%d): upgrade groupsync",
-		path, newer, currentVersion())
+		RedactLocation(path), newer, currentVersion())
 	if err.Error() != want {
 		t.Errorf("error:\n got %q\nwant %q", err, want)
 	}
@@ -217,7 +233,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 }
 
 func TestConcurrentOpenOfANewFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	errs := make(chan error, 8)
 	for range cap(errs) {
 		go func() {

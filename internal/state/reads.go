@@ -1,10 +1,8 @@
 package state
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -33,10 +31,10 @@ func (s *Store) SaveReads(ctx context.Context, reads []Read) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO reads (key, provider, group_id, group_json, read_at)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO reads (key, provider, group_id, data, read_at)
 			VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET provider = excluded.provider, group_id = excluded.group_id,
-				group_json = excluded.group_json, read_at = excluded.read_at`)
+				data = excluded.data, read_at = excluded.read_at`)
 		if err != nil {
 			return err
 		}
@@ -64,14 +62,11 @@ func saveRead(ctx context.Context, stmt *sql.Stmt, r Read, at time.Time) error {
 	case r.GroupID == "":
 		return errors.New("empty group id")
 	}
-	data, err := json.Marshal(r.Group)
-	if err != nil {
-		return err
-	}
+	data := encodeGroup(&r.Group)
 	if !r.ReadAt.IsZero() {
 		at = r.ReadAt
 	}
-	_, err = stmt.ExecContext(ctx, r.Key, r.Provider, r.GroupID, data, formatTime(at))
+	_, err := stmt.ExecContext(ctx, r.Key, r.Provider, r.GroupID, data, formatTime(at))
 	return err
 }
 
@@ -96,7 +91,7 @@ func (s *Store) Reads(ctx context.Context) (map[string]Read, error) {
 func (s *Store) EachRead(ctx context.Context, fn func(Read) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, "SELECT key, provider, group_id, group_json, read_at FROM reads")
+	rows, err := s.db.QueryContext(ctx, "SELECT key, provider, group_id, data, read_at FROM reads")
 	if err != nil {
 		return fmt.Errorf("read cached reads: %w", err)
 	}
@@ -198,18 +193,9 @@ func decodeBatch(batch []rawRead, strs vendors.Interner) decodedBatch {
 	return d
 }
 
-// memberStart is how each member (and the group itself) starts in a group
-// as json.Marshal writes it.
-var memberStart = []byte(`{"id":`)
-
 func decodeRead(raw rawRead) (Read, error) {
 	r := raw.read
-	if bytes.Contains(raw.data, []byte(`"members":[`)) {
-		// Sized once: the decoder appends to the slice it is given, and
-		// growing it member by member was a third of the decoding.
-		r.Group.Members = make([]vendors.LiveMember, 0, bytes.Count(raw.data, memberStart))
-	}
-	if err := json.Unmarshal(raw.data, &r.Group); err != nil {
+	if err := decodeGroup(raw.data, &r.Group); err != nil {
 		return r, err
 	}
 	var err error
@@ -228,7 +214,7 @@ func (s *Store) CachedReads(ctx context.Context, keys []string) (map[string]Read
 		for i, k := range keys[:n] {
 			args[i] = k
 		}
-		q := "SELECT key, provider, group_id, group_json, read_at FROM reads WHERE key IN (?" + strings.Repeat(", ?", n-1) + ")"
+		q := "SELECT key, provider, group_id, data, read_at FROM reads WHERE key IN (?" + strings.Repeat(", ?", n-1) + ")"
 		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read cached reads: %w", err)
@@ -252,7 +238,7 @@ func (s *Store) CachedReads(ctx context.Context, keys []string) (map[string]Read
 // CachedRead returns the cached read of key, and false when there is none.
 func (s *Store) CachedRead(ctx context.Context, key string) (Read, bool, error) {
 	row := s.db.QueryRowContext(ctx,
-		"SELECT key, provider, group_id, group_json, read_at FROM reads WHERE key = ?", key)
+		"SELECT key, provider, group_id, data, read_at FROM reads WHERE key = ?", key)
 	r, err := scanRead(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Read{}, false, nil

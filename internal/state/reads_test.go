@@ -181,7 +181,7 @@ func TestReadsNamesAnUndecodableRead(t *testing.T) {
 	if err := s.SaveReads(ctx, reads); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, "UPDATE reads SET group_json = '{\"members\": 7}' WHERE key = ?", reads[200].Key); err != nil {
+	if _, err := s.db.ExecContext(ctx, "UPDATE reads SET data = ? WHERE key = ?", []byte{readFormatDeflate, 0xff, 0xfe}, reads[200].Key); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Reads(ctx)
