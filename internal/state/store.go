@@ -29,8 +29,8 @@ var (
 // Store is an open state file. Its methods are safe for concurrent use.
 type Store struct {
 	db      *sql.DB
-	path    string  // a file's path, or a PostgreSQL URL with its password redacted
-	dialect dialect // the SQL of the database behind db
+	path    string    // a file's path, or a PostgreSQL URL with its password redacted
+	dialect dialect   // the SQL of the database behind db
 	commits committer // batches the journal's small writes
 	// closed is closed by Close: it stops the heartbeats of locks whose
 	// unlock was never called.
