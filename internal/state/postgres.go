@@ -105,7 +105,8 @@ func openPostgres(loc string) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fail("open", fmt.Errorf("cannot connect to PostgreSQL: %w", err))
+		return nil, fail("open", fmt.Errorf("cannot connect to PostgreSQL: %w\nhint: check that the server is up and the URL's host, port, user and database;"+
+			" the password comes from the URL, PGPASSWORD or ~/.pgpass (PGPASSFILE)", err))
 	}
 	if err := migrate(ctx, db, postgresDialect, shown); err != nil {
 		db.Close()
