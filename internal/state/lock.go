@@ -186,11 +186,19 @@ func (s *Store) tryLockOnce(ctx context.Context, me holder, stale time.Duration)
 		return nil, nil, "", nil, err
 	}
 	if sess == nil {
-		h, _, err := lockRow(ctx, s.db)
-		if err != nil {
-			return nil, nil, "", nil, err
+		// The holder writes its row just after taking the server's lock:
+		// give it a moment, so that the error can name it.
+		for wait := time.Now().Add(2 * time.Second); ; {
+			h, found, err := lockRow(ctx, s.db)
+			if err != nil || found || time.Now().After(wait) {
+				return &h, nil, "", nil, err
+			}
+			select {
+			case <-ctx.Done():
+				return &h, nil, "", nil, nil
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-		return &h, nil, "", nil, nil
 	}
 	other, prev, why, err = s.tryLock(ctx, me, stale, true)
 	if err != nil || other != nil {
