@@ -119,6 +119,23 @@ func (s *Store) Close() error {
 // with its password redacted.
 func (s *Store) Path() string { return s.path }
 
+// FileSize checkpoints a SQLite state's write-ahead log into the file and
+// returns the file's size in bytes: what a copy of the file would weigh.
+// It returns 0 for PostgreSQL.
+func (s *Store) FileSize(ctx context.Context) (int64, error) {
+	if s.dialect == postgresDialect {
+		return 0, nil
+	}
+	if _, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return 0, fmt.Errorf("checkpoint state file %s: %w", s.path, err)
+	}
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint state file %s: %w", s.path, err)
+	}
+	return fi.Size(), nil
+}
+
 // Postgres reports whether the state is kept in PostgreSQL.
 func (s *Store) Postgres() bool { return s.dialect == postgresDialect }
 
