@@ -109,3 +109,47 @@ func TestCLIPostgresDownOrRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIStateListShowsTheLock: state list names the holder of the lock,
+// on a file and on PostgreSQL alike.
+func TestCLIStateListShowsTheLock(t *testing.T) {
+	for _, backend := range []string{"file", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			c := newCLI(t)
+			loc := c.state
+			if backend == "postgres" {
+				loc = pgtest.Location(t)
+			}
+			st, err := state.Open(loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			unlock, err := st.Lock(context.Background(), "groupsync run", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			h, _, err := st.LockHolder(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := c.run("state", "list", "--state", loc).wantCode(t, 0)
+			if !strings.Contains(r.stdout, "Locked by PID ") || !strings.Contains(r.stdout, "(groupsync run); lock id "+h.ID) {
+				t.Errorf("state list does not show the lock:\n%s", r.stdout)
+			}
+			r = c.run("state", "forget", "ops", "--yes", "--state", loc).wantCode(t, 1)
+			if !strings.Contains(r.stderr, "is locked by PID") || !strings.Contains(r.stderr, h.ID) {
+				t.Errorf("state forget on a locked state:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestCLISandboxNeedsAFile(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("plan", "--sandbox", "-f", example, "--state", "postgres://u:pw-x@127.0.0.1:1/db").wantCode(t, 1)
+	if !strings.Contains(r.stderr, "--sandbox") || strings.Contains(r.stderr, "pw-x") {
+		t.Errorf("plan --sandbox on PostgreSQL:\n%s", r.stderr)
+	}
+}

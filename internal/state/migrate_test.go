@@ -3,12 +3,15 @@ package state
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -254,4 +257,57 @@ func TestConcurrentOpenOfANewFile(t *testing.T) {
 	if err := s.db.QueryRow("SELECT count(*) FROM schema_version").Scan(&n); err != nil || n != currentVersion() {
 		t.Errorf("schema_version has %d rows, %v; want %d", n, err, currentVersion())
 	}
+}
+
+// TestMigrationCompactsCachedReads: a file from before v6 holding cached
+// reads as JSON is converted, every read kept, and shrinks.
+func TestMigrationCompactsCachedReads(t *testing.T) {
+	sqliteOnly(t) // PostgreSQL's conversion is covered by TestMigrateFromEveryVersion
+	ctx := context.Background()
+	path := newLocation(t)
+	db, d := openRaw(t, path)
+	if err := migrateTo(ctx, db, d, path, compactVersion-1); err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	for i := range n {
+		r := testRead(i, 100)
+		data, err := json.Marshal(r.Group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO reads VALUES (?, ?, ?, ?, ?)", r.Key, r.Provider, r.GroupID, data, formatTime(ts(1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := fileSize(t, path)
+	s := openStore(t, path)
+	reads, err := s.Reads(ctx)
+	if err != nil || len(reads) != n {
+		t.Fatalf("after the migration: %d reads, %v; want %d", len(reads), err, n)
+	}
+	want := testRead(7, 100)
+	if diff := cmp.Diff(want.Group, reads[want.Key].Group); diff != "" {
+		t.Errorf("a converted read differs (-want +got):\n%s", diff)
+	}
+	after, err := s.FileSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after*3 > before {
+		t.Errorf("the file went from %d to %d bytes: not compacted", before, after)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
