@@ -254,7 +254,12 @@ func (c *commonFlags) check() error {
 
 // location is the state location to open (a PostgreSQL URL with its
 // password): never print it.
-func (c *commonFlags) location() string { return c.stateRaw }
+func (c *commonFlags) location() string {
+	if c.stateRaw == "" {
+		return c.state // set directly, not through the flag
+	}
+	return c.stateRaw
+}
 
 // stateValue is the --state flag: it keeps the location as given for
 // opening, and a redacted copy for every message (connection strings are
