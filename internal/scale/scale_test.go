@@ -172,7 +172,7 @@ func BenchmarkScale(b *testing.B) {
 		report(b, r)
 	})
 	live := drifted(10000, 200, latency, parallelism, 0)
-	b.Run("10000x200/rate=none/postgres", func(b *testing.B) {
+	b.Run("10000x200/rate=unlimited/postgres", func(b *testing.B) {
 		var r Result
 		for range b.N {
 			r = runOnceAt(b, live, (*World).Run, pgtest.Location(b))
