@@ -181,23 +181,22 @@ func (s *Store) tryLockOnce(ctx context.Context, me holder, stale time.Duration)
 		other, prev, why, err = s.tryLock(ctx, me, stale, false)
 		return other, prev, why, nil, err
 	}
-	sess, err = s.tryAdvisoryLock(ctx)
-	if err != nil {
-		return nil, nil, "", nil, err
-	}
-	if sess == nil {
-		// The holder writes its row just after taking the server's lock:
-		// give it a moment, so that the error can name it.
-		for wait := time.Now().Add(2 * time.Second); ; {
-			h, found, err := lockRow(ctx, s.db)
-			if err != nil || found || time.Now().After(wait) {
-				return &h, nil, "", nil, err
-			}
-			select {
-			case <-ctx.Done():
-				return &h, nil, "", nil, nil
-			case <-time.After(20 * time.Millisecond):
-			}
+	for gone := time.Now().Add(pgGoneWait); ; {
+		sess, err = s.tryAdvisoryLock(ctx)
+		if err != nil {
+			return nil, nil, "", nil, err
+		}
+		if sess != nil {
+			break
+		}
+		h, found, err := s.pgLockRow(ctx)
+		if err != nil || !found || !h.provablyGone(me) || time.Now().After(gone) {
+			return &h, nil, "", nil, err
+		}
+		// The holder is gone (it ran on this host and is no longer
+		// running), but the server has not yet seen its connection close.
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return &h, nil, "", nil, nil
 		}
 	}
 	other, prev, why, err = s.tryLock(ctx, me, stale, true)
@@ -206,6 +205,39 @@ func (s *Store) tryLockOnce(ctx context.Context, me holder, stale time.Duration)
 		return other, nil, "", nil, err
 	}
 	return nil, prev, why, sess, nil
+}
+
+// pgGoneWait is how long a PostgreSQL lock whose holder provably is gone
+// is waited for: the server releases it once it sees the connection close,
+// which on a loaded machine takes a moment.
+const pgGoneWait = 10 * time.Second
+
+// pgLockRow reads the lock row of a PostgreSQL state whose server lock
+// another session holds. That holder writes its row just after taking the
+// server's lock: it is given a moment, so that the error can name it.
+func (s *Store) pgLockRow(ctx context.Context) (holder, bool, error) {
+	for wait := time.Now().Add(2 * time.Second); ; {
+		h, found, err := lockRow(ctx, s.db)
+		if err != nil || found || time.Now().After(wait) {
+			return h, found, err
+		}
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return h, found, nil
+		}
+	}
+}
+
+// sleepCtx sleeps for d, or less when ctx ends; it reports whether ctx is
+// still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // tryLock takes the lock for me in one IMMEDIATE transaction, or returns
