@@ -58,8 +58,8 @@ func TestCrashKill9(t *testing.T) {
 // lock (the next apply is never refused), nothing is made twice and no
 // intent is lost.
 func TestCrashKill9Postgres(t *testing.T) {
-	groupsyncBinary(t)
 	pgtest.BaseURL(t)
+	groupsyncBinary(t)
 	rng := rand.New(rand.NewPCG(20261129, 17))
 	wantKills := sized(12, 200)
 	perEpisode := sized(6, 20)

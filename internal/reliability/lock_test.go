@@ -39,8 +39,8 @@ func TestConcurrentApplies(t *testing.T) {
 // PostgreSQL: the server's advisory lock refuses the second apply exactly
 // as the file's lock does.
 func TestConcurrentAppliesPostgres(t *testing.T) {
-	groupsyncBinary(t)
 	pgtest.BaseURL(t)
+	groupsyncBinary(t)
 	for _, fresh := range []bool{true, false} {
 		for round := range sized(2, 5) {
 			t.Run(fmt.Sprintf("fresh-%v-%d", fresh, round), func(t *testing.T) {

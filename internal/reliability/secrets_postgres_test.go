@@ -25,8 +25,8 @@ const pgSecret = "pw-" + secretNeedle + "/+=="
 // that is down, and checks that the password appears in no output and no
 // file.
 func TestSecretsNeverLeakPostgres(t *testing.T) {
-	groupsyncBinary(t)
 	base := pgtest.BaseURL(t)
+	groupsyncBinary(t)
 	role := pgRole(t, base)
 	loc := pgtest.Location(t)
 	admin, err := sql.Open("pgx", base)
