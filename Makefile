@@ -22,7 +22,7 @@ bench:
 # Longer reliability runs (more kill points, higher fault rates, more
 # seeds and concurrent-apply rounds); see README "Reliability".
 soak:
-	GROUPSYNC_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Fault|Crash|Soak|ConcurrentApplies' ./...
+	GROUPSYNC_SOAK=1 scripts/with-postgres.sh $(GO) test -count=1 -timeout 60m -run 'Fault|Crash|Soak|ConcurrentApplies' ./...
 
 # The sandbox demo from the README, in a scratch state file.
 demo: build
