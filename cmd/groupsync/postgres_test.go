@@ -153,3 +153,36 @@ func TestCLISandboxNeedsAFile(t *testing.T) {
 		t.Errorf("plan --sandbox on PostgreSQL:\n%s", r.stderr)
 	}
 }
+
+// TestCLIStateCopyTakesBothLocks: a copy from or to a locked state is
+// refused, naming the lock, and copies nothing.
+func TestCLIStateCopyTakesBothLocks(t *testing.T) {
+	c := newCLI(t)
+	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	target := filepath.Join(c.dir, "target.db")
+	for _, locked := range []string{c.state, target} {
+		st, err := state.Open(locked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlock, err := st.Lock(context.Background(), "groupsync run", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := c.run("state", "copy", c.state, target).wantCode(t, 1)
+		if !strings.Contains(r.stderr, "is locked by PID") || !strings.Contains(r.stderr, locked) {
+			t.Errorf("a copy with %s locked:\n%s", locked, r.stderr)
+		}
+		unlock()
+		st.Close()
+	}
+	c.run("state", "copy", c.state, target).wantCode(t, 0)
+	r := c.run("state", "copy", c.state, c.state).wantCode(t, 1)
+	if !strings.Contains(r.stderr, "both the source and the target") {
+		t.Errorf("a copy onto itself:\n%s", r.stderr)
+	}
+	r = c.run("state", "copy", filepath.Join(c.dir, "missing.db"), target).wantCode(t, 1)
+	if !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("a copy from a missing file:\n%s", r.stderr)
+	}
+}
