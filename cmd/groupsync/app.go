@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"groupsync/internal/printable"
+	"groupsync/internal/state"
 )
 
 // Exit codes (SPEC section 3).
@@ -198,7 +199,10 @@ func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // commonFlags are the flags of every command that reads the state.
 type commonFlags struct {
+	// state is the state location fit to print: a PostgreSQL URL's
+	// password is redacted; stateRaw is as given, for opening it.
 	state       string
+	stateRaw    string
 	sandbox     bool
 	parallelism int
 	logFormat   string
@@ -209,7 +213,8 @@ func (a *app) addCommon(fs *flag.FlagSet, c *commonFlags) {
 	if v, ok := a.getenv("GROUPSYNC_STATE"); ok && v != "" {
 		def = v
 	}
-	fs.StringVar(&c.state, "state", def, "state `file` (env GROUPSYNC_STATE)")
+	(&stateValue{c}).Set(def)
+	fs.Var(&stateValue{c}, "state", "state `file` or postgres:// URL (env GROUPSYNC_STATE)")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "use in-process vendor simulators whose world is kept beside the state file")
 	fs.IntVar(&c.parallelism, "parallelism", 8, "concurrent vendor calls")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -227,7 +232,7 @@ func (c *commonFlags) applyFlags(getenv func(string) (string, bool)) string {
 	if v, ok := getenv("GROUPSYNC_STATE"); ok && v != "" {
 		def = v
 	}
-	if c.state != def {
+	if c.stateRaw != def {
 		fmt.Fprintf(&b, " --state %s", c.state)
 	}
 	return b.String()
@@ -237,7 +242,37 @@ func (c *commonFlags) check() error {
 	if c.parallelism < 1 {
 		return fmt.Errorf("--parallelism: must be at least 1, got %d", c.parallelism)
 	}
+	if c.sandbox && state.IsPostgres(c.state) {
+		return errors.New("--sandbox keeps its simulated world in a file beside the state file: use it with a state file, not PostgreSQL")
+	}
 	return nil
+}
+
+// location is the state location to open (a PostgreSQL URL with its
+// password): never print it.
+func (c *commonFlags) location() string {
+	if c.stateRaw == "" {
+		return c.state // set directly, not through the flag
+	}
+	return c.stateRaw
+}
+
+// stateValue is the --state flag: it keeps the location as given for
+// opening, and a redacted copy for every message (connection strings are
+// secrets).
+type stateValue struct{ c *commonFlags }
+
+func (v *stateValue) Set(s string) error {
+	v.c.stateRaw = s
+	v.c.state = state.RedactLocation(s)
+	return nil
+}
+
+func (v *stateValue) String() string {
+	if v == nil || v.c == nil {
+		return ""
+	}
+	return v.c.state
 }
 
 var _ = os.Stderr

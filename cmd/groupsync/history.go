@@ -50,7 +50,7 @@ func (a *app) history(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := state.Open(c.state)
+	store, err := state.Open(c.location())
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (c *commonFlags) stateArg(getenv func(string) (string, bool)) string {
 	if v, ok := getenv("GROUPSYNC_STATE"); ok && v != "" {
 		def = v
 	}
-	if c.state == def {
+	if c.stateRaw == def {
 		return ""
 	}
 	return " --state " + shellWord(c.state)
@@ -118,4 +118,15 @@ func (a *app) stateUnlock(ctx context.Context, store *state.Store, c *commonFlag
 	}
 	fmt.Fprintf(a.stdout, "Cleared lock %s of state file %s (was PID %d on host %s).\n", id, c.state, cur.PID, cur.Host)
 	return nil
+}
+
+// printLock says who holds the state's lock, if anyone (state list).
+func (a *app) printLock(ctx context.Context, store *state.Store) error {
+	h, held, err := store.LockHolder(ctx)
+	if err != nil || !held {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "\nLocked by PID %d on host %s since %s (%s); lock id %s, last heartbeat %s.\n",
+		h.PID, esc(h.Host), h.Since.UTC().Format(time.RFC3339), esc(h.Command), h.ID, h.Heartbeat.UTC().Format(time.RFC3339))
+	return err
 }

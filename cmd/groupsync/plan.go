@@ -80,7 +80,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	store, err := state.Open(c.state)
+	store, err := state.Open(c.location())
 	if err != nil {
 		return err
 	}

@@ -119,6 +119,16 @@ func (a *app) runWith(ctx context.Context, f *runFlags) error {
 	if err != nil {
 		return err
 	}
+	// A PostgreSQL state first: a server that is down or refuses the
+	// login is an error before anything is sent to a vendor. A state
+	// file is made only once the tokens are had.
+	var store *state.Store
+	if state.IsPostgres(f.common.state) {
+		if store, err = state.Open(f.common.location()); err != nil {
+			return err
+		}
+		defer store.Close()
+	}
 	if err := a.obtainTokens(ctx, m, f, log); err != nil {
 		if ctx.Err() != nil {
 			// SIGTERM while a token was being had: nothing ran, nothing failed.
@@ -127,11 +137,12 @@ func (a *app) runWith(ctx context.Context, f *runFlags) error {
 		}
 		return err
 	}
-	store, err := state.Open(f.common.state)
-	if err != nil {
-		return err
+	if store == nil {
+		if store, err = state.Open(f.common.location()); err != nil {
+			return err
+		}
+		defer store.Close()
 	}
-	defer store.Close()
 	s := &scheduler{a: a, f: f, log: log, store: store, metrics: metrics.New(), health: metrics.NewHealth(f.healthWindow, f.now)}
 	if f.listen != "" {
 		stop, err := s.serve()

@@ -17,7 +17,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const stateSynopsis = `state list [--format text|json] | state runs [--limit N] [--format text|json] | state show KEY | state import KEY GROUPID --provider NAME [-f PATH...] [--force] | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH] | state unlock LOCK_ID [--yes]`
+const stateSynopsis = `state list [--format text|json] | state runs [--limit N] [--format text|json] | state show KEY | state import KEY GROUPID --provider NAME [-f PATH...] [--force] | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH] | state unlock LOCK_ID [--yes] | state copy FROM TO [--force]`
 
 func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("state", stateSynopsis, "groupsync state import legacy-room 5bee7172e4b0f6bbaa32b4bf --provider kingdee")
@@ -40,7 +40,7 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&hash, "hash", "", "resolve only the notice or banner with this content `hash` (the plan's fix names it)")
 	addLockStale(fs, &stale)
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable): import checks the provider and the id against it")
-	fs.BoolVar(&force, "force", false, "import: rebind a key already bound to another group")
+	fs.BoolVar(&force, "force", false, "import: rebind a key already bound to another group; copy: replace a target state that is not empty")
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -48,15 +48,18 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	if len(pos) == 0 {
 		fs.SetOutput(a.stderr)
 		fs.Usage()
-		return errors.New("state needs a subcommand: list, runs, show, import, forget, resolve or unlock")
+		return errors.New("state needs a subcommand: list, runs, show, import, forget, resolve, unlock or copy")
 	}
-	want := map[string]int{"list": 0, "runs": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2, "unlock": 1}
+	want := map[string]int{"list": 0, "runs": 0, "show": 1, "import": 2, "forget": 1, "resolve": 2, "unlock": 1, "copy": 2}
 	n, ok := want[pos[0]]
 	if !ok {
 		return fmt.Errorf("state: unknown subcommand %q\nhint: %s", pos[0], stateSynopsis)
 	}
 	if len(pos)-1 != n {
 		return fmt.Errorf("state %s takes %d arguments, got %d\nhint: %s", pos[0], n, len(pos)-1, stateSynopsis)
+	}
+	if pos[0] == "copy" {
+		return a.stateCopy(ctx, pos[1], pos[2], force, stale)
 	}
 	if pos[0] == "import" {
 		// Checked before the state file is opened (and maybe created).
@@ -72,14 +75,14 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	if pos[0] != "import" {
 		// Only import may start a state file: a mistyped --state must not
 		// quietly show an empty one.
-		if _, err := os.Stat(c.state); errors.Is(err, iofs.ErrNotExist) {
+		if _, err := os.Stat(c.state); !state.IsPostgres(c.state) && errors.Is(err, iofs.ErrNotExist) {
 			return fmt.Errorf("state file %s does not exist\nhint: check --state (or GROUPSYNC_STATE); the first apply creates it", c.state)
 		}
 	}
 	if format != "text" && format != "json" {
 		return fmt.Errorf("--format: %q is not text or json", format)
 	}
-	store, err := state.Open(c.state)
+	store, err := state.Open(c.location())
 	if err != nil {
 		return err
 	}
@@ -330,7 +333,10 @@ func (a *app) stateList(ctx context.Context, store *state.Store) error {
 		// cannot drive the terminal (nor a tab break the columns).
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", esc(k), esc(provider), esc(id), esc(origin), last, pending[k])
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return a.printLock(ctx, store)
 }
 
 func (a *app) stateShow(ctx context.Context, store *state.Store, key string) error {

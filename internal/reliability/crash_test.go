@@ -17,6 +17,7 @@ import (
 	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
+	"groupsync/internal/state/pgtest"
 	"groupsync/internal/vendors/lunkr"
 	"groupsync/internal/vendors/yunzhijia"
 )
@@ -50,6 +51,32 @@ func TestCrashKill9(t *testing.T) {
 	if !t.Failed() && st.openAfterKill == 0 {
 		t.Errorf("no kill landed during a write: the kill points missed the apply")
 	}
+}
+
+// TestCrashKill9Postgres is TestCrashKill9 with the state in PostgreSQL,
+// fewer kills: after each, the server has released the killed holder's
+// lock (the next apply is never refused), nothing is made twice and no
+// intent is lost.
+func TestCrashKill9Postgres(t *testing.T) {
+	pgtest.BaseURL(t)
+	groupsyncBinary(t)
+	rng := rand.New(rand.NewPCG(20261129, 17))
+	wantKills := sized(12, 200)
+	perEpisode := sized(6, 20)
+	shape := fleet{Yunzhijia: sized(4, 8), Lunkr: sized(2, 4), Members: 2, Notices: 1, Banners: 1}
+	o := crashOptions{settle: time.Second, postgres: true}
+	full := measureApply(t, shape, o)
+	t.Logf("an uninterrupted apply takes %v: kill points are drawn in [0, %v)", full, full)
+	st := crashStats{byHand: map[string]int{}}
+	for ep := 0; st.kills < wantKills; ep++ {
+		shape.Prefix = fmt.Sprintf("p%02d", ep)
+		crashEpisode(t, rng, shape, o, full, perEpisode, &st)
+		if t.Failed() {
+			break
+		}
+	}
+	t.Logf("%d kill points in %d runs (%d left a write of unknown outcome, %d finished before their kill point); resolved by hand: %v",
+		st.kills, st.runs, st.openAfterKill, st.finished, st.byHand)
 }
 
 // TestCrashKill9LateCreates is TestCrashKill9 against vendors that carry
@@ -134,6 +161,7 @@ func TestCrashLateCreateReport(t *testing.T) {
 
 // crashOptions are how an episode's vendors and groupsync behave.
 type crashOptions struct {
+	postgres  bool          // keep the state in PostgreSQL (pgtest), not a file
 	settle    time.Duration // --settle
 	lateRate  float64       // the share of creates the vendors apply late
 	lateDelay time.Duration // how late
@@ -170,6 +198,9 @@ func newCrashRig(t *testing.T, shape fleet, o crashOptions) *crashRig {
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, w.yzjURL, w.lkURL, envToken, shape)
 	statePath := filepath.Join(dir, "groupsync.db")
+	if o.postgres {
+		statePath = pgtest.Location(t)
+	}
 	return &crashRig{
 		t: t, w: w, m: loadManifest(t, manifest), manifest: manifest, state: statePath, o: o,
 		// GROUPSYNC_STATE lets the commands of a plan's fix run as written.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"groupsync/internal/state"
+	"groupsync/internal/state/pgtest"
 	"groupsync/internal/vendors/lunkr"
 	"groupsync/internal/vendors/yunzhijia"
 )
@@ -77,7 +78,27 @@ type faultStats struct {
 	rounds, applies, unknown, human, stalls, settles int
 }
 
+// TestFaultsConvergePostgres is TestFaultsConverge with the state in
+// PostgreSQL, for the profiles that leave outcomes unknown, one seed.
+func TestFaultsConvergePostgres(t *testing.T) {
+	pgtest.BaseURL(t)
+	for _, prof := range faultProfiles() {
+		if prof.name != "lost-answers" && prof.name != "everything" {
+			continue
+		}
+		t.Run(prof.name, func(t *testing.T) {
+			t.Parallel()
+			runFaultsAt(t, prof, 1, pgtest.Location(t))
+		})
+	}
+}
+
 func runFaults(t *testing.T, prof faultProfile, seed int64) {
+	runFaultsAt(t, prof, seed, "")
+}
+
+// runFaultsAt runs the fault scenario on the state at loc ("": a new file).
+func runFaultsAt(t *testing.T, prof faultProfile, seed int64, loc string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	const token = "fault-token"
@@ -87,7 +108,10 @@ func runFaults(t *testing.T, prof faultProfile, seed int64) {
 	manifest := writeManifest(t, dir, w.yzjURL, w.lkURL, envToken, f)
 	// Soak rates fail more than half the attempts: more attempts keep the
 	// number of rounds (every group read in the same plan) reasonable.
-	r := newRig(t, w, manifest, filepath.Join(dir, "state.db"), token,
+	if loc == "" {
+		loc = filepath.Join(dir, "state.db")
+	}
+	r := newRig(t, w, manifest, loc, token,
 		rigOptions{Timeout: 300 * time.Millisecond, Parallelism: 4, MaxAttempts: sized(5, 8)})
 	r.settle = prof.settle
 

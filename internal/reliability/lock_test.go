@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"groupsync/internal/state"
+	"groupsync/internal/state/pgtest"
 )
 
 // TestConcurrentApplies starts two applies on one state file at the same
@@ -32,6 +33,21 @@ func TestConcurrentApplies(t *testing.T) {
 		}
 	}
 	t.Run("lock-timeout-waits", concurrentWaiting)
+}
+
+// TestConcurrentAppliesPostgres is TestConcurrentApplies with the state in
+// PostgreSQL: the server's advisory lock refuses the second apply exactly
+// as the file's lock does.
+func TestConcurrentAppliesPostgres(t *testing.T) {
+	pgtest.BaseURL(t)
+	groupsyncBinary(t)
+	for _, fresh := range []bool{true, false} {
+		for round := range sized(2, 5) {
+			t.Run(fmt.Sprintf("fresh-%v-%d", fresh, round), func(t *testing.T) {
+				concurrentAppliesAt(t, fresh, pgtest.Location(t))
+			})
+		}
+	}
 }
 
 // startTogether runs args in two processes started at the same moment.
@@ -53,6 +69,12 @@ func startTogether(t *testing.T, c *cli, args []string) [2]result {
 }
 
 func concurrentApplies(t *testing.T, fresh bool) {
+	concurrentAppliesAt(t, fresh, "")
+}
+
+// concurrentAppliesAt races two applies on the state at loc ("": a new
+// file).
+func concurrentAppliesAt(t *testing.T, fresh bool, loc string) {
 	const token = "lock-token"
 	w := newVendorWorld(t, token)
 	// Slow vendors keep the winner's apply running while the loser starts.
@@ -60,6 +82,9 @@ func concurrentApplies(t *testing.T, fresh bool) {
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, w.yzjURL, w.lkURL, envToken, fleet{Prefix: "lk", Yunzhijia: 4, Lunkr: 2, Members: 2, Notices: 1})
 	statePath := filepath.Join(dir, "groupsync.db")
+	if loc != "" {
+		statePath = loc
+	}
 	c := newCLI(t, dir, tokenEnv+"="+token)
 	if !fresh {
 		// A plan from the cache creates the state file with no vendor call.

@@ -25,6 +25,8 @@ type Result struct {
 	PeakRSS  int64 // bytes, groupsync's (this process's) high-water mark since the run started; 0 when unknown
 	SimRSS   int64 // bytes, the simulator process's high-water mark since the run started; 0 when unknown
 	Summary  reconcile.Summary
+	Postgres bool  // the state was in PostgreSQL
+	StateMB  int64 // the SQLite state file's size after the run, in MB (rounded up); 0 for PostgreSQL
 }
 
 // Wall is the time the plan and the apply took.
@@ -60,8 +62,12 @@ func (r Result) String() string {
 	if r.Cached {
 		sc.Latency, sc.Rate = 0, 0
 	}
-	return fmt.Sprintf("%s calls=%d min_calls=%d wall=%.2fs bound=%.2fs ratio=%s peak_rss=%dMB sim_rss=%dMB",
-		sc, r.Calls.Total(), r.MinCalls.Total(), r.Wall().Seconds(), r.Bound().Seconds(), ratio, r.PeakRSS>>20, r.SimRSS>>20)
+	st := fmt.Sprintf("state_file=%dMB", r.StateMB)
+	if r.Postgres {
+		st = "state=postgres"
+	}
+	return fmt.Sprintf("%s calls=%d min_calls=%d wall=%.2fs bound=%.2fs ratio=%s peak_rss=%dMB sim_rss=%dMB %s",
+		sc, r.Calls.Total(), r.MinCalls.Total(), r.Wall().Seconds(), r.Bound().Seconds(), ratio, r.PeakRSS>>20, r.SimRSS>>20, st)
 }
 
 // Run times a plan (live reads) and the apply of that plan on w, whose
@@ -82,6 +88,9 @@ func (w *World) Run(ctx context.Context) (Result, error) {
 	r.PeakRSS = peakRSS()
 	r.Calls, r.Summary = w.Calls(), p.Summary
 	r.SimRSS = w.simRSS
+	if err := w.noteState(ctx, &r); err != nil {
+		return r, err
+	}
 	switch {
 	case w.Err() != nil:
 		return r, w.Err()
@@ -113,6 +122,9 @@ func (w *World) RunCached(ctx context.Context) (Result, error) {
 	r.PeakRSS = peakRSS()
 	r.Calls, r.Summary = w.Calls(), p.Summary
 	r.SimRSS = w.simRSS
+	if err := w.noteState(ctx, &r); err != nil {
+		return r, err
+	}
 	if w.Err() != nil {
 		return r, w.Err()
 	}
@@ -120,6 +132,14 @@ func (w *World) RunCached(ctx context.Context) (Result, error) {
 		return r, fmt.Errorf("%s: the cached plan has %d errors", w.Scenario, p.Summary.Errors)
 	}
 	return r, nil
+}
+
+// noteState records where the state was and the state file's size.
+func (w *World) noteState(ctx context.Context, r *Result) error {
+	r.Postgres = w.Store.Postgres()
+	size, err := w.Store.FileSize(ctx)
+	r.StateMB = (size + 1<<20 - 1) >> 20
+	return err
 }
 
 // resetPeakRSS returns freed memory to the system and resets the

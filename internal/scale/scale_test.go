@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"groupsync/internal/spec"
+	"groupsync/internal/state/pgtest"
 )
 
 // drifted is a scenario of g groups x m members with the benchmark's
@@ -161,16 +162,41 @@ func BenchmarkScale(b *testing.B) {
 		}
 		report(b, r)
 	})
+	// The same plans with the state in PostgreSQL (GROUPSYNC_TEST_POSTGRES;
+	// skipped without it).
+	b.Run("10000x200/cached/postgres", func(b *testing.B) {
+		var r Result
+		for range b.N {
+			r = runOnceAt(b, sc, (*World).RunCached, pgtest.Location(b))
+		}
+		report(b, r)
+	})
+	live := drifted(10000, 200, latency, parallelism, 0)
+	b.Run("10000x200/rate=unlimited/postgres", func(b *testing.B) {
+		var r Result
+		for range b.N {
+			r = runOnceAt(b, live, (*World).Run, pgtest.Location(b))
+		}
+		report(b, r)
+	})
 }
 
 func runOnce(b *testing.B, sc Scenario, run func(*World, context.Context) (Result, error)) Result {
+	return runOnceAt(b, sc, run, "")
+}
+
+// runOnceAt is runOnce with the state at loc ("": a file of its own).
+func runOnceAt(b *testing.B, sc Scenario, run func(*World, context.Context) (Result, error), loc string) Result {
 	b.StopTimer()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp(b.TempDir(), "run")
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := NewWorld(ctx, dir, sc)
+	if loc == "" {
+		loc = filepath.Join(dir, "groupsync.db")
+	}
+	w, err := NewWorldAt(ctx, dir, sc, loc)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,6 +42,12 @@ type World struct {
 // NewWorld builds the scenario's world, with its state file in dir. The
 // simulators add no latency until Start.
 func NewWorld(ctx context.Context, dir string, sc Scenario) (*World, error) {
+	return NewWorldAt(ctx, dir, sc, filepath.Join(dir, "groupsync.db"))
+}
+
+// NewWorldAt is NewWorld with the state at loc: a file, or a postgres://
+// URL of an empty schema.
+func NewWorldAt(ctx context.Context, dir string, sc Scenario, loc string) (*World, error) {
 	sims, err := startSims(sc)
 	if err != nil {
 		return nil, err
@@ -49,7 +55,7 @@ func NewWorld(ctx context.Context, dir string, sc Scenario) (*World, error) {
 	w := &World{Scenario: sc, sims: sims}
 	w.Manifest = sc.Manifest(sims.yzjURL, sims.lunkrURL)
 	w.Clients = clients(w.Manifest, sc.Rate)
-	store, err := state.Open(filepath.Join(dir, "groupsync.db"))
+	store, err := state.Open(loc)
 	if err != nil {
 		w.Close()
 		return nil, err

@@ -155,18 +155,23 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM reads WHERE key = ?2 AND NOT (
-			group_id IS (SELECT group_id FROM bindings WHERE key = ?1)
+			group_id IS NOT DISTINCT FROM (SELECT group_id FROM bindings WHERE key = ?1)
 			AND read_at >= COALESCE((SELECT read_at FROM reads WHERE key = ?1), ''))`, oldKey, newKey); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM reads WHERE key = ?1 AND EXISTS (SELECT 1 FROM reads WHERE key = ?2)", oldKey, newKey); err != nil {
 			return err
 		}
+		// A post of the same content already recorded under newKey is
+		// kept once. (newKey has no binding and no intent, and its read
+		// was dropped above: only posts can collide.)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE key = ?2 AND EXISTS (
+			SELECT 1 FROM posts o WHERE o.key = ?1 AND o.kind = posts.kind AND o.hash = posts.hash)`, oldKey, newKey); err != nil {
+			return err
+		}
 		var moved int64
 		for _, table := range keyedTables {
-			// OR REPLACE: a post of the same content already recorded
-			// under newKey is kept once.
-			res, err := tx.ExecContext(ctx, "UPDATE OR REPLACE "+table+" SET key = ? WHERE key = ?", newKey, oldKey)
+			res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET key = ? WHERE key = ?", newKey, oldKey)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -92,7 +91,7 @@ func waitQueued(t *testing.T, s *Store, n int) {
 // refused, and checks that a fresh open of the file sees exactly the
 // completed ones.
 func TestGroupTxConcurrentJournal(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	ctx := context.Background()
 	const workers, perWorker = 32, 10

@@ -1,6 +1,9 @@
 // Package state is groupsync's memory: one SQLite file (groupsync.db by
-// default) that makes reconciliation safe across runs and crashes. It is the
-// only package that holds a *sql.DB; callers see domain methods, never SQL.
+// default), or a PostgreSQL schema (a postgres:// URL), that makes
+// reconciliation safe across runs and crashes. It is the only package that
+// holds a *sql.DB; callers see domain methods, never SQL. Both databases run
+// the same SQL text (dialect.go rewrites placeholders for PostgreSQL); the
+// few statements that differ branch on the dialect.
 //
 // The file holds:
 //
@@ -13,7 +16,10 @@
 //   - the journal: an intent committed before a create or post is sent and
 //     closed after; an intent left open marks a call whose outcome is unknown;
 //   - run history, for scheduled mode and its metrics;
-//   - the lock: one apply or run per state file at a time.
+//   - the lock: one apply or run per state file at a time (on PostgreSQL a
+//     session advisory lock the server releases when its holder's
+//     connection ends, plus the row that names the holder);
+//   - cached reads are stored as compressed binary records (readcodec.go).
 //
 // Invariants:
 //
@@ -25,7 +31,7 @@
 //     (group commit: one fsync for many), never reported done before its
 //     commit. A completion (CompleteCreate, CompletePost) closes its intent
 //     and records the outcome atomically, and an intent is durable
-//     (synchronous=FULL) before BeginIntent returns.
+//     (synchronous=FULL; PostgreSQL's commit) before BeginIntent returns.
 //   - Serial changes with every write to bindings, posts or intents, so a
 //     saved plan can tell that the state moved under it; Lineage, made once
 //     with the file, tells it that it is another state altogether.

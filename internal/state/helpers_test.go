@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"groupsync/internal/state/pgtest"
 )
 
 // The test binary doubles as the second process of the cross-process tests:
@@ -23,6 +25,63 @@ const (
 	// childStaleEnv is the --lock-stale of a child holding the lock.
 	childStaleEnv = "GROUPSYNC_STATE_TEST_STALE"
 )
+
+// backendEnv set to "postgres" runs the suite against PostgreSQL: the test
+// binary runs itself so from TestPostgres, and every test that makes a
+// state makes it on the server (newLocation). Tests of what only a file has
+// (modes, SQLite's own checks, old files) skip themselves (sqliteOnly).
+const backendEnv = "GROUPSYNC_STATE_TEST_BACKEND"
+
+// testingPostgres reports whether this run of the suite is PostgreSQL's.
+func testingPostgres() bool { return os.Getenv(backendEnv) == "postgres" }
+
+// sqliteOnly skips a test of what only a SQLite file has.
+func sqliteOnly(t testing.TB) {
+	t.Helper()
+	if testingPostgres() {
+		t.Skip("SQLite only")
+	}
+}
+
+// newLocation returns a new, empty state location: a file in a temporary
+// directory, or a schema of its own on the PostgreSQL server.
+func newLocation(t testing.TB) string {
+	t.Helper()
+	if testingPostgres() {
+		return pgtest.Location(t)
+	}
+	return filepath.Join(t.TempDir(), "groupsync.db")
+}
+
+// TestPostgres runs the whole suite again against PostgreSQL, in a child
+// test binary, and fails with its output if it fails.
+func TestPostgres(t *testing.T) {
+	if testingPostgres() {
+		t.Skip("this is the PostgreSQL run")
+	}
+	pgtest.BaseURL(t)
+	args := []string{"-test.count=1", "-test.v"}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), backendEnv+"=postgres")
+	out, err := cmd.CombinedOutput()
+	var passed, skipped int
+	for _, line := range strings.Split(string(out), "\n") {
+		l := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(l, "--- PASS"):
+			passed++
+		case strings.HasPrefix(l, "--- SKIP"):
+			skipped++
+		}
+	}
+	if err != nil {
+		t.Fatalf("the suite against PostgreSQL failed: %v\n%s", err, out)
+	}
+	t.Logf("the suite against PostgreSQL: %d passed, %d skipped (SQLite only)", passed, skipped)
+}
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
@@ -148,7 +207,7 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 // the test it closes the store and checks the file's integrity.
 func newStore(t testing.TB) *Store {
 	t.Helper()
-	return openStore(t, filepath.Join(t.TempDir(), "groupsync.db"))
+	return openStore(t, newLocation(t))
 }
 
 // openStore opens path, closing it and checking its integrity at the end of
@@ -163,7 +222,9 @@ func openStore(t testing.TB, path string) *Store {
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
-		checkIntegrity(t, path)
+		if !IsPostgres(path) {
+			checkIntegrity(t, path)
+		}
 	})
 	return s
 }

@@ -82,13 +82,10 @@ func (s *Store) BeginIntent(ctx context.Context, in Intent) (int64, error) {
 		if err := checkIntent(ctx, tx, in); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			in.Key, in.Provider, string(in.Kind), in.Name, in.Hash, in.GroupID, formatTime(orNow(in.StartedAt)), in.Type, in.Member)
+		err := tx.QueryRowContext(ctx, `INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			in.Key, in.Provider, string(in.Kind), in.Name, in.Hash, in.GroupID, formatTime(orNow(in.StartedAt)), in.Type, in.Member).Scan(&id)
 		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
 		return bumpSerial(ctx, tx)

@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -276,7 +275,7 @@ func TestSerialChangesOnStateWritesOnly(t *testing.T) {
 // TestIntentSurvivesKill records an intent in a real child process, kills
 // it with SIGKILL before it completes, and finds the intent open.
 func TestIntentSurvivesKill(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	c := startChild(t, "begin-intent", path)
 	id, err := strconv.ParseInt(c.expect(t, "intent"), 10, 64)
 	if err != nil {

@@ -39,16 +39,35 @@ type LockedError struct {
 	// flags that name this state file (e.g. " --state s.db"); the caller
 	// sets it, since only it knows how the file was named.
 	UnlockArgs string
+	// Postgres: the state is in PostgreSQL, whose server holds the lock
+	// for the holder's session and releases it when the session ends.
+	Postgres bool
 }
 
 func (e *LockedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "state file %s is locked by PID %d on host %s since %s",
-		e.Path, e.Holder.PID, e.Holder.Host, e.Holder.Since.UTC().Format(time.RFC3339))
+	what := "state file"
+	if e.Postgres {
+		what = "state"
+	}
+	if e.Postgres && e.Holder.ID == "" {
+		// The holder took the server's lock and has not written its row yet.
+		fmt.Fprintf(&b, "state %s is locked by another PostgreSQL session", e.Path)
+		b.WriteString("\nhint: wait for that process to finish, or pass --lock-timeout to wait for it")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s %s is locked by PID %d on host %s since %s",
+		what, e.Path, e.Holder.PID, e.Holder.Host, e.Holder.Since.UTC().Format(time.RFC3339))
 	if e.Holder.Command != "" {
 		fmt.Fprintf(&b, " (%s)", e.Holder.Command)
 	}
 	fmt.Fprintf(&b, "; lock id %s, last heartbeat %s", e.Holder.ID, e.Holder.Heartbeat.UTC().Format(time.RFC3339))
+	if e.Postgres {
+		b.WriteString("\nhint: wait for that process to finish, or pass --lock-timeout to wait for it;" +
+			" the PostgreSQL server holds the lock for that process's session and releases it when the session ends" +
+			" (a killed process included)")
+		return b.String()
+	}
 	stale := e.Stale
 	if stale <= 0 {
 		stale = DefaultLockStale
@@ -120,7 +139,7 @@ func (s *Store) LockWith(ctx context.Context, command string, o LockOptions) (un
 	me.renewEvery = renewInterval(o.Stale)
 	deadline := time.Now().Add(o.Wait)
 	for {
-		other, prev, why, err := s.tryLock(ctx, me, o.Stale)
+		other, prev, why, sess, err := s.tryLockOnce(ctx, me, o.Stale)
 		if err != nil {
 			return nil, fmt.Errorf("lock state file %s: %w", s.path, err)
 		}
@@ -129,11 +148,11 @@ func (s *Store) LockWith(ctx context.Context, command string, o LockOptions) (un
 			if prev != nil && o.TakenOver != nil {
 				o.TakenOver(prev.LockInfo, why)
 			}
-			return s.unlocker(me.token, s.heartbeat(me.token, me.renewEvery)), nil
+			return s.unlocker(me.token, s.heartbeat(me.token, me.renewEvery), sess), nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return nil, &LockedError{Path: s.path, Holder: other.LockInfo, Stale: o.Stale}
+			return nil, &LockedError{Path: s.path, Holder: other.LockInfo, Stale: o.Stale, Postgres: s.dialect == postgresDialect}
 		}
 		t := time.NewTimer(min(left, lockPoll))
 		select {
@@ -152,16 +171,88 @@ func renewInterval(stale time.Duration) time.Duration {
 	return min(max(stale/8, 50*time.Millisecond), 5*time.Second)
 }
 
+// tryLockOnce makes one attempt at the lock. On PostgreSQL the lock is the
+// server's session advisory lock, held by a connection of its own (sess)
+// until unlock: while another session holds it, its row names the holder;
+// once it is ours, a row left behind is a holder whose session ended. On
+// SQLite, the row is the lock (tryLock).
+func (s *Store) tryLockOnce(ctx context.Context, me holder, stale time.Duration) (other, prev *holder, why string, sess *pgSession, err error) {
+	if s.dialect != postgresDialect {
+		other, prev, why, err = s.tryLock(ctx, me, stale, false)
+		return other, prev, why, nil, err
+	}
+	for gone := time.Now().Add(pgGoneWait); ; {
+		sess, err = s.tryAdvisoryLock(ctx)
+		if err != nil {
+			return nil, nil, "", nil, err
+		}
+		if sess != nil {
+			break
+		}
+		h, found, err := s.pgLockRow(ctx)
+		if err != nil || !found || !h.provablyGone(me) || time.Now().After(gone) {
+			return &h, nil, "", nil, err
+		}
+		// The holder is gone (it ran on this host and is no longer
+		// running), but the server has not yet seen its connection close.
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return &h, nil, "", nil, nil
+		}
+	}
+	other, prev, why, err = s.tryLock(ctx, me, stale, true)
+	if err != nil || other != nil {
+		sess.release()
+		return other, nil, "", nil, err
+	}
+	return nil, prev, why, sess, nil
+}
+
+// pgGoneWait is how long a PostgreSQL lock whose holder provably is gone
+// is waited for: the server releases it once it sees the connection close,
+// which on a loaded machine takes a moment.
+const pgGoneWait = 10 * time.Second
+
+// pgLockRow reads the lock row of a PostgreSQL state whose server lock
+// another session holds. That holder writes its row just after taking the
+// server's lock: it is given a moment, so that the error can name it.
+func (s *Store) pgLockRow(ctx context.Context) (holder, bool, error) {
+	for wait := time.Now().Add(2 * time.Second); ; {
+		h, found, err := lockRow(ctx, s.db)
+		if err != nil || found || time.Now().After(wait) {
+			return h, found, err
+		}
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return h, found, nil
+		}
+	}
+}
+
+// sleepCtx sleeps for d, or less when ctx ends; it reports whether ctx is
+// still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // tryLock takes the lock for me in one IMMEDIATE transaction, or returns
 // the live holder. prev is the holder of a lock taken over, and why says
-// why it was stale.
-func (s *Store) tryLock(ctx context.Context, me holder, stale time.Duration) (other, prev *holder, why string, err error) {
+// why it was stale. With force (the caller holds PostgreSQL's lock), any
+// row found is a holder whose session ended.
+func (s *Store) tryLock(ctx context.Context, me holder, stale time.Duration, force bool) (other, prev *holder, why string, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		h, found, err := lockRow(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if found {
+		if found && force {
+			prev, why = &h, "its holder's PostgreSQL session ended"
+		} else if found {
 			if why = h.stale(me, stale, now()); why == "" {
 				other = &h
 				return nil
@@ -172,9 +263,13 @@ func (s *Store) tryLock(ctx context.Context, me holder, stale time.Duration) (ot
 		// after waiting must not begin with a heartbeat already old.
 		me.Since = now()
 		me.Heartbeat = me.Since
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO lock
+		_, err = tx.ExecContext(ctx, `INSERT INTO lock
 			(id, pid, host, boot_id, pid_ns, pid_start, since, command, token, heartbeat, renew_every_ms)
-			VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, boot_id = excluded.boot_id,
+				pid_ns = excluded.pid_ns, pid_start = excluded.pid_start, since = excluded.since,
+				command = excluded.command, token = excluded.token, heartbeat = excluded.heartbeat,
+				renew_every_ms = excluded.renew_every_ms`,
 			me.PID, me.Host, me.bootID, me.pidNS, me.pidStart, formatTime(me.Since), me.Command, me.token,
 			formatTime(me.Heartbeat), me.renewEvery.Milliseconds())
 		return err
@@ -218,8 +313,9 @@ func (s *Store) heartbeat(token string, every time.Duration) (stop func()) {
 }
 
 // unlocker returns the idempotent release function of the lock token: it
-// stops the heartbeat, then deletes the row if it is still ours.
-func (s *Store) unlocker(token string, stopHeartbeat func()) func() error {
+// stops the heartbeat, then deletes the row if it is still ours, then
+// releases PostgreSQL's lock (sess, nil on SQLite).
+func (s *Store) unlocker(token string, stopHeartbeat func(), sess *pgSession) func() error {
 	var once sync.Once
 	var err error
 	return func() error {
@@ -227,6 +323,9 @@ func (s *Store) unlocker(token string, stopHeartbeat func()) func() error {
 			stopHeartbeat()
 			held.Delete(token)
 			_, err = s.db.ExecContext(context.Background(), "DELETE FROM lock WHERE token = ?", token)
+			if sess != nil {
+				err = errors.Join(err, sess.release())
+			}
 			if err != nil {
 				err = fmt.Errorf("unlock state file %s: %w", s.path, err)
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,7 +29,7 @@ func holdLockInChild(t *testing.T, path string) (*child, int) {
 }
 
 func TestLockRefusedAcrossProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	c, pid := holdLockInChild(t, path)
 
@@ -48,12 +47,16 @@ func TestLockRefusedAcrossProcesses(t *testing.T) {
 		t.Fatalf("error %v is not a *LockedError", err)
 	}
 	host, _ := os.Hostname()
-	if le.Holder.PID != pid || le.Holder.Host != host || le.Holder.Command != "groupsync apply" || le.Path != path {
+	shown, what := RedactLocation(path), "state file"
+	if testingPostgres() {
+		what = "state"
+	}
+	if le.Holder.PID != pid || le.Holder.Host != host || le.Holder.Command != "groupsync apply" || le.Path != shown {
 		t.Errorf("holder = %+v on %s, want PID %d on %s running groupsync apply", le.Holder, le.Path, pid, host)
 	}
 	first, hint, _ := strings.Cut(err.Error(), "\n")
-	want := fmt.Sprintf("state file %s is locked by PID %d on host %s since %s (groupsync apply); lock id %s, last heartbeat %s",
-		path, pid, host, le.Holder.Since.Format(time.RFC3339), le.Holder.ID, le.Holder.Heartbeat.Format(time.RFC3339))
+	want := fmt.Sprintf("%s %s is locked by PID %d on host %s since %s (groupsync apply); lock id %s, last heartbeat %s",
+		what, shown, pid, host, le.Holder.Since.Format(time.RFC3339), le.Holder.ID, le.Holder.Heartbeat.Format(time.RFC3339))
 	if first != want {
 		t.Errorf("error:\n got %q\nwant %q", first, want)
 	}
@@ -82,7 +85,7 @@ func TestLockRefusedAcrossProcesses(t *testing.T) {
 }
 
 func TestLockWaitsForRelease(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	c, _ := holdLockInChild(t, path)
 	releasing := make(chan time.Time, 1)
@@ -110,7 +113,7 @@ func TestLockWaitsForRelease(t *testing.T) {
 }
 
 func TestLockWaitTimesOut(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	_, pid := holdLockInChild(t, path)
 	start := time.Now()
@@ -135,7 +138,7 @@ func TestLockWaitTimesOut(t *testing.T) {
 // row remains, names a PID that no longer exists on this host, and is taken
 // over.
 func TestLockTakesOverFromKilledHolder(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	c, pid := holdLockInChild(t, path)
 	c.cmd.Process.Signal(syscall.SIGKILL)
@@ -166,6 +169,7 @@ func deadPID(t *testing.T) int {
 }
 
 func TestLockStaleness(t *testing.T) {
+	sqliteOnly(t) // on PostgreSQL the server's lock, not the row, says who holds it
 	host, _ := os.Hostname()
 	me, err := self("test")
 	if err != nil {
@@ -236,7 +240,7 @@ func TestLockStaleness(t *testing.T) {
 }
 
 func TestLockInProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	a := openStore(t, path)
 	b := openStore(t, path)
 	ctx := context.Background()
@@ -298,7 +302,7 @@ func TestBreakLock(t *testing.T) {
 // so that a live holder is never taken over however long it runs, and
 // renewing stops with unlock.
 func TestLockHeartbeat(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	ctx := context.Background()
 	const stale = 400 * time.Millisecond
@@ -339,7 +343,8 @@ func TestLockHeartbeat(t *testing.T) {
 // row's host changed) leaves a lock whose heartbeat stops; it is taken
 // over once the heartbeat is older than --lock-stale.
 func TestLockTakenOverFromAnotherHost(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	sqliteOnly(t) // on PostgreSQL the server's lock, not the row, says who holds it
+	path := newLocation(t)
 	s := openStore(t, path)
 	ctx := context.Background()
 	const stale = 300 * time.Millisecond

@@ -3,7 +3,10 @@ package state
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+
+	"groupsync/internal/vendors"
 )
 
 // A migration moves the schema from version-1 to version. Migrations are
@@ -14,16 +17,35 @@ type migration struct {
 	version int
 	name    string
 	stmts   []string
+	// pgStmts are the statements for PostgreSQL where its SQL differs
+	// from SQLite's (nil: stmts serve both).
+	pgStmts []string
+	// run, when set, runs after the statements: a step that converts
+	// rows in Go.
+	run func(ctx context.Context, tx *sql.Tx, d dialect) error
+}
+
+// statements returns m's statements for d.
+func (m migration) statements(d dialect) []string {
+	if d == postgresDialect && m.pgStmts != nil {
+		return m.pgStmts
+	}
+	return m.stmts
 }
 
 // migrations lists every schema version; migrations[i].version == i+1.
 var migrations = []migration{
-	{1, "initial schema", schemaV1},
-	{2, "what a create sent, for finding a lost one", schemaV2},
-	{3, "the name a created group was given", schemaV3},
-	{4, "lock heartbeats", schemaV4},
-	{5, "a lineage id, and when an unknown create was last attempted", schemaV5},
+	{version: 1, name: "initial schema", stmts: schemaV1, pgStmts: pgSchemaV1},
+	{version: 2, name: "what a create sent, for finding a lost one", stmts: schemaV2},
+	{version: 3, name: "the name a created group was given", stmts: schemaV3},
+	{version: 4, name: "lock heartbeats", stmts: schemaV4},
+	{version: 5, name: "a lineage id, and when an unknown create was last attempted", stmts: schemaV5, pgStmts: pgSchemaV5},
+	{version: 6, name: "cached reads stored compactly", stmts: schemaV6, pgStmts: pgSchemaV6, run: compactReads},
 }
+
+// compactVersion is the version from which cached reads are stored
+// compactly (readcodec.go).
+const compactVersion = 6
 
 // schemaV2 records, for a create, the group type and the member whose
 // group list can find the group if the answer is lost: recovery must look
@@ -63,6 +85,98 @@ var schemaV5 = []string{
 	)`,
 	`INSERT INTO lineage (id, value) VALUES (1, lower(hex(randomblob(16))))`,
 	`ALTER TABLE intents ADD COLUMN attempted_at TEXT`,
+}
+
+// pgSchemaV5 is schemaV5 for PostgreSQL, which has no randomblob.
+var pgSchemaV5 = []string{
+	`CREATE TABLE lineage (
+		id    INTEGER PRIMARY KEY CHECK (id = 1),
+		value TEXT NOT NULL
+	)`,
+	`INSERT INTO lineage (id, value) VALUES (1, md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text))`,
+	`ALTER TABLE intents ADD COLUMN attempted_at TEXT`,
+}
+
+// schemaV6 stores cached reads compactly: a group's read as a compressed
+// binary record (readcodec.go) instead of JSON, which made the 10,000×200
+// scale world's file about 100 MB, too big for a Git branch. The rows are
+// converted by compactReads into a new table that replaces the old one.
+var schemaV6 = []string{
+	`CREATE TABLE reads_v6 (
+		key      TEXT PRIMARY KEY,
+		provider TEXT NOT NULL,
+		group_id TEXT NOT NULL,
+		data     BLOB NOT NULL,
+		read_at  TEXT NOT NULL
+	)`,
+}
+
+var pgSchemaV6 = []string{
+	`CREATE TABLE reads_v6 (
+		key      TEXT PRIMARY KEY,
+		provider TEXT NOT NULL,
+		group_id TEXT NOT NULL,
+		data     BYTEA NOT NULL,
+		read_at  TEXT NOT NULL
+	)`,
+}
+
+// compactReads copies every cached read into reads_v6, re-encoded, a few
+// hundred rows at a time (a PostgreSQL connection cannot write while it
+// streams rows), then puts reads_v6 in the place of reads.
+func compactReads(ctx context.Context, tx *sql.Tx, d dialect) error {
+	after := ""
+	for {
+		rows, err := tx.QueryContext(ctx,
+			"SELECT key, provider, group_id, group_json, read_at FROM reads WHERE key > ? ORDER BY key LIMIT 500", after)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			key, provider, groupID string
+			data                   []byte
+			at                     sql.NullString
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.key, &r.provider, &r.groupID, &r.data, &r.at); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, r)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, r := range batch {
+			var g vendors.Group
+			if err := json.Unmarshal(r.data, &g); err != nil {
+				// An unreadable cached read is only a cache miss.
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO reads_v6 (key, provider, group_id, data, read_at) VALUES (?, ?, ?, ?, ?)",
+				r.key, r.provider, r.groupID, encodeGroup(&g), r.at); err != nil {
+				return fmt.Errorf("%s: %w", r.key, err)
+			}
+		}
+		after = batch[len(batch)-1].key
+	}
+	for _, q := range []string{"DROP TABLE reads", "ALTER TABLE reads_v6 RENAME TO reads"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if d == postgresDialect {
+		// The primary key's index keeps the old table's name.
+		if _, err := tx.ExecContext(ctx, "ALTER INDEX reads_v6_pkey RENAME TO reads_pkey"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // currentVersion is the schema version this groupsync writes.
@@ -133,9 +247,89 @@ var schemaV1 = []string{
 	)`,
 }
 
-// migrate brings the file forward to currentVersion.
-func migrate(ctx context.Context, db *sql.DB, path string) error {
-	return migrateTo(ctx, db, path, currentVersion())
+// pgSchemaV1 is schemaV1 for PostgreSQL: identity columns for
+// AUTOINCREMENT, BYTEA for BLOB, BIGINT where a count may grow large.
+var pgSchemaV1 = []string{
+	`CREATE TABLE meta (
+		name  TEXT PRIMARY KEY,
+		value BIGINT NOT NULL
+	)`,
+	`INSERT INTO meta (name, value) VALUES ('serial', 0)`,
+	`CREATE TABLE bindings (
+		key      TEXT PRIMARY KEY,
+		provider TEXT NOT NULL,
+		group_id TEXT NOT NULL,
+		origin   TEXT NOT NULL CHECK (origin IN ('created', 'adopted', 'imported', 'recovered')),
+		bound_at TEXT NOT NULL
+	)`,
+	`CREATE TABLE reads (
+		key        TEXT PRIMARY KEY,
+		provider   TEXT NOT NULL,
+		group_id   TEXT NOT NULL,
+		group_json BYTEA NOT NULL,
+		read_at    TEXT NOT NULL
+	)`,
+	`CREATE TABLE posts (
+		key       TEXT NOT NULL,
+		kind      TEXT NOT NULL CHECK (kind IN ('notice', 'banner')),
+		hash      TEXT NOT NULL,
+		vendor_id TEXT NOT NULL,
+		posted_at TEXT NOT NULL,
+		PRIMARY KEY (key, kind, hash)
+	)`,
+	`CREATE TABLE intents (
+		id         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		key        TEXT NOT NULL,
+		provider   TEXT NOT NULL,
+		kind       TEXT NOT NULL CHECK (kind IN ('create', 'notice', 'banner')),
+		name       TEXT NOT NULL,
+		hash       TEXT NOT NULL,
+		group_id   TEXT NOT NULL,
+		started_at TEXT NOT NULL,
+		UNIQUE (key, kind, hash)
+	)`,
+	`CREATE TABLE runs (
+		id       BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		started  TEXT NOT NULL,
+		ended    TEXT,
+		trigger  TEXT NOT NULL,
+		outcome  TEXT NOT NULL DEFAULT '',
+		created  INTEGER NOT NULL DEFAULT 0,
+		added    INTEGER NOT NULL DEFAULT 0,
+		posted   INTEGER NOT NULL DEFAULT 0,
+		drift    INTEGER NOT NULL DEFAULT 0,
+		errors   INTEGER NOT NULL DEFAULT 0,
+		message  TEXT NOT NULL DEFAULT ''
+	)`,
+	`CREATE TABLE lock (
+		id        INTEGER PRIMARY KEY CHECK (id = 1),
+		pid       INTEGER NOT NULL,
+		host      TEXT NOT NULL,
+		boot_id   TEXT NOT NULL,
+		pid_ns    TEXT NOT NULL,
+		pid_start TEXT NOT NULL,
+		since     TEXT NOT NULL,
+		command   TEXT NOT NULL,
+		token     TEXT NOT NULL
+	)`,
+}
+
+// migrate brings the state forward to currentVersion. A SQLite file whose
+// cached reads were just compacted is vacuumed, so that it shrinks.
+func migrate(ctx context.Context, db *sql.DB, d dialect, path string) error {
+	before, _, err := readVersion(ctx, db, d)
+	if err != nil {
+		return fmt.Errorf("open state %s: %w", path, err)
+	}
+	if err := migrateTo(ctx, db, d, path, currentVersion()); err != nil {
+		return err
+	}
+	if d == sqliteDialect && before > 0 && before < compactVersion {
+		if _, err := db.ExecContext(ctx, "VACUUM"); err != nil {
+			return fmt.Errorf("compact state file %s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // migrateTo applies the migrations up to and including version target. A
@@ -143,15 +337,15 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 // takes no write lock. Each step re-reads the version inside its IMMEDIATE
 // transaction, so two processes opening a new file at once do not both apply
 // a step.
-func migrateTo(ctx context.Context, db *sql.DB, path string, target int) error {
-	if v, ok, err := readVersion(ctx, db); err == nil && ok && v >= target {
+func migrateTo(ctx context.Context, db *sql.DB, d dialect, path string, target int) error {
+	if v, ok, err := readVersion(ctx, db, d); err == nil && ok && v >= target {
 		if v > currentVersion() {
 			return &newerSchemaError{path: path, have: v, known: currentVersion()}
 		}
 		return nil
 	}
 	for {
-		done, err := migrateStep(ctx, db, path, target)
+		done, err := migrateStep(ctx, db, d, path, target)
 		if err != nil || done {
 			return err
 		}
@@ -159,13 +353,21 @@ func migrateTo(ctx context.Context, db *sql.DB, path string, target int) error {
 }
 
 // migrateStep applies the next migration, or reports that none is due.
-func migrateStep(ctx context.Context, db *sql.DB, path string, target int) (done bool, err error) {
+func migrateStep(ctx context.Context, db *sql.DB, d dialect, path string, target int) (done bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	defer tx.Rollback()
-	v, err := schemaVersion(ctx, tx, path)
+	if d == postgresDialect {
+		// SQLite's IMMEDIATE transaction serialises two processes
+		// migrating at once; on PostgreSQL a transaction-scoped advisory
+		// lock does.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(1735291764, hashtext(current_schema()))"); err != nil {
+			return false, fmt.Errorf("open state %s: %w", path, err)
+		}
+	}
+	v, err := schemaVersion(ctx, tx, d, path)
 	if err != nil {
 		return false, err
 	}
@@ -176,8 +378,13 @@ func migrateStep(ctx context.Context, db *sql.DB, path string, target int) (done
 		return true, nil
 	}
 	m := migrations[v]
-	for _, stmt := range m.stmts {
+	for _, stmt := range m.statements(d) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
+		}
+	}
+	if m.run != nil {
+		if err := m.run(ctx, tx, d); err != nil {
 			return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
 		}
 	}
@@ -195,8 +402,8 @@ func migrateStep(ctx context.Context, db *sql.DB, path string, target int) (done
 // schemaVersion returns the file's schema version, creating schema_version
 // in a new, empty file. A file that has tables but no schema_version is not a
 // groupsync state file and is refused rather than written to.
-func schemaVersion(ctx context.Context, tx *sql.Tx, path string) (int, error) {
-	v, versioned, err := readVersion(ctx, tx)
+func schemaVersion(ctx context.Context, tx *sql.Tx, d dialect, path string) (int, error) {
+	v, versioned, err := readVersion(ctx, tx, d)
 	if err != nil {
 		return 0, fmt.Errorf("open state file %s: %w", path, err)
 	}
@@ -204,7 +411,7 @@ func schemaVersion(ctx context.Context, tx *sql.Tx, path string) (int, error) {
 		return v, nil
 	}
 	var tables int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+	if err := tx.QueryRowContext(ctx, countTables(d, "")).Scan(&tables); err != nil {
 		return 0, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	if tables > 0 {
@@ -222,16 +429,32 @@ func schemaVersion(ctx context.Context, tx *sql.Tx, path string) (int, error) {
 
 // readVersion returns the schema version, and false when the file has no
 // schema_version table.
-func readVersion(ctx context.Context, q rowQuerier) (int, bool, error) {
+func readVersion(ctx context.Context, q rowQuerier, d dialect) (int, bool, error) {
 	var versioned int
-	err := q.QueryRowContext(ctx,
-		"SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'").Scan(&versioned)
+	err := q.QueryRowContext(ctx, countTables(d, "schema_version")).Scan(&versioned)
 	if err != nil || versioned == 0 {
 		return 0, false, err
 	}
 	var v int
 	err = q.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v)
 	return v, err == nil, err
+}
+
+// countTables is a query of how many tables the state has (named name,
+// unless name is empty). A PostgreSQL state is the schema first on the
+// search path (current_schema).
+func countTables(d dialect, name string) string {
+	if d == postgresDialect {
+		q := "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+		if name != "" {
+			q += " AND table_name = '" + name + "'"
+		}
+		return q
+	}
+	if name != "" {
+		return "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '" + name + "'"
+	}
+	return "SELECT count(*) FROM sqlite_schema"
 }
 
 // newerSchemaError refuses a file written by a newer groupsync.

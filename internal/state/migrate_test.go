@@ -3,12 +3,17 @@ package state
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 func TestMigrationsAreNumberedInOrder(t *testing.T) {
@@ -52,18 +57,12 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 	for from := 0; from <= currentVersion(); from++ {
 		t.Run(fmt.Sprintf("from v%d", from), func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "groupsync.db")
-			if err := createPrivate(path); err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open("sqlite", dsn(path))
-			if err != nil {
-				t.Fatal(err)
-			}
+			path := newLocation(t)
+			db, d := openRaw(t, path)
 			// Each version's rows are written while the file is at that
 			// version, as a file that lived through the versions would hold them.
 			for v := 0; v <= from; v++ {
-				if err := migrateTo(ctx, db, path, v); err != nil {
+				if err := migrateTo(ctx, db, d, path, v); err != nil {
 					t.Fatal(err)
 				}
 				for _, q := range seeds[v] {
@@ -97,6 +96,26 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			checkLineage(t, s)
 		})
 	}
+}
+
+// openRaw opens the database at a state location without migrating it.
+func openRaw(t *testing.T, loc string) (*sql.DB, dialect) {
+	t.Helper()
+	if IsPostgres(loc) {
+		cfg, err := pgx.ParseConfig(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)}), postgresDialect
+	}
+	if err := createPrivate(loc); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(loc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, sqliteDialect
 }
 
 func checkSeedV1(t *testing.T, s *Store, from int) {
@@ -165,9 +184,9 @@ var lineageRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func TestLineageIsMadeOnceAndDiffersBetweenFiles(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	a := openStore(t, filepath.Join(dir, "a.db"))
-	b := openStore(t, filepath.Join(dir, "b.db"))
+	pathA := newLocation(t)
+	a := openStore(t, pathA)
+	b := openStore(t, newLocation(t))
 	la, err := a.Lineage(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +202,14 @@ func TestLineageIsMadeOnceAndDiffersBetweenFiles(t *testing.T) {
 	if err := a.Bind(ctx, Binding{Key: "k", Provider: "p", GroupID: "g", Origin: OriginAdopted}); err != nil {
 		t.Fatal(err)
 	}
-	a2 := openStore(t, filepath.Join(dir, "a.db"))
+	a2 := openStore(t, pathA)
 	if l, err := a2.Lineage(ctx); err != nil || l != la {
 		t.Errorf("lineage after reopening = %q, %v; want %q", l, err, la)
 	}
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	s := openStore(t, path)
 	newer := currentVersion() + 1
 	if _, err := s.db.Exec("INSERT INTO schema_version VALUES (?, '2030-01-01T00:00:00.000000000Z')", newer); err != nil {
@@ -202,7 +221,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal("Open accepted a newer schema")
 	}
 	want := fmt.Sprintf("state file %s has schema version %d, newer than this groupsync understands (%d): upgrade groupsync",
-		path, newer, currentVersion())
+		RedactLocation(path), newer, currentVersion())
 	if err.Error() != want {
 		t.Errorf("error:\n got %q\nwant %q", err, want)
 	}
@@ -217,7 +236,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 }
 
 func TestConcurrentOpenOfANewFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "groupsync.db")
+	path := newLocation(t)
 	errs := make(chan error, 8)
 	for range cap(errs) {
 		go func() {
@@ -238,4 +257,57 @@ func TestConcurrentOpenOfANewFile(t *testing.T) {
 	if err := s.db.QueryRow("SELECT count(*) FROM schema_version").Scan(&n); err != nil || n != currentVersion() {
 		t.Errorf("schema_version has %d rows, %v; want %d", n, err, currentVersion())
 	}
+}
+
+// TestMigrationCompactsCachedReads: a file from before v6 holding cached
+// reads as JSON is converted, every read kept, and shrinks.
+func TestMigrationCompactsCachedReads(t *testing.T) {
+	sqliteOnly(t) // PostgreSQL's conversion is covered by TestMigrateFromEveryVersion
+	ctx := context.Background()
+	path := newLocation(t)
+	db, d := openRaw(t, path)
+	if err := migrateTo(ctx, db, d, path, compactVersion-1); err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	for i := range n {
+		r := testRead(i, 100)
+		data, err := json.Marshal(r.Group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO reads VALUES (?, ?, ?, ?, ?)", r.Key, r.Provider, r.GroupID, data, formatTime(ts(1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := fileSize(t, path)
+	s := openStore(t, path)
+	reads, err := s.Reads(ctx)
+	if err != nil || len(reads) != n {
+		t.Fatalf("after the migration: %d reads, %v; want %d", len(reads), err, n)
+	}
+	want := testRead(7, 100)
+	if diff := cmp.Diff(want.Group, reads[want.Key].Group); diff != "" {
+		t.Errorf("a converted read differs (-want +got):\n%s", diff)
+	}
+	after, err := s.FileSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after*3 > before {
+		t.Errorf("the file went from %d to %d bytes: not compacted", before, after)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

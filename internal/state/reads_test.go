@@ -181,7 +181,7 @@ func TestReadsNamesAnUndecodableRead(t *testing.T) {
 	if err := s.SaveReads(ctx, reads); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, "UPDATE reads SET group_json = '{\"members\": 7}' WHERE key = ?", reads[200].Key); err != nil {
+	if _, err := s.db.ExecContext(ctx, "UPDATE reads SET data = ? WHERE key = ?", []byte{readFormatDeflate, 0xff, 0xfe}, reads[200].Key); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Reads(ctx)
@@ -195,5 +195,29 @@ func TestReadsNamesAnUndecodableRead(t *testing.T) {
 	cancel()
 	if _, err := s.Reads(cancelled); err == nil {
 		t.Error("Reads with a cancelled context succeeded")
+	}
+}
+
+// TestSaveReadsLaterWins: of two reads of one key in one call, the later
+// is kept, on both backends (one statement must not update a row twice).
+func TestSaveReadsLaterWins(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var reads []Read
+	for i := range 250 {
+		reads = append(reads, testRead(i, 1))
+	}
+	later := testRead(3, 4)
+	reads = append(reads, later)
+	if err := s.SaveReads(ctx, reads); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.CachedRead(ctx, later.Key)
+	if err != nil || !ok || len(got.Group.Members) != 4 {
+		t.Errorf("CachedRead = %d members, %v, %v; want the later read's 4", len(got.Group.Members), ok, err)
+	}
+	all, err := s.Reads(ctx)
+	if err != nil || len(all) != 250 {
+		t.Errorf("Reads = %d, %v; want 250", len(all), err)
 	}
 }

@@ -33,12 +33,9 @@ type Run struct {
 // BeginRun records the start of a run and returns its id. It does not change
 // Serial.
 func (s *Store) BeginRun(ctx context.Context, started time.Time, trigger string) (int64, error) {
-	res, err := s.db.ExecContext(ctx, "INSERT INTO runs (started, trigger) VALUES (?, ?)",
-		formatTime(orNow(started)), trigger)
-	if err != nil {
-		return 0, fmt.Errorf("record run start: %w", err)
-	}
-	id, err := res.LastInsertId()
+	var id int64
+	err := s.db.QueryRowContext(ctx, "INSERT INTO runs (started, trigger) VALUES (?, ?) RETURNING id",
+		formatTime(orNow(started)), trigger).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record run start: %w", err)
 	}
@@ -69,11 +66,14 @@ func (s *Store) EndRun(ctx context.Context, r Run) error {
 
 // Runs returns up to limit runs, newest first; limit <= 0 means all.
 func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+	q := `SELECT id, started, ended, trigger, outcome, created, added,
+		posted, drift, errors, message FROM runs ORDER BY id DESC`
+	var args []any
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, started, ended, trigger, outcome, created, added,
-		posted, drift, errors, message FROM runs ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}

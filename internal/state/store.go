@@ -29,7 +29,8 @@ var (
 // Store is an open state file. Its methods are safe for concurrent use.
 type Store struct {
 	db      *sql.DB
-	path    string
+	path    string    // a file's path, or a PostgreSQL URL with its password redacted
+	dialect dialect   // the SQL of the database behind db
 	commits committer // batches the journal's small writes
 	// closed is closed by Close: it stops the heartbeats of locks whose
 	// unlock was never called.
@@ -44,10 +45,15 @@ type Store struct {
 const busyTimeout = 30 * time.Second
 
 // Open opens the state file at path, creating it with mode 0600 if it does
-// not exist, and migrates its schema forward to the current version.
+// not exist, and migrates its schema forward to the current version. A
+// postgres:// URL opens the state kept in that PostgreSQL database instead
+// (see IsPostgres).
 func Open(path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open state: empty path")
+	}
+	if IsPostgres(path) {
+		return openPostgres(path)
 	}
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("open state file %s: the path must not contain '?'", path)
@@ -62,7 +68,7 @@ func Open(path string) (*Store, error) {
 	s := &Store{db: db, path: path, closed: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
 	defer cancel()
-	if err := migrate(ctx, db, path); err != nil {
+	if err := migrate(ctx, db, sqliteDialect, path); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -109,12 +115,37 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Path is the state file's path as given to Open.
+// Path is the state file's path as given to Open; for PostgreSQL, the URL
+// with its password redacted.
 func (s *Store) Path() string { return s.path }
 
+// FileSize checkpoints a SQLite state's write-ahead log into the file and
+// returns the file's size in bytes: what a copy of the file would weigh.
+// It returns 0 for PostgreSQL.
+func (s *Store) FileSize(ctx context.Context) (int64, error) {
+	if s.dialect == postgresDialect {
+		return 0, nil
+	}
+	if _, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return 0, fmt.Errorf("checkpoint state file %s: %w", s.path, err)
+	}
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint state file %s: %w", s.path, err)
+	}
+	return fi.Size(), nil
+}
+
+// Postgres reports whether the state is kept in PostgreSQL.
+func (s *Store) Postgres() bool { return s.dialect == postgresDialect }
+
 // IntegrityCheck runs SQLite's integrity check and the foreign key check and
-// returns an error listing what they found, or nil.
+// returns an error listing what they found, or nil. A PostgreSQL server
+// keeps its own integrity: there is nothing to check.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.dialect == postgresDialect {
+		return nil
+	}
 	return integrityCheck(ctx, s.db, s.path)
 }
 

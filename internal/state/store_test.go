@@ -30,6 +30,7 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 }
 
 func TestOpenSetsPragmas(t *testing.T) {
+	sqliteOnly(t)
 	s := newStore(t)
 	ctx := context.Background()
 	// Check every pooled connection, not just the first: hold several.
@@ -98,6 +99,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestIntegrityCheckReportsDamage(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "groupsync.db")
 	s, err := Open(path)
 	if err != nil {

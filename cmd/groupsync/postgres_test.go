@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"groupsync/internal/state"
+	"groupsync/internal/state/pgtest"
+)
+
+// TestCLIStateCopyRoundTrip copies an applied state file to PostgreSQL and
+// back: every copy lists the same and plans the same, a non-empty target
+// is refused without --force, and the password is never printed.
+func TestCLIStateCopyRoundTrip(t *testing.T) {
+	pg := pgtest.Location(t)
+	secrets := state.LocationSecrets(pg)
+	c := newCLI(t)
+	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	look := func(loc string) (list, plan string) {
+		t.Helper()
+		list = c.run("state", "list", "--state", loc).wantCode(t, 0).stdout
+		plan = c.run("plan", "-f", example, "--state", loc, "--refresh=false", "--detailed-exitcode").wantCode(t, 3).stdout
+		return list, plan
+	}
+	var outputs []result
+	check := func(r result) result {
+		t.Helper()
+		outputs = append(outputs, r)
+		return r
+	}
+	list0, plan0 := look(c.state)
+
+	r := check(c.run("state", "copy", c.state, pg).wantCode(t, 0))
+	if !strings.HasPrefix(r.stdout, "Copied ") || !strings.Contains(r.stdout, state.RedactLocation(pg)) {
+		t.Errorf("state copy said %q", r.stdout)
+	}
+	list1, plan1 := look(pg)
+	if list1 != list0 || plan1 != plan0 {
+		t.Errorf("PostgreSQL copy lists or plans differently:\n%s\n%s\nvs\n%s\n%s", list0, plan0, list1, plan1)
+	}
+	r = check(c.run("state", "copy", c.state, pg).wantCode(t, 1))
+	if !strings.Contains(r.stderr, "is not empty") || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("a copy onto a non-empty state:\n%s", r.stderr)
+	}
+	check(c.run("state", "copy", "--force", c.state, pg).wantCode(t, 0))
+
+	back := filepath.Join(c.dir, "back.db")
+	check(c.run("state", "copy", pg, back).wantCode(t, 0))
+	list2, plan2 := look(back)
+	if list2 != list0 || plan2 != plan0 {
+		t.Errorf("the copy back lists or plans differently:\n%s\n%s\nvs\n%s\n%s", list0, plan0, list2, plan2)
+	}
+	check(c.run("state", "list", "--state", "postgres://nobody:x@[bad"))
+	for _, r := range outputs {
+		for _, s := range secrets {
+			if strings.Contains(r.stdout+r.stderr, s) {
+				t.Errorf("groupsync %s printed the password:\n%s%s", strings.Join(r.args, " "), r.stdout, r.stderr)
+			}
+		}
+	}
+}
+
+// TestCLIPostgresDownOrRefused: a server that is down, or that refuses the
+// login, is one clear error naming the state without its password, and no
+// vendor is called.
+func TestCLIPostgresDownOrRefused(t *testing.T) {
+	base := pgtest.BaseURL(t)
+	const password = "pw-SECRET-8f3a9c"
+	wrong, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong.User = url.UserPassword(wrong.User.Username(), password)
+	locations := map[string]string{
+		"down":            "postgres://groupsync:" + password + "@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5",
+		"refused login":   wrong.String(),
+		"password in URL": "postgres://groupsync@127.0.0.1:1/postgres?sslmode=disable&password=" + password,
+	}
+	for name, loc := range locations {
+		t.Run(name, func(t *testing.T) {
+			e := newSchedEnv(t, 1)
+			for _, cmd := range [][]string{
+				{"plan", "-f", e.manifest},
+				{"apply", "-f", e.manifest, "--auto-approve"},
+				{"run", "--once", "-f", e.manifest},
+				{"state", "list"},
+			} {
+				e.stderr.mu.Lock()
+				e.stderr.b.Reset()
+				e.stderr.mu.Unlock()
+				args := append(cmd, "--state", loc)
+				if code := e.a.run(context.Background(), args); code != exitError {
+					t.Errorf("groupsync %s: exit %d, want 1", cmd[0], code)
+				}
+				got := e.stderr.String()
+				if strings.Contains(got, password) {
+					t.Errorf("groupsync %s printed the password:\n%s", cmd[0], got)
+				}
+				if !strings.Contains(got, "cannot connect to PostgreSQL") || !strings.Contains(got, "REDACTED") {
+					t.Errorf("groupsync %s: not one clear error naming the state:\n%s", cmd[0], got)
+				}
+			}
+			if calls := e.sim.Calls(); len(calls) != 0 {
+				t.Errorf("vendor calls made: %v", calls)
+			}
+		})
+	}
+}
+
+// TestCLIStateListShowsTheLock: state list names the holder of the lock,
+// on a file and on PostgreSQL alike.
+func TestCLIStateListShowsTheLock(t *testing.T) {
+	for _, backend := range []string{"file", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			c := newCLI(t)
+			loc := c.state
+			if backend == "postgres" {
+				loc = pgtest.Location(t)
+			}
+			st, err := state.Open(loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			unlock, err := st.Lock(context.Background(), "groupsync run", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			h, _, err := st.LockHolder(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := c.run("state", "list", "--state", loc).wantCode(t, 0)
+			if !strings.Contains(r.stdout, "Locked by PID ") || !strings.Contains(r.stdout, "(groupsync run); lock id "+h.ID) {
+				t.Errorf("state list does not show the lock:\n%s", r.stdout)
+			}
+			r = c.run("state", "forget", "ops", "--yes", "--state", loc).wantCode(t, 1)
+			if !strings.Contains(r.stderr, "is locked by PID") || !strings.Contains(r.stderr, h.ID) {
+				t.Errorf("state forget on a locked state:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestCLISandboxNeedsAFile(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("plan", "--sandbox", "-f", example, "--state", "postgres://u:pw-x@127.0.0.1:1/db").wantCode(t, 1)
+	if !strings.Contains(r.stderr, "--sandbox") || strings.Contains(r.stderr, "pw-x") {
+		t.Errorf("plan --sandbox on PostgreSQL:\n%s", r.stderr)
+	}
+}
+
+// TestCLIStateCopyTakesBothLocks: a copy from or to a locked state is
+// refused, naming the lock, and copies nothing.
+func TestCLIStateCopyTakesBothLocks(t *testing.T) {
+	c := newCLI(t)
+	c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
+	target := filepath.Join(c.dir, "target.db")
+	for _, locked := range []string{c.state, target} {
+		st, err := state.Open(locked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlock, err := st.Lock(context.Background(), "groupsync run", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := c.run("state", "copy", c.state, target).wantCode(t, 1)
+		if !strings.Contains(r.stderr, "is locked by PID") || !strings.Contains(r.stderr, locked) {
+			t.Errorf("a copy with %s locked:\n%s", locked, r.stderr)
+		}
+		unlock()
+		st.Close()
+	}
+	c.run("state", "copy", c.state, target).wantCode(t, 0)
+	r := c.run("state", "copy", c.state, c.state).wantCode(t, 1)
+	if !strings.Contains(r.stderr, "both the source and the target") {
+		t.Errorf("a copy onto itself:\n%s", r.stderr)
+	}
+	r = c.run("state", "copy", filepath.Join(c.dir, "missing.db"), target).wantCode(t, 1)
+	if !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("a copy from a missing file:\n%s", r.stderr)
+	}
+}
