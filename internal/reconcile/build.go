@@ -366,7 +366,7 @@ func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, ob
 func planCreate(gp *GroupPlan, g *spec.Group) {
 	c := &CreateStep{Name: g.Name, Type: g.Type}
 	owner := ""
-	if g.Vendor == spec.Yunzhijia && g.Owner != nil {
+	if g.Owner != nil {
 		owner = g.Owner.ID
 	}
 	for _, m := range g.Members {
@@ -406,7 +406,7 @@ func (s memberSet) has(id, email string) bool {
 
 func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors.Capabilities) {
 	var owner *spec.Member // desired first, when not among the members
-	if g.Vendor == spec.Yunzhijia && g.Owner != nil && !slices.ContainsFunc(g.Members, func(m spec.Member) bool { return m.ID == g.Owner.ID }) {
+	if g.Owner != nil && !slices.ContainsFunc(g.Members, func(m spec.Member) bool { return m.ID == g.Owner.ID }) {
 		owner = g.Owner
 	}
 	missing, extra := diffMembers(owner, g.Members, live.Members)
@@ -422,7 +422,7 @@ func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors
 		gp.Drift = append(gp.Drift, Drift{Kind: DriftExtraMember, Members: extra,
 			Fix: "not in manifest, no removal API"})
 	}
-	if g.Vendor == spec.Lunkr && g.Type == spec.TypeSysTopic {
+	if d, ok := vendors.Lookup(string(g.Vendor)); ok && d.Fields.SubscribersType != "" && g.Type == d.Fields.SubscribersType {
 		missing, extra := diffMembers(nil, g.Subscribers, live.Subscribers)
 		if len(missing) > 0 {
 			gp.Drift = append(gp.Drift, Drift{Kind: DriftMissingSubscriber, Members: missing,

@@ -292,11 +292,12 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 		case g == nil:
 		case r.Created && g.Create != nil:
 			live := vendors.Group{ID: r.GroupID, Type: g.Create.Type}
-			if g.Vendor == string(spec.Yunzhijia) {
-				// The creator is a member and manager; its read has no name.
+			if g.Operator != "" {
+				// The creator is a member and manager.
 				live.Managers = []string{g.Operator}
 				live.Members = append(live.Members, vendors.LiveMember{ID: g.Operator})
-			} else {
+			}
+			if d, ok := vendors.Lookup(g.Vendor); ok && d.ReadsName {
 				live.Name = g.Create.Name
 			}
 			for _, m := range g.Create.Members {

@@ -142,7 +142,7 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 	}
 
 	desired := memberSet{}
-	if g.Vendor == spec.Yunzhijia && g.Owner != nil {
+	if g.Owner != nil {
 		desired.add(g.Owner.ID, "")
 	}
 	for _, mb := range g.Members {

@@ -59,7 +59,7 @@ func newRig(t testing.TB, w *vendorWorld, manifest, statePath, token string, o r
 			BackoffBase: time.Millisecond,
 			BackoffMax:  10 * time.Millisecond, // also caps Retry-After
 		}
-		if p.Vendor == spec.Yunzhijia {
+		if p.Vendor == spec.Vendor("yunzhijia") {
 			r.clients[name] = yunzhijia.New(tr)
 		} else {
 			r.clients[name] = lunkr.New(tr)
@@ -70,8 +70,8 @@ func newRig(t testing.TB, w *vendorWorld, manifest, statePath, token string, o r
 
 func capabilities() map[spec.Vendor]vendors.Capabilities {
 	return map[spec.Vendor]vendors.Capabilities{
-		spec.Yunzhijia: (&yunzhijia.Client{}).Capabilities(),
-		spec.Lunkr:     (&lunkr.Client{}).Capabilities(),
+		spec.Vendor("yunzhijia"): (&yunzhijia.Client{}).Capabilities(),
+		spec.Vendor("lunkr"):     (&lunkr.Client{}).Capabilities(),
 	}
 }
 
@@ -207,12 +207,12 @@ func checkSurfaced(t testing.TB, w *vendorWorld, m *spec.Manifest, intents []sta
 			if gp.Create != nil || gp.Bind != nil {
 				t.Errorf("%s: create of unknown outcome settling, but the plan has create %+v bind %+v", in.Key, gp.Create, gp.Bind)
 			}
-		case g.Vendor == spec.Yunzhijia:
+		case g.Vendor == spec.Vendor("yunzhijia"):
 			if gp.Create != nil || !hasIssue(gp, reconcile.IssueUnknownCreate) {
 				t.Errorf("%s: open create intent not shown as %s (create planned: %v, errors %+v)", in.Key, reconcile.IssueUnknownCreate, gp.Create != nil, gp.Errors)
 			}
 		default:
-			ids := w.groupsNamed(spec.Lunkr, g.Name)
+			ids := w.groupsNamed(spec.Vendor("lunkr"), g.Name)
 			switch {
 			case hasIssue(gp, reconcile.IssueRecoveryFailed):
 				if gp.Create != nil {

@@ -14,8 +14,6 @@ import (
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
 
 // token is the access token the simulators accept.
@@ -73,10 +71,8 @@ func clients(m *spec.Manifest, rps float64) map[string]vendors.Client {
 	out := map[string]vendors.Client{}
 	for name, p := range m.Providers {
 		t := &vendors.Transport{BaseURL: p.Endpoint, HTTP: httpc, Token: vendors.StaticToken(name, token), Limiter: limiter}
-		if p.Vendor == spec.Yunzhijia {
-			out[name] = yunzhijia.New(t)
-		} else {
-			out[name] = lunkr.New(t)
+		if d, ok := vendors.Lookup(string(p.Vendor)); ok {
+			out[name] = d.New(t)
 		}
 	}
 	return out

@@ -5,12 +5,6 @@ import "time"
 // Vendor names a chat vendor groupsync can drive.
 type Vendor string
 
-// The vendors groupsync supports.
-const (
-	Yunzhijia Vendor = "yunzhijia"
-	Lunkr     Vendor = "lunkr"
-)
-
 // Lunkr group types.
 const (
 	TypeTopic    = "topic"
