@@ -119,6 +119,21 @@ func TestRegistered(t *testing.T) {
 	if len(pkgs) != len(vendors.All()) {
 		t.Errorf("vendor packages %v but registered vendors %v: register each in registry.go", pkgs, vendors.Names())
 	}
+	for _, p := range pkgs {
+		dir := filepath.Join(moduleRoot, strings.TrimPrefix(p, "groupsync/"))
+		tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+		runs := false
+		for _, f := range tests {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs = runs || strings.Contains(string(data), "vendorstest.Run(")
+		}
+		if !runs {
+			t.Errorf("%s: no test runs the contract suite (vendorstest.Run)", p)
+		}
+	}
 	for _, d := range vendors.All() {
 		if d.Title == "" || d.DefaultEndpoint == "" || !strings.HasSuffix(d.DefaultEndpoint, "/") || d.IDs.Form == "" || d.IDs.GroupForm == "" {
 			t.Errorf("%s: descriptor lacks a title, an endpoint ending in '/' or id forms: %+v", d.Name, d)
