@@ -320,9 +320,9 @@ func (a *Applier) post(ctx context.Context, c slotted, g *GroupPlan, groupID str
 	}
 	var vid string
 	if s.Notice != nil {
-		vid, err = c.Client.PostNotice(ctx, groupID, g.Operator, vendors.Notice(*s.Notice))
+		vid, err = c.Client.PostNotice(ctx, groupID, g.Operator, *s.Notice)
 	} else {
-		vid, err = c.Client.PostBanner(ctx, groupID, g.Operator, vendors.Banner(*s.Banner))
+		vid, err = c.Client.PostBanner(ctx, groupID, g.Operator, *s.Banner)
 	}
 	c.release()
 	if err != nil {

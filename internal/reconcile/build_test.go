@@ -86,7 +86,7 @@ func TestBuildGroupSteps(t *testing.T) {
 		group: withNotice(yzjGroup("crew", alice, bob, carol)),
 		want: GroupPlan{Action: ActionCreate, GroupID: Placeholder,
 			Create:  &CreateStep{Name: "发布讨论组", Members: []Member{{ID: bob}, {ID: carol}}},
-			Notices: []PostStep{{Hash: noticeHash, Title: notice.Title, Notice: &Notice{notice.Title, notice.Content}}}},
+			Notices: []PostStep{{Hash: noticeHash, Title: notice.Title, Notice: &Notice{Title: notice.Title, Content: notice.Content}}}},
 	}, {
 		name:     "bound group in sync plans nothing",
 		group:    yzjGroup("crew", bob),

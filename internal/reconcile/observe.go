@@ -317,8 +317,8 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 				// when some failed, which one is not known: forget the info.
 				c.Group.Notice, c.Group.Info = nil, false
 				if r.Notices == len(g.Notices) {
-					n := g.Notices[len(g.Notices)-1].Notice
-					c.Group.Notice, c.Group.Info = &vendors.Notice{Title: n.Title, Content: n.Content}, true
+					n := *g.Notices[len(g.Notices)-1].Notice
+					c.Group.Notice, c.Group.Info = &n, true
 				}
 			}
 			if r.Added == 0 && r.Removed == 0 {

@@ -172,7 +172,7 @@ func checkPosts(gp *GroupPlan, g *spec.Group, posted []state.Post) []string {
 	}
 	notices := map[string]bool{}
 	for _, n := range g.Notices {
-		notices[ContentHash(Notice{Title: n.Title, Content: n.Content})] = true
+		notices[ContentHash(n)] = true
 	}
 	for _, s := range gp.Notices {
 		switch {
@@ -188,7 +188,7 @@ func checkPosts(gp *GroupPlan, g *spec.Group, posted []state.Post) []string {
 	}
 	banners := map[string]bool{}
 	for _, b := range g.Banners {
-		banners[ContentHash(Banner(b))] = true
+		banners[ContentHash(b)] = true
 	}
 	for _, s := range gp.Banners {
 		switch {
