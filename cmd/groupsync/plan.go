@@ -154,18 +154,8 @@ func checkSettle(settle time.Duration) error {
 // provider's token is had first: a provider without one is said once in the
 // plan, and its groups are blocked without a call.
 func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool, settle time.Duration) (*reconcile.Plan, error) {
-	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh, Settle: settle}
-	var down map[string]error
-	if conns != nil {
-		down = conns.authorize(ctx, m)
-		o.Clients = conns.usable(down)
-	}
-	p, err := reconcile.MakePlan(ctx, m, store, o)
-	if err != nil {
-		return nil, err
-	}
-	reconcile.BlockProviders(p, down)
-	return p, nil
+	pl := newPlanner(m, store, conns, parallelism, settle)
+	return pl.Plan(ctx, m, refresh)
 }
 
 func (a *app) render(w io.Writer, p *reconcile.Plan, format string) error {

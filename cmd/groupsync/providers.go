@@ -27,15 +27,6 @@ type connections struct {
 	http    *http.Client // the clients' shared HTTP client
 }
 
-// capabilities returns each vendor's capability set for the planner.
-func capabilities() map[spec.Vendor]vendors.Capabilities {
-	out := map[spec.Vendor]vendors.Capabilities{}
-	for _, d := range vendors.All() {
-		out[spec.Vendor(d.Name)] = d.Capabilities
-	}
-	return out
-}
-
 // connect builds a client for every provider. Tokens are resolved here (an
 // unset variable is an error naming the provider); in the sandbox no token
 // is needed and every provider points at the simulators. A provider's token
@@ -187,20 +178,6 @@ func (c *connections) authorize(ctx context.Context, m *spec.Manifest) map[strin
 	}
 	wg.Wait()
 	return down
-}
-
-// usable returns the clients of the providers not in down.
-func (c *connections) usable(down map[string]error) map[string]vendors.Client {
-	if len(down) == 0 {
-		return c.clients
-	}
-	out := make(map[string]vendors.Client, len(c.clients))
-	for name, cl := range c.clients {
-		if _, bad := down[name]; !bad {
-			out[name] = cl
-		}
-	}
-	return out
 }
 
 // checkTokens resolves every provider's token and auth variables before

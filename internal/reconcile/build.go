@@ -52,17 +52,6 @@ type Observation struct {
 	RecoveryErr error  // the search failed or was ambiguous
 }
 
-// Build makes the plan: a pure function of the desired world, what was
-// observed and the state.
-func Build(in Input) *Plan {
-	b := NewBuilder(in)
-	for _, g := range in.Manifest.Groups {
-		obs, ok := in.Observed[g.Key]
-		b.Add(g, obs, ok)
-	}
-	return b.Plan()
-}
-
 // Builder makes the plan group by group, as observations arrive, so that a
 // group's read can be dropped once the group is planned: Build for reads
 // that stream in. Its plan is Build's for the same observations, whatever

@@ -16,22 +16,12 @@ import (
 // whether a group was created after a lost create was sent.
 const recoverySkew = 5 * time.Minute
 
-// Observe reads every managed group once, in parallel, through the
+// ObserveEach reads every managed group once, in parallel, through the
 // providers' clients (keyed by provider name), and searches for the group a
-// lost create may have made where the vendor can list groups. It never
-// writes. The reads it returns are meant to be cached with Reads.
-func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent, clients map[string]vendors.Client, parallelism int, now func() time.Time) map[string]Observation {
-	out := make(map[string]Observation, len(m.Groups))
-	ObserveEach(ctx, m, bindings, intents, clients, parallelism, now, func(g *spec.Group, obs Observation) {
-		out[g.Key] = obs
-	})
-	return out
-}
-
-// ObserveEach is Observe handing each group's observation to fn as it
-// arrives instead of keeping them all: fn is called once per observed
-// group, one call at a time, in no particular order, and the groups Observe
-// would leave out (nothing to read) are not passed. Strings repeated across
+// lost create may have made where the vendor can list groups; it never
+// writes. It hands each group's observation to fn as it arrives instead of
+// keeping them all: fn is called once per observed group, one call at a
+// time, in no particular order; groups with nothing to read are not passed. Strings repeated across
 // reads share one copy.
 func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent, clients map[string]vendors.Client, parallelism int, now func() time.Time, fn func(g *spec.Group, obs Observation)) {
 	creates := map[string]state.Intent{}
@@ -173,20 +163,6 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 	return obs
 }
 
-// FromCache turns the state's cached reads into observations, for
-// `plan --refresh=false`: no network at all. A cached read of another group
-// id than the one the key now refers to is ignored.
-func FromCache(m *spec.Manifest, bindings map[string]state.Binding, reads map[string]state.Read) map[string]Observation {
-	out := make(map[string]Observation, len(m.Groups))
-	set := func(g *spec.Group, obs Observation) { out[g.Key] = obs }
-	c := NewCacheMatcher(m, bindings)
-	for _, r := range reads {
-		c.Add(r, set)
-	}
-	c.Done(set)
-	return out
-}
-
 // CacheMatcher is FromCache for cached reads that stream in, in any order:
 // each read is matched to the manifest group it observes and handed over
 // at once, so that none is kept once planned. It is not safe for concurrent
@@ -252,17 +228,6 @@ func (c *CacheMatcher) Done(fn func(g *spec.Group, obs Observation)) {
 func cachedObservation(r state.Read) Observation {
 	grp := r.Group
 	return Observation{GroupID: r.GroupID, Group: &grp, ReadAt: r.ReadAt, Cached: true}
-}
-
-// Reads returns the successful live reads of obs, to cache in the state.
-func Reads(m *spec.Manifest, obs map[string]Observation) []state.Read {
-	var out []state.Read
-	for _, g := range m.Groups {
-		if r, ok := ReadOf(g, obs[g.Key]); ok {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // ReadOf is the read of g to cache from its observation, and false when

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"groupsync/internal/converge"
 	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
@@ -153,16 +154,13 @@ func (w *World) Calls() Calls {
 // Err is the first failure to reach the simulator process.
 func (w *World) Err() error { return w.err }
 
-// Plan makes a plan with reconcile.MakePlan, as `groupsync plan` does: each
-// group planned as its live read arrives, the reads cached in batches
-// (refresh), or the state's cached reads streamed with no network.
+// Plan makes a plan as `groupsync plan` does (the converge package's
+// planner): each group planned as its live read arrives, the reads cached
+// in batches (refresh), or the state's cached reads streamed with no
+// network.
 func (w *World) Plan(ctx context.Context, refresh bool) (*reconcile.Plan, error) {
-	caps := map[spec.Vendor]vendors.Capabilities{}
-	for name, p := range w.Manifest.Providers {
-		caps[p.Vendor] = w.Clients[name].Capabilities()
-	}
-	return reconcile.MakePlan(ctx, w.Manifest, w.Store, reconcile.PlanOptions{
-		Clients: w.Clients, Caps: caps, Parallelism: w.Scenario.Parallelism, Refresh: refresh})
+	pl := converge.Planner{Store: w.Store, Clients: w.Clients, Parallelism: w.Scenario.Parallelism}
+	return pl.Plan(ctx, w.Manifest, refresh)
 }
 
 // Apply executes p with the scenario's parallelism.
