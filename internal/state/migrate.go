@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // A migration moves the schema from version-1 to version. Migrations are
@@ -14,15 +15,19 @@ type migration struct {
 	version int
 	name    string
 	stmts   []string
+	// check, when set, runs in the migration's transaction before its
+	// statements and refuses a file they cannot apply to, saying why.
+	check func(ctx context.Context, tx *sql.Tx, path string) error
 }
 
 // migrations lists every schema version; migrations[i].version == i+1.
 var migrations = []migration{
-	{1, "initial schema", schemaV1},
-	{2, "what a create sent, for finding a lost one", schemaV2},
-	{3, "the name a created group was given", schemaV3},
-	{4, "lock heartbeats", schemaV4},
-	{5, "a lineage id, and when an unknown create was last attempted", schemaV5},
+	{1, "initial schema", schemaV1, nil},
+	{2, "what a create sent, for finding a lost one", schemaV2, nil},
+	{3, "the name a created group was given", schemaV3, nil},
+	{4, "lock heartbeats", schemaV4, nil},
+	{5, "a lineage id, and when an unknown create was last attempted", schemaV5, nil},
+	{6, "one key per group", schemaV6, checkV6},
 }
 
 // schemaV2 records, for a create, the group type and the member whose
@@ -63,6 +68,52 @@ var schemaV5 = []string{
 	)`,
 	`INSERT INTO lineage (id, value) VALUES (1, lower(hex(randomblob(16))))`,
 	`ALTER TABLE intents ADD COLUMN attempted_at TEXT`,
+}
+
+// schemaV6 makes the state itself refuse a second key bound to a group a
+// key already holds (two keys on one group would make every apply act on
+// it twice), rather than leaving it to each command to check.
+var schemaV6 = []string{
+	`CREATE UNIQUE INDEX bindings_group ON bindings (provider, group_id)`,
+}
+
+// checkV6 refuses, naming them, the keys that already share a group: the
+// index cannot be made until a person says which key is right.
+func checkV6(ctx context.Context, tx *sql.Tx, path string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT provider, group_id, group_concat(key, ', ') FROM
+		(SELECT provider, group_id, key FROM bindings ORDER BY key)
+		GROUP BY provider, group_id HAVING count(*) > 1 ORDER BY provider, group_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var dups []string
+	for rows.Next() {
+		var provider, id, keys string
+		if err := rows.Scan(&provider, &id, &keys); err != nil {
+			return err
+		}
+		dups = append(dups, fmt.Sprintf("%s group %s is bound to keys %s", provider, id, keys))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(dups) > 0 {
+		return &DuplicateBindingsError{Path: path, Groups: dups}
+	}
+	return nil
+}
+
+// DuplicateBindingsError refuses to migrate a state file in which one group
+// is bound to more than one key; nothing was changed in it.
+type DuplicateBindingsError struct {
+	Path   string
+	Groups []string // "kingdee group 5bee… is bound to keys a, b"
+}
+
+func (e *DuplicateBindingsError) Error() string {
+	return fmt.Sprintf("a group is bound to more than one key, which this groupsync refuses; nothing was changed: %s\nhint: forget the wrong key of each with the groupsync that made the file (`groupsync state forget KEY`), then run again",
+		strings.Join(e.Groups, "; "))
 }
 
 // currentVersion is the schema version this groupsync writes.
@@ -176,6 +227,11 @@ func migrateStep(ctx context.Context, db *sql.DB, path string, target int) (done
 		return true, nil
 	}
 	m := migrations[v]
+	if m.check != nil {
+		if err := m.check(ctx, tx, path); err != nil {
+			return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
+		}
+	}
 	for _, stmt := range m.stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
