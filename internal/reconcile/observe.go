@@ -49,7 +49,7 @@ func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]stat
 		case t.GroupID != "":
 			obs = readGroup(ctx, c, g, t.GroupID, fullRead(m, g, c), now)
 		case open && c.Capabilities().ListGroups:
-			obs = searchLostCreate(ctx, c, g, intent, bound)
+			obs = searchLostCreate(ctx, c, g, intent, bound, now)
 		default:
 			return
 		}
@@ -101,7 +101,7 @@ func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, 
 
 // searchLostCreate looks, among the groups of the group's first member, for
 // the one group of the same name and type created since the intent.
-func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, intent state.Intent, bound map[string]bool) Observation {
+func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, intent state.Intent, bound map[string]bool, now func() time.Time) Observation {
 	obs := Observation{Searched: true}
 	// Look for what the lost create sent (its member and type are in the
 	// intent); the manifest may have changed since. Intents from before
@@ -156,7 +156,7 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 	case len(found) == 1:
 		// The candidate's read is the group's read: the plan goes on from it.
 		obs.RecoveredID, obs.GroupID, obs.Group = found[0], found[0], match
-		obs.ReadAt = time.Now().UTC()
+		obs.ReadAt = now().UTC()
 	default:
 		obs.RecoveryErr = fmt.Errorf("group %s: %d groups named %q were created since the lost create (%v): pin the right one with groupId:", g.Key, len(found), name, found)
 	}
