@@ -184,11 +184,6 @@ func hasHistory(v spec.Vendor) bool {
 
 // historyTitles names the vendors with a message history, in prose.
 func historyTitles() string {
-	var out []string
-	for _, d := range vendors.All() {
-		if d.Capabilities.History {
-			out = append(out, d.Title)
-		}
-	}
-	return strings.Join(out, " or ")
+	return vendors.Join(func(d *vendors.Vendor) bool { return d.Capabilities.History },
+		func(d *vendors.Vendor) string { return d.Title }, " or ")
 }

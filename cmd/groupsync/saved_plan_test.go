@@ -158,21 +158,7 @@ func TestCLISavedPlanEdited(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _, planFile := savedPlanSetup(t)
-			data, err := os.ReadFile(planFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var p map[string]any
-			if err := json.Unmarshal(data, &p); err != nil {
-				t.Fatal(err)
-			}
-			tt.edit(p)
-			if data, err = json.Marshal(p); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(planFile, data, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			editPlanFile(t, planFile, tt.edit)
 			r := c.sandbox("apply", planFile).wantCode(t, 1)
 			if !strings.HasPrefix(r.stderr, "groupsync: the saved plan "+planFile+" does what its manifest does not ask for (was it edited?); nothing was changed:\n") ||
 				!strings.Contains(r.stderr, tt.want) {
@@ -192,21 +178,7 @@ func TestCLISavedPlanEdited(t *testing.T) {
 	// understates the creates does not get them past --max-new-groups.
 	t.Run("the summary understates the creates", func(t *testing.T) {
 		c, _, planFile := savedPlanSetup(t)
-		data, err := os.ReadFile(planFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p map[string]any
-		if err := json.Unmarshal(data, &p); err != nil {
-			t.Fatal(err)
-		}
-		p["summary"].(map[string]any)["create"] = 0.0
-		if data, err = json.Marshal(p); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(planFile, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		editPlanFile(t, planFile, func(p map[string]any) { p["summary"].(map[string]any)["create"] = 0.0 })
 		r := c.sandbox("apply", "--max-new-groups", "4", planFile).wantCode(t, 1)
 		if !strings.Contains(r.stderr, "the plan creates 5 groups, more than --max-new-groups 4") {
 			t.Errorf("stderr:\n%s\nwant the 5 creates of the steps refused", r.stderr)
@@ -216,4 +188,24 @@ func TestCLISavedPlanEdited(t *testing.T) {
 	// Unedited, the same plan applies.
 	c, _, planFile := savedPlanSetup(t)
 	c.sandbox("apply", planFile).wantCode(t, 0)
+}
+
+// editPlanFile rewrites a saved plan file with edit applied to its JSON.
+func editPlanFile(t *testing.T, planFile string, edit func(p map[string]any)) {
+	t.Helper()
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	edit(p)
+	if data, err = json.Marshal(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -157,11 +157,6 @@ func takesWorkspace(v Vendor) bool {
 
 // workspaceVendors names the vendors whose providers take workspace:.
 func workspaceVendors() string {
-	var out []string
-	for _, d := range vendors.All() {
-		if d.Fields.Workspace {
-			out = append(out, d.Name)
-		}
-	}
-	return strings.Join(out, " or ")
+	return vendors.Join(func(d *vendors.Vendor) bool { return d.Fields.Workspace },
+		func(d *vendors.Vendor) string { return d.Name }, " or ")
 }

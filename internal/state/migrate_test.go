@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -52,14 +51,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 	for from := 0; from <= currentVersion(); from++ {
 		t.Run(fmt.Sprintf("from v%d", from), func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "groupsync.db")
-			if err := createPrivate(path); err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open("sqlite", dsn(path))
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, db := fileAt(t, 0)
 			// Each version's rows are written while the file is at that
 			// version, as a file that lived through the versions would hold them.
 			for v := 0; v <= from; v++ {

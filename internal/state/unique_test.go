@@ -17,24 +17,13 @@ func TestMigrationRefusesSharedGroups(t *testing.T) {
 	for from := 1; from < 6; from++ {
 		t.Run(fmt.Sprintf("from v%d", from), func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "groupsync.db")
-			if err := createPrivate(path); err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open("sqlite", dsn(path))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if err := migrateTo(ctx, db, path, from); err != nil {
-				t.Fatal(err)
-			}
+			path, db := fileAt(t, from)
 			for _, key := range []string{"beta", "alpha"} {
 				if _, err := db.ExecContext(ctx, `INSERT INTO bindings (key, provider, group_id, origin, bound_at) VALUES (?, 'kingdee', '5bee7172e4b0f6bbaa32b4bf', 'imported', '2026-01-02T03:04:05.000000000Z')`, key); err != nil {
 					t.Fatal(err)
 				}
 			}
-			_, err = Open(path)
+			_, err := Open(path)
 			var dup *DuplicateBindingsError
 			if !errors.As(err, &dup) || !strings.Contains(err.Error(), "kingdee group 5bee7172e4b0f6bbaa32b4bf is bound to keys alpha, beta") {
 				t.Fatalf("open: %v, want the shared group refused with its keys", err)
@@ -100,4 +89,23 @@ func TestResolvePosts(t *testing.T) {
 	if in, _ := s.OpenIntents(ctx); len(in) != 0 || len(posts["k"]) != 1 || posts["k"][0].Hash != "h1" {
 		t.Errorf("intents %v, posts %v; want none open and h1 posted", in, posts)
 	}
+}
+
+// fileAt makes a state file at schema version v, open without migrating
+// further.
+func fileAt(t *testing.T, v int) (string, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "groupsync.db")
+	if err := createPrivate(path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := migrateTo(context.Background(), db, path, v); err != nil {
+		t.Fatal(err)
+	}
+	return path, db
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -234,6 +235,18 @@ func All() []*Vendor {
 	registry.mu.RLock()
 	defer registry.mu.RUnlock()
 	return slices.Clone(registry.order)
+}
+
+// Join writes, in registration order, the vendors for which pick is true
+// as name says each, joined by sep ("yunzhijia or lunkr").
+func Join(pick func(*Vendor) bool, name func(*Vendor) string, sep string) string {
+	var out []string
+	for _, v := range All() {
+		if pick == nil || pick(v) {
+			out = append(out, name(v))
+		}
+	}
+	return strings.Join(out, sep)
 }
 
 // Names returns the registered vendors' names in registration order.

@@ -63,10 +63,34 @@ type env struct {
 	srv *httptest.Server
 	tr  *vendors.Transport
 	cl  vendors.Client
+	Sleeper
+}
 
+// Sleeper is a transport's Sleep that records the waits instead of
+// sleeping, so that retries are tested without taking their time.
+type Sleeper struct {
 	mu      sync.Mutex
 	waits   []time.Duration
-	onSleep func(n int) // called after the n-th wait (1-based)
+	OnSleep func(n int) // called after the n-th wait (1-based); set before use
+}
+
+// Sleep records d and returns ctx's error.
+func (s *Sleeper) Sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	n, f := len(s.waits), s.OnSleep
+	s.mu.Unlock()
+	if f != nil {
+		f(n)
+	}
+	return ctx.Err()
+}
+
+// Waits returns the waits recorded so far.
+func (s *Sleeper) Waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.waits)
 }
 
 func newEnv(t *testing.T, c Contract, ts *vendors.TokenSource) *env {
@@ -87,33 +111,16 @@ func newEnv(t *testing.T, c Contract, ts *vendors.TokenSource) *env {
 		Token:       ts,
 		MaxAttempts: 4,
 		BackoffBase: 10 * time.Millisecond,
-		Sleep:       e.sleep,
+		Sleep:       e.Sleep,
 	}
 	e.cl = c.Vendor.New(e.tr)
 	return e
 }
 
-func (e *env) sleep(ctx context.Context, d time.Duration) error {
-	e.mu.Lock()
-	e.waits = append(e.waits, d)
-	n, f := len(e.waits), e.onSleep
-	e.mu.Unlock()
-	if f != nil {
-		f(n)
-	}
-	return ctx.Err()
-}
-
-func (e *env) recordedWaits() []time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.waits)
-}
-
 // clearFaultsAfter makes the n-th wait clear the simulator's faults, so
 // that the next attempt succeeds.
 func (e *env) clearFaultsAfter(n int) {
-	e.onSleep = func(i int) {
+	e.OnSleep = func(i int) {
 		if i == n {
 			e.sim.SetFaults(simfault.Faults{})
 		}
@@ -307,7 +314,7 @@ func Run(t *testing.T, c Contract) {
 		if n := e.calls(c.Read); n != 3 {
 			t.Errorf("attempts %d, want 3", n)
 		}
-		if w := e.recordedWaits(); !slices.Equal(w, []time.Duration{time.Second, time.Second}) {
+		if w := e.Waits(); !slices.Equal(w, []time.Duration{time.Second, time.Second}) {
 			t.Errorf("waits %v, want Retry-After: 1 twice", w)
 		}
 	})
@@ -323,21 +330,30 @@ func Run(t *testing.T, c Contract) {
 		if n := e.calls(c.Read); n != 2 {
 			t.Errorf("attempts %d, want 2", n)
 		}
-		if w := e.recordedWaits(); !slices.Equal(w, []time.Duration{0}) {
+		if w := e.Waits(); !slices.Equal(w, []time.Duration{0}) {
 			t.Errorf("waits %v, want Retry-After: 0 once", w)
 		}
 	})
 
-	t.Run("read gives up as ErrTransient", func(t *testing.T) {
-		e := newEnv(t, c, nil)
-		e.seed()
-		e.sim.SetFaults(simfault.Faults{Status503Rate: 1, Calls: []string{c.Read}})
-		_, err := e.read(ctx)
-		wantKind(t, "read refused every time", err, vendors.ErrTransient)
-		if n := e.calls(c.Read); n != e.tr.MaxAttempts {
-			t.Errorf("attempts %d, want %d", n, e.tr.MaxAttempts)
-		}
-	})
+	for _, tc := range []struct {
+		name   string
+		faults simfault.Faults
+		kind   error
+	}{
+		{"read refused with 503 every time is ErrTransient", simfault.Faults{Status503Rate: 1, Calls: []string{c.Read}}, vendors.ErrTransient},
+		{"read refused with 429 every time is ErrRateLimited", simfault.Faults{Status429Rate: 1, Calls: []string{c.Read}}, vendors.ErrRateLimited},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, c, nil)
+			e.seed()
+			e.sim.SetFaults(tc.faults)
+			_, err := e.read(ctx)
+			wantKind(t, tc.name, err, tc.kind)
+			if n := e.calls(c.Read); n != e.tr.MaxAttempts {
+				t.Errorf("attempts %d, want %d", n, e.tr.MaxAttempts)
+			}
+		})
+	}
 
 	t.Run("rate limit", func(t *testing.T) {
 		e := newEnv(t, c, nil)
@@ -408,20 +424,9 @@ func Run(t *testing.T, c Contract) {
 			t.Errorf("attempts %d, want 3", n)
 		}
 		// Exponential with jitter: [d/2, d] for d = 100ms, 200ms.
-		w := e.recordedWaits()
+		w := e.Waits()
 		if len(w) != 2 || w[0] < 50*time.Millisecond || w[0] > 100*time.Millisecond || w[1] < 100*time.Millisecond || w[1] > 200*time.Millisecond {
 			t.Errorf("waits %v, want exponential backoff from 100ms", w)
-		}
-	})
-
-	t.Run("read refused with 429 every time is ErrRateLimited", func(t *testing.T) {
-		e := newEnv(t, c, nil)
-		e.seed()
-		e.sim.SetFaults(simfault.Faults{Status429Rate: 1, Calls: []string{c.Read}})
-		_, err := e.read(ctx)
-		wantKind(t, "read refused with 429 every time", err, vendors.ErrRateLimited)
-		if n := e.calls(c.Read); n != e.tr.MaxAttempts {
-			t.Errorf("attempts %d, want %d", n, e.tr.MaxAttempts)
 		}
 	})
 

@@ -12,7 +12,7 @@ import (
 // clearFaultsAfter makes the n-th wait of the transport clear the
 // simulator's faults, so that the next attempt succeeds.
 func (e *env) clearFaultsAfter(n int) {
-	e.onSleep = func(i int) {
+	e.OnSleep = func(i int) {
 		if i == n {
 			e.sim.SetFaults(Faults{})
 		}
