@@ -105,7 +105,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if saved != nil {
 		// Read only, before the lock is taken: a refused plan leaves the
 		// state file as it was. The serial is checked again under the lock.
-		if err := checkSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
+		if err := converge.CheckSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
 			return err
 		}
 	}
@@ -125,56 +125,6 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		err = cerr
 	}
 	return err
-}
-
-// errStateMoved refuses a saved plan made at another serial of its state.
-var errStateMoved = converge.ErrStateMoved
-
-// checkSavedPlan refuses, before any call and any state write, a saved plan
-// made from another state (lineage), at another serial, or that does what
-// its manifest m (at the plan's digest, loaded once for both) does not ask
-// for.
-func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string) error {
-	lineage, err := store.Lineage(ctx)
-	if err != nil {
-		return err
-	}
-	switch {
-	case p.StateLineage == "":
-		return fmt.Errorf("the saved plan %s records no state lineage (an older groupsync made it); nothing was changed\nhint: make the plan again with `groupsync plan -f PATH... --out FILE`", path)
-	case p.StateLineage != lineage:
-		return fmt.Errorf("plan was made from state lineage %s, this state is %s (%s); nothing was changed\nhint: apply it with the --state it was made from, or make a new plan of this state", p.StateLineage, lineage, store.Path())
-	}
-	serial, err := store.Serial(ctx)
-	if err != nil {
-		return err
-	}
-	if serial != p.StateSerial {
-		return errStateMoved
-	}
-	bindings, err := store.Bindings(ctx)
-	if err != nil {
-		return err
-	}
-	posts, err := store.Posts(ctx)
-	if err != nil {
-		return err
-	}
-	intents, err := store.OpenIntents(ctx)
-	if err != nil {
-		return err
-	}
-	// Another apply may have written meanwhile: what was read is then not
-	// the plan's state, and the plan is stale anyway.
-	if again, err := store.Serial(ctx); err != nil {
-		return err
-	} else if again != serial {
-		return errStateMoved
-	}
-	if diffs := reconcile.CheckSaved(p, m, bindings, posts, intents); len(diffs) > 0 {
-		return reconcile.AlteredError(path, diffs)
-	}
-	return nil
 }
 
 func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan) error {

@@ -139,6 +139,53 @@ type Report struct {
 var ErrStateMoved = errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
 	"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")
 
+// CheckSavedPlan refuses, before any call and any state write, a saved plan
+// made from another state (lineage), at another serial, or that does what
+// its manifest m (at the plan's digest, loaded once for both) does not ask
+// for.
+func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string) error {
+	lineage, err := store.Lineage(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.StateLineage == "":
+		return fmt.Errorf("the saved plan %s records no state lineage (an older groupsync made it); nothing was changed\nhint: make the plan again with `groupsync plan -f PATH... --out FILE`", path)
+	case p.StateLineage != lineage:
+		return fmt.Errorf("plan was made from state lineage %s, this state is %s (%s); nothing was changed\nhint: apply it with the --state it was made from, or make a new plan of this state", p.StateLineage, lineage, store.Path())
+	}
+	serial, err := store.Serial(ctx)
+	if err != nil {
+		return err
+	}
+	if serial != p.StateSerial {
+		return ErrStateMoved
+	}
+	bindings, err := store.Bindings(ctx)
+	if err != nil {
+		return err
+	}
+	posts, err := store.Posts(ctx)
+	if err != nil {
+		return err
+	}
+	intents, err := store.OpenIntents(ctx)
+	if err != nil {
+		return err
+	}
+	// Another apply may have written meanwhile: what was read is then not
+	// the plan's state, and the plan is stale anyway.
+	if again, err := store.Serial(ctx); err != nil {
+		return err
+	} else if again != serial {
+		return ErrStateMoved
+	}
+	if diffs := reconcile.CheckSaved(p, m, bindings, posts, intents); len(diffs) > 0 {
+		return reconcile.AlteredError(path, diffs)
+	}
+	return nil
+}
+
 // Run plans (unless saved is a saved plan), checks the safety limits,
 // asks, applies, caches what was done and records the run: from its first
 // change on, or from its start with RecordAlways.
