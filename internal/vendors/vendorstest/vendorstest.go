@@ -530,6 +530,15 @@ func Run(t *testing.T, c Contract) {
 			if n := fetched(); n != 2 {
 				t.Errorf("token fetches after one refusal: %d, want 2 (one fetch again)", n)
 			}
+			// A write refused for its token was not made: it is sent again
+			// with the new token, once.
+			sim.RevokeTokens()
+			if _, err := e.cl.CreateGroup(ctx, e.createRequest()); err != nil {
+				t.Fatalf("create after the token was revoked: %v", err)
+			}
+			if n, groups := fetched(), len(sim.Groups()); n != 3 || groups != 2 || e.calls(c.Create) != 2 {
+				t.Errorf("fetches %d, groups %d, %s sent %d times; want 3, the seeded one and one made, 2 (one refused)", n, groups, c.Create, e.calls(c.Create))
+			}
 		})
 	}
 }
