@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"groupsync/internal/converge"
 	"groupsync/internal/printable"
 	"groupsync/internal/state"
 )
@@ -44,7 +45,7 @@ type exitCodeError struct{ code int }
 func (e exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // errReported is an error already reported to the user.
-var errReported = errors.New("reported")
+var errReported = converge.ErrReported
 
 type command struct {
 	name    string

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"groupsync/internal/converge"
 	"groupsync/internal/reconcile"
 	"groupsync/internal/render"
 	"groupsync/internal/spec"
@@ -104,7 +105,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if saved != nil {
 		// Read only, before the lock is taken: a refused plan leaves the
 		// state file as it was. The serial is checked again under the lock.
-		if err := checkSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
+		if err := converge.CheckSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
 			return err
 		}
 	}
@@ -126,57 +127,6 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	return err
 }
 
-// errStateMoved refuses a saved plan made at another serial of its state.
-var errStateMoved = errors.New("the state changed since the plan was saved (an apply or a state command ran since); nothing was changed\n" +
-	"hint: make a new plan with `groupsync plan -f PATH... --out FILE`, review it and apply that")
-
-// checkSavedPlan refuses, before any call and any state write, a saved plan
-// made from another state (lineage), at another serial, or that does what
-// its manifest m (at the plan's digest, loaded once for both) does not ask
-// for.
-func checkSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string) error {
-	lineage, err := store.Lineage(ctx)
-	if err != nil {
-		return err
-	}
-	switch {
-	case p.StateLineage == "":
-		return fmt.Errorf("the saved plan %s records no state lineage (an older groupsync made it); nothing was changed\nhint: make the plan again with `groupsync plan -f PATH... --out FILE`", path)
-	case p.StateLineage != lineage:
-		return fmt.Errorf("plan was made from state lineage %s, this state is %s (%s); nothing was changed\nhint: apply it with the --state it was made from, or make a new plan of this state", p.StateLineage, lineage, store.Path())
-	}
-	serial, err := store.Serial(ctx)
-	if err != nil {
-		return err
-	}
-	if serial != p.StateSerial {
-		return errStateMoved
-	}
-	bindings, err := store.Bindings(ctx)
-	if err != nil {
-		return err
-	}
-	posts, err := store.Posts(ctx)
-	if err != nil {
-		return err
-	}
-	intents, err := store.OpenIntents(ctx)
-	if err != nil {
-		return err
-	}
-	// Another apply may have written meanwhile: what was read is then not
-	// the plan's state, and the plan is stale anyway.
-	if again, err := store.Serial(ctx); err != nil {
-		return err
-	} else if again != serial {
-		return errStateMoved
-	}
-	if diffs := reconcile.CheckSaved(p, m, bindings, posts, intents); len(diffs) > 0 {
-		return reconcile.AlteredError(path, diffs)
-	}
-	return nil
-}
-
 func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan) error {
 	return a.converge(ctx, m, store, conns, log, convergeOpts{
 		trigger:      "apply",
@@ -188,7 +138,7 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 		settle:       f.settle,
 		out:          a.stdout,
 		progress:     a.terminal,
-	}, p).err
+	}, p).Err
 }
 
 // convergeOpts are what differs between `apply` and a scheduled run.
@@ -206,188 +156,49 @@ type convergeOpts struct {
 }
 
 // runReport is what one plan+apply did.
-type runReport struct {
-	plan    *reconcile.Plan   // nil when planning failed
-	result  *reconcile.Result // nil when nothing was applied
-	outcome string            // state.RunOK, state.RunFailed or state.RunInterrupted
-	err     error             // errReported when the failure was already printed
-}
+type runReport = converge.Report
 
-// converge is one plan+apply, the flow `apply` and `run` share: plan (unless
-// p is a saved plan), check the safety limits, ask, apply, and record the run
-// in the state's history: from its first change on, or from its start with
-// recordAlways.
+// converge is one plan+apply, the flow `apply` and `run` share (see package
+// converge), with this command's output: the plan, the question, the
+// progress and the result.
 func (a *app) converge(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, o convergeOpts, p *reconcile.Plan) runReport {
-	rec := &runRecorder{store: store, trigger: o.trigger}
-	if o.recordAlways {
-		if err := rec.begin(ctx); err != nil {
-			return runReport{outcome: outcomeOf(ctx, runReport{err: err}), err: err}
-		}
-	}
-	rep := a.planAndApply(ctx, m, store, conns, log, o, p, rec)
-	rep.outcome = outcomeOf(ctx, rep)
-	// A run stopped by its deadline failed: it was not asked to stop.
-	what := map[bool]string{true: "the apply", false: "the run"}[o.trigger == "apply"]
-	if err := deadlineError(ctx, what, o.runTimeout, rep.err); err != nil {
-		rep.outcome, rep.err = state.RunFailed, err
-	}
-	if err := rec.end(ctx, rep); err != nil {
-		if rep.err == nil || errors.Is(rep.err, errReported) {
-			rep.err = err
-		} else {
-			rep.err = errors.Join(rep.err, err)
-		}
-	}
-	return rep
-}
-
-func (a *app) planAndApply(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, o convergeOpts, p *reconcile.Plan, rec *runRecorder) (rep runReport) {
-	saved := p != nil
-	if saved {
-		serial, err := store.Serial(ctx)
-		if err != nil {
-			return runReport{err: err}
-		}
-		if serial != p.StateSerial {
-			return runReport{err: errStateMoved}
-		}
-		// A provider without a token now: its groups are not applied, and
-		// why is said once.
-		if down := conns.authorize(ctx, m); len(down) > 0 {
-			reconcile.BlockProviders(p, down)
+	prog := &progress{a: a, log: log, live: o.progress}
+	f := &converge.Flow{
+		Planner:      newPlanner(m, store, conns, o.parallelism, o.settle),
+		Trigger:      o.trigger,
+		RecordAlways: o.recordAlways,
+		Limits:       converge.Limits{MaxNewGroups: o.maxNewGroups, MaxRemovals: o.maxRemovals},
+		What:         map[bool]string{true: "the apply", false: "the run"}[o.trigger == "apply"],
+		RunTimeout:   o.runTimeout,
+		Log:          log,
+		Show:         func(p *reconcile.Plan) error { return a.render(o.out, p, "text") },
+		ShowProviders: func(p *reconcile.Plan) {
 			for _, l := range render.ProviderLines(p) {
 				fmt.Fprintln(o.out, l)
 			}
-		}
-	} else {
-		var err error
-		if p, err = makePlan(ctx, m, store, conns, o.parallelism, true, o.settle); err != nil {
-			return runReport{err: err}
-		}
-		if err := a.render(o.out, p, "text"); err != nil {
-			return runReport{plan: p, err: err}
-		}
+		},
+		Say:      func(line string) { fmt.Fprintln(o.out, line) },
+		Applying: prog.start,
+		OnGroup:  prog.group,
+		Applied: func(p *reconcile.Plan, res *reconcile.Result) {
+			prog.end()
+			a.printResult(o.out, p, res)
+		},
 	}
-	rep.plan = p
-	if !p.CanApply() {
-		fmt.Fprintln(o.out, "Nothing to apply.")
-		rep.err = planExit(p, false)
-		return rep
+	if !o.autoApprove {
+		f.Approve = func(*reconcile.Plan) error { return a.approve() }
 	}
-	if rep.err = checkSafety(p, o.maxNewGroups, o.maxRemovals); rep.err != nil {
-		return rep
-	}
-	if saved {
-		if rep.err = reconcile.CheckRemovals(p, m); rep.err != nil {
-			return rep
-		}
-	}
-	if !o.autoApprove && !saved {
-		if rep.err = a.approve(); rep.err != nil {
-			return rep
-		}
-	}
-	if rep.err = rec.begin(ctx); rep.err != nil {
-		return rep
-	}
-	rep.result = a.execute(ctx, p, store, conns, log, o.parallelism, o.progress)
-	cacheApplied(ctx, store, log, p, rep.result)
-	a.printResult(o.out, p, rep.result)
-	// An interrupted apply failed to do what it was asked: exit 1, so that
-	// a CI step is not green; what was done and what to do are printed.
-	if rep.result.Failed > 0 || p.HasErrors() || rep.result.Canceled {
-		rep.err = errReported
-	}
-	return rep
+	return f.Run(ctx, m, p)
 }
 
-// cacheApplied records in the cached reads what the apply did, so that a
-// plan from the cache afterwards starts from it. Failing to is only logged:
-// the next refreshing plan reads the groups anyway. Only the cached reads of
-// the groups the apply changed are loaded.
-func cacheApplied(ctx context.Context, store *state.Store, log *slog.Logger, p *reconcile.Plan, res *reconcile.Result) {
-	ctx = context.WithoutCancel(ctx)
-	cached, err := store.CachedReads(ctx, reconcile.AppliedKeys(res))
-	if err == nil {
-		err = store.SaveReads(ctx, reconcile.AppliedReads(p, res, cached, time.Now()))
+// planner makes the plans of one command, every provider's token first.
+func newPlanner(m *spec.Manifest, store *state.Store, conns *connections, parallelism int, settle time.Duration) converge.Planner {
+	pl := converge.Planner{Store: store, Parallelism: parallelism, Settle: settle}
+	if conns != nil {
+		pl.Clients = conns.clients
+		pl.Authorize = func(ctx context.Context) map[string]error { return conns.authorize(ctx, m) }
 	}
-	if err != nil {
-		log.Warn("could not cache what the apply did", "error", err.Error())
-	}
-}
-
-// outcomeOf classifies a run for its record, its metrics and its health.
-func outcomeOf(ctx context.Context, rep runReport) string {
-	switch {
-	case rep.result != nil:
-		return runRecord(0, time.Time{}, rep.plan, rep.result).Outcome
-	case rep.err != nil && ctx.Err() != nil:
-		return state.RunInterrupted
-	case rep.err != nil:
-		return state.RunFailed
-	}
-	return state.RunOK
-}
-
-// runRecorder records one run in the state's history, once begun.
-type runRecorder struct {
-	store   *state.Store
-	trigger string
-	id      int64 // 0 until begun
-	started time.Time
-}
-
-func (r *runRecorder) begin(ctx context.Context) error {
-	if r.id != 0 {
-		return nil
-	}
-	r.started = time.Now()
-	id, err := r.store.BeginRun(ctx, r.started, r.trigger)
-	r.id = id
-	return err
-}
-
-// end records the run's outcome, even when ctx is cancelled; a run never
-// begun is not recorded.
-func (r *runRecorder) end(ctx context.Context, rep runReport) error {
-	if r.id == 0 {
-		return nil
-	}
-	run := state.Run{ID: r.id, Started: r.started, Ended: time.Now(), Outcome: rep.outcome}
-	switch {
-	case rep.result != nil:
-		run = runRecord(r.id, r.started, rep.plan, rep.result)
-	case rep.plan != nil:
-		run.Drift, run.Errors = rep.plan.Summary.Drift, rep.plan.Summary.Errors
-	}
-	run.Outcome = rep.outcome // a run past its deadline failed, though its apply says interrupted
-	if rep.err != nil && !errors.Is(rep.err, errReported) {
-		run.Message = rep.err.Error()
-	}
-	return r.store.EndRun(context.WithoutCancel(ctx), run)
-}
-
-// checkSafety runs before any change: a plan that creates too many groups is
-// refused, since a lost state file would otherwise duplicate every group,
-// and so is one that removes too many members, since a manifest that lost
-// its members (a bad merge, a wrong -f) would otherwise empty its groups.
-// Removals are counted from the groups' steps, not the summary, so that a
-// saved plan's summary cannot hide them.
-func checkSafety(p *reconcile.Plan, maxNew, maxRemovals int) error {
-	if p.Summary.Create > maxNew {
-		return fmt.Errorf("the plan creates %d groups, more than --max-new-groups %d; nothing was changed\nhint: if the state file was lost or replaced, restore it; if these groups are really new, raise --max-new-groups", p.Summary.Create, maxNew)
-	}
-	removals, groups := 0, 0
-	for i := range p.Groups {
-		if n := len(p.Groups[i].Remove); n > 0 {
-			removals += n
-			groups++
-		}
-	}
-	if removals > maxRemovals {
-		return fmt.Errorf("the plan removes %s from %s, more than --max-removals %d; nothing was changed\nhint: check the manifest lists everyone it should (prune removes every member it does not list); if these removals are intended, run again with --max-removals %d", plural(removals, "member"), plural(groups, "group"), maxRemovals, removals)
-	}
-	return nil
+	return pl
 }
 
 // approve asks on a terminal; without one it refuses, so that a script
@@ -405,53 +216,54 @@ func (a *app) approve() error {
 	return nil
 }
 
-// execute applies p; progress shows a live count on the terminal, otherwise
-// each group is logged.
-func (a *app) execute(ctx context.Context, p *reconcile.Plan, store *state.Store, conns *connections, log *slog.Logger, parallelism int, progress bool) *reconcile.Result {
-	total := 0
+// progress shows the apply's progress: a live count on the terminal,
+// otherwise a log line per group.
+type progress struct {
+	a     *app
+	log   *slog.Logger
+	live  bool
+	mu    sync.Mutex // group runs on the apply's goroutines
+	total int
+	done  int
+}
+
+func (pr *progress) start(p *reconcile.Plan) {
 	for _, g := range p.Groups {
 		if g.Action == reconcile.ActionCreate || g.Action == reconcile.ActionUpdate {
-			total++
+			pr.total++
 		}
 	}
-	// OnGroup runs on the apply's goroutines: the count and the progress
-	// line are updated together, so that the last line shown is total/total.
-	var (
-		mu   sync.Mutex
-		done int
-	)
-	ap := &reconcile.Applier{
-		Clients:     conns.clients,
-		Journal:     store,
-		Parallelism: parallelism,
-		OnGroup: func(r reconcile.GroupResult) {
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			n := done
-			if progress {
-				fmt.Fprintf(a.stderr, "\rApplying: %d/%d groups", n, total)
-				return
-			}
-			args := []any{"group", r.Key, "groupId", r.GroupID, "created", r.Created, "added", r.Added, "notices", r.Notices, "banners", r.Banners, "done", n, "of", total}
-			if r.Removed > 0 {
-				args = append(args, "removed", r.Removed)
-			}
-			switch {
-			case r.Err != nil:
-				log.Error("group failed", append(args, "error", r.Err.Error())...)
-			case r.Canceled:
-				log.Warn("group interrupted", args...)
-			default:
-				log.Info("group applied", args...)
-			}
-		},
+}
+
+// group counts a group's end; the count and the progress line are updated
+// together, so that the last line shown is total/total.
+func (pr *progress) group(r reconcile.GroupResult) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.done++
+	n, total := pr.done, pr.total
+	if pr.live {
+		fmt.Fprintf(pr.a.stderr, "\rApplying: %d/%d groups", n, total)
+		return
 	}
-	res := ap.Apply(ctx, p)
-	if progress && total > 0 {
-		fmt.Fprintln(a.stderr)
+	args := []any{"group", r.Key, "groupId", r.GroupID, "created", r.Created, "added", r.Added, "notices", r.Notices, "banners", r.Banners, "done", n, "of", total}
+	if r.Removed > 0 {
+		args = append(args, "removed", r.Removed)
 	}
-	return res
+	switch {
+	case r.Err != nil:
+		pr.log.Error("group failed", append(args, "error", r.Err.Error())...)
+	case r.Canceled:
+		pr.log.Warn("group interrupted", args...)
+	default:
+		pr.log.Info("group applied", args...)
+	}
+}
+
+func (pr *progress) end() {
+	if pr.live && pr.total > 0 {
+		fmt.Fprintln(pr.a.stderr)
+	}
 }
 
 // printResult says what the apply did, and what it left: groups interrupted
@@ -533,17 +345,4 @@ func blockedGroups(p *reconcile.Plan) []string {
 		}
 	}
 	return keys
-}
-
-func runRecord(id int64, started time.Time, p *reconcile.Plan, res *reconcile.Result) state.Run {
-	r := state.Run{ID: id, Started: started, Ended: time.Now(), Outcome: "ok",
-		Created: res.Created, Added: res.Added, Posted: res.Notices + res.Banners,
-		Drift: p.Summary.Drift, Errors: res.Failed + p.Summary.Errors}
-	switch {
-	case res.Canceled:
-		r.Outcome = "interrupted"
-	case r.Errors > 0:
-		r.Outcome = "failed"
-	}
-	return r
 }

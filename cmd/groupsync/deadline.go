@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"time"
+
+	"groupsync/internal/converge"
 )
 
 // defaultRunTimeout bounds a plan, an apply or a scheduled run: a vendor
@@ -24,19 +25,8 @@ func checkRunTimeout(d time.Duration) error {
 	return nil
 }
 
-// deadlineError says that what ran on ctx passed its --run-timeout, wrapping
-// the error it ended with (unless already reported); nil when it did not.
+// deadlineError says that what ran on ctx passed its --run-timeout (see
+// converge.DeadlineError).
 func deadlineError(ctx context.Context, what string, d time.Duration, err error) error {
-	// The clock as well as ctx.Err: a call's own copy of the deadline may
-	// fire before ctx's timer has marked ctx done.
-	// A run that ended well is not failed for ending at its deadline.
-	dl, ok := ctx.Deadline()
-	if !errors.Is(ctx.Err(), context.DeadlineExceeded) && (err == nil || !ok || time.Now().Before(dl)) {
-		return nil
-	}
-	msg := fmt.Sprintf("%s passed its deadline (--run-timeout %s)", what, d)
-	if err != nil && !errors.Is(err, errReported) {
-		return fmt.Errorf("%s: %w", msg, err)
-	}
-	return fmt.Errorf("%s; what was not done by then was left undone\nhint: a vendor may be slow or not answering; raise --run-timeout if a run needs longer", msg)
+	return converge.DeadlineError(ctx, what, d, err)
 }

@@ -11,7 +11,7 @@ import (
 
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
-	"groupsync/internal/vendors/yunzhijia"
+	"groupsync/internal/vendors"
 )
 
 func (a *app) history(ctx context.Context, args []string) error {
@@ -67,14 +67,19 @@ func (a *app) history(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	mid, err := conns.yzj[p.Name].MergeHistory(ctx, groupID, g.Owner.ID)
+	hc, ok := conns.clients[p.Name].(vendors.HistoryClient)
+	if !ok {
+		_ = conns.close()
+		return fmt.Errorf("group %s is on %s: %s has no message-history API", key, g.Vendor, g.Vendor)
+	}
+	mid, err := hc.MergeHistory(ctx, groupID, g.Owner.ID)
 	if cerr := conns.close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("group %s: create merged history: %w", key, err)
 	}
-	link := yunzhijia.HistoryURL(p.Endpoint, mid, p.Workspace)
+	link := hc.HistoryURL(p.Endpoint, mid, p.Workspace)
 	q, err := qrcode.New(link, qrcode.Medium)
 	if err != nil {
 		return fmt.Errorf("QR code of %s: %w", link, err)
@@ -94,7 +99,8 @@ func (a *app) history(ctx context.Context, args []string) error {
 }
 
 // historyGroup finds key in the manifest and checks that a history link can
-// be made for it: a Yunzhijia group whose provider has a workspace.
+// be made for it: a group of a vendor with a message history whose provider
+// has a workspace.
 func historyGroup(m *spec.Manifest, key string) (*spec.Group, *spec.Provider, error) {
 	var g *spec.Group
 	keys := make([]string, 0, len(m.Groups))
@@ -102,18 +108,18 @@ func historyGroup(m *spec.Manifest, key string) (*spec.Group, *spec.Provider, er
 		if x.Key == key {
 			g = x
 		}
-		if x.Vendor == spec.Yunzhijia {
+		if hasHistory(x.Vendor) {
 			keys = append(keys, x.Key)
 		}
 	}
 	if g == nil {
-		hint := "the manifest has no Yunzhijia group"
+		hint := "the manifest has no " + historyTitles() + " group"
 		if len(keys) > 0 {
-			hint = "Yunzhijia groups in the manifest: " + strings.Join(keys, ", ")
+			hint = historyTitles() + " groups in the manifest: " + strings.Join(keys, ", ")
 		}
 		return nil, nil, fmt.Errorf("no group %q in the manifest\nhint: %s", key, hint)
 	}
-	if g.Vendor != spec.Yunzhijia {
+	if !hasHistory(g.Vendor) {
 		return nil, nil, fmt.Errorf("group %s is on %s: %s has no message-history API", key, g.Vendor, g.Vendor)
 	}
 	p := m.Providers[g.Provider]
@@ -168,4 +174,16 @@ func halfBlocks(bits [][]bool, invert bool) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// hasHistory reports whether v's API makes message-history links.
+func hasHistory(v spec.Vendor) bool {
+	d, ok := vendors.Lookup(string(v))
+	return ok && d.Capabilities.History
+}
+
+// historyTitles names the vendors with a message history, in prose.
+func historyTitles() string {
+	return vendors.Join(func(d *vendors.Vendor) bool { return d.Capabilities.History },
+		func(d *vendors.Vendor) string { return d.Title }, " or ")
 }

@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// Every vendor groupsync drives, registered in one place.
+	_ "groupsync/internal/vendors/registry"
 )
 
 func main() {

@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -156,18 +156,8 @@ func checkSettle(settle time.Duration) error {
 // provider's token is had first: a provider without one is said once in the
 // plan, and its groups are blocked without a call.
 func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool, settle time.Duration) (*reconcile.Plan, error) {
-	o := reconcile.PlanOptions{Caps: capabilities(), Parallelism: parallelism, Refresh: refresh, Settle: settle}
-	var down map[string]error
-	if conns != nil {
-		down = conns.authorize(ctx, m)
-		o.Clients = conns.usable(down)
-	}
-	p, err := reconcile.MakePlan(ctx, m, store, o)
-	if err != nil {
-		return nil, err
-	}
-	reconcile.BlockProviders(p, down)
-	return p, nil
+	pl := newPlanner(m, store, conns, parallelism, settle)
+	return pl.Plan(ctx, m, refresh)
 }
 
 func (a *app) render(w io.Writer, p *reconcile.Plan, format string) error {
@@ -199,11 +189,11 @@ func (a *app) noColor() bool {
 }
 
 func savePlan(path string, p *reconcile.Plan) error {
-	data, err := json.MarshalIndent(p, "", "  ")
+	data, err := reconcile.EncodeSaved(p)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	return nil
@@ -217,12 +207,13 @@ func readPlan(path string) (*reconcile.Plan, error) {
 		}
 		return nil, fmt.Errorf("read saved plan: %w", err)
 	}
-	var p reconcile.Plan
-	if err := json.Unmarshal(data, &p); err != nil {
+	p, err := reconcile.DecodeSaved(data)
+	var fv *reconcile.FormatVersionError
+	switch {
+	case errors.As(err, &fv):
+		return nil, fmt.Errorf("saved plan %s has format version %d; this groupsync reads %d: make the plan again", path, fv.Have, reconcile.FormatVersion)
+	case err != nil:
 		return nil, fmt.Errorf("%s is not a saved plan: %w\nhint: to apply a manifest, name it with -f: groupsync apply -f %s", path, err, path)
 	}
-	if p.FormatVersion != reconcile.FormatVersion {
-		return nil, fmt.Errorf("saved plan %s has format version %d; this groupsync reads %d: make the plan again", path, p.FormatVersion, reconcile.FormatVersion)
-	}
-	return &p, nil
+	return p, nil
 }

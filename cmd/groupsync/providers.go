@@ -14,8 +14,6 @@ import (
 
 	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
 
 // callTimeout bounds one vendor request, answer included.
@@ -24,18 +22,9 @@ const callTimeout = 30 * time.Second
 // connections are the vendor clients of one command, by provider name.
 type connections struct {
 	clients map[string]vendors.Client
-	yzj     map[string]*yunzhijia.Client
 	tokens  map[string]*vendors.TokenSource
 	sandbox *sandbox     // nil unless --sandbox
 	http    *http.Client // the clients' shared HTTP client
-}
-
-// capabilities returns each vendor's capability set for the planner.
-func capabilities() map[spec.Vendor]vendors.Capabilities {
-	return map[spec.Vendor]vendors.Capabilities{
-		spec.Yunzhijia: (&yunzhijia.Client{}).Capabilities(),
-		spec.Lunkr:     (&lunkr.Client{}).Capabilities(),
-	}
 }
 
 // connect builds a client for every provider. Tokens are resolved here (an
@@ -44,7 +33,7 @@ func capabilities() map[spec.Vendor]vendors.Capabilities {
 // source is kept for the process (see tokenSource), so that a scheduled
 // run's later runs reuse its token.
 func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observe func(vendor, call, outcome string, d time.Duration)) (*connections, error) {
-	conns := &connections{clients: map[string]vendors.Client{}, yzj: map[string]*yunzhijia.Client{}, tokens: map[string]*vendors.TokenSource{}}
+	conns := &connections{clients: map[string]vendors.Client{}, tokens: map[string]*vendors.TokenSource{}}
 	if c.sandbox {
 		sb, err := openSandbox(c.state, m)
 		if err != nil {
@@ -55,6 +44,11 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 	httpc := vendors.NewHTTPClient(callTimeout)
 	conns.http = httpc
 	for name, p := range m.Providers {
+		d, ok := vendors.Lookup(string(p.Vendor))
+		if !ok {
+			conns.close()
+			return nil, fmt.Errorf("provider %s: unknown vendor %q", name, p.Vendor)
+		}
 		var tokens *vendors.TokenSource
 		base := p.Endpoint
 		switch {
@@ -62,7 +56,7 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 			// The sandbox's own credentials, fetched from its simulators'
 			// token endpoints as from a vendor's, for this command only.
 			base = conns.sandbox.baseURL(p.Vendor)
-			tokens = vendors.AuthToken(name, spec.Auths[p.Vendor], base, conns.sandbox.credentials(p))
+			tokens = vendors.AuthToken(name, *d.Auth, base, conns.sandbox.credentials(p))
 			tokens.HTTP = httpc
 		case conns.sandbox != nil:
 			tokens = vendors.StaticToken(name, sandboxToken)
@@ -74,7 +68,7 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 				return nil, tokenError(p, err)
 			}
 			tokens = a.tokenSource(p, func() *vendors.TokenSource {
-				ts := vendors.AuthToken(name, spec.Auths[p.Vendor], p.Endpoint, creds)
+				ts := vendors.AuthToken(name, *d.Auth, p.Endpoint, creds)
 				ts.HTTP = httpc
 				ts.Now = a.clock
 				return ts
@@ -106,25 +100,17 @@ func (a *app) connect(m *spec.Manifest, c *commonFlags, log *slog.Logger, observ
 			// The simulators have no limit: throttling them would only slow a trial.
 		case p.RateLimit > 0:
 			t.Limiter = rate.NewLimiter(rate.Limit(p.RateLimit), 1)
-		case p.Vendor == spec.Yunzhijia:
-			t.PathLimit = yunzhijia.PathRateLimit
-			// Lunkr publishes no limit: none by default, and its code 10008
-			// (over the limit) is retried with backoff.
+		case d.PathRateLimit > 0:
+			// The vendor's published limit (a vendor that publishes none has
+			// none by default, and its over-the-limit answers are retried
+			// with backoff).
+			t.PathLimit = rate.Limit(d.PathRateLimit)
 		}
 		if observe != nil {
 			vendor := string(p.Vendor)
 			t.Observe = func(call, outcome string, d time.Duration) { observe(vendor, call, outcome, d) }
 		}
-		switch p.Vendor {
-		case spec.Yunzhijia:
-			yc := yunzhijia.New(t)
-			conns.clients[name], conns.yzj[name] = yc, yc
-		case spec.Lunkr:
-			conns.clients[name] = lunkr.New(t)
-		default:
-			conns.close()
-			return nil, fmt.Errorf("provider %s: unknown vendor %q", name, p.Vendor)
-		}
+		conns.clients[name] = d.New(t)
 	}
 	return conns, nil
 }
@@ -192,20 +178,6 @@ func (c *connections) authorize(ctx context.Context, m *spec.Manifest) map[strin
 	}
 	wg.Wait()
 	return down
-}
-
-// usable returns the clients of the providers not in down.
-func (c *connections) usable(down map[string]error) map[string]vendors.Client {
-	if len(down) == 0 {
-		return c.clients
-	}
-	out := make(map[string]vendors.Client, len(c.clients))
-	for name, cl := range c.clients {
-		if _, bad := down[name]; !bad {
-			out[name] = cl
-		}
-	}
-	return out
 }
 
 // checkTokens resolves every provider's token and auth variables before

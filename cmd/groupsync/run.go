@@ -16,6 +16,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"groupsync/internal/converge"
 	"groupsync/internal/metrics"
 	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
@@ -258,7 +259,7 @@ func (s *scheduler) waitTick(ctx context.Context) bool {
 // runOnce makes one run within --run-timeout, logs it and counts it; it
 // returns its outcome. While it is past its deadline (a call that ignores
 // its context), /healthz says so.
-func (s *scheduler) runOnce(ctx context.Context) string {
+func (s *scheduler) runOnce(ctx context.Context) state.Outcome {
 	started := time.Now()
 	s.mu.Lock()
 	s.since = started
@@ -271,12 +272,12 @@ func (s *scheduler) runOnce(ctx context.Context) string {
 	runCtx, cancel := context.WithTimeout(ctx, s.f.runTimeout)
 	defer cancel()
 	rep := s.attempt(runCtx, log)
-	if err := deadlineError(runCtx, "the run", s.f.runTimeout, rep.err); err != nil && rep.outcome != state.RunFailed {
+	if err := deadlineError(runCtx, "the run", s.f.runTimeout, rep.Err); err != nil && rep.Outcome != state.RunFailed {
 		// Stopped by its deadline before converge could say so (the lock wait).
-		rep.outcome, rep.err = state.RunFailed, err
+		rep.Outcome, rep.Err = state.RunFailed, err
 	}
 	s.report(log, started, rep)
-	return rep.outcome
+	return rep.Outcome
 }
 
 // attempt re-reads the manifests, takes the state lock for the run, and
@@ -294,11 +295,11 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 			log.Error("manifest invalid: run skipped; nothing was called or written", "errors", msgs)
 			err = fmt.Errorf("manifest invalid: %s", plural(len(list), "error"))
 		}
-		return runReport{outcome: state.RunFailed, err: err}
+		return runReport{Outcome: state.RunFailed, Err: err}
 	}
 	unlock, err := s.a.lock(ctx, s.store, "groupsync run", &s.f.common, lockFlags{s.f.lockTimeout, s.f.lockStale}, log)
 	if err != nil {
-		return runReport{outcome: outcomeOf(ctx, runReport{err: err}), err: err}
+		return runReport{Outcome: converge.OutcomeOf(ctx, nil, nil, err), Err: err}
 	}
 	defer func() {
 		if err := unlock(); err != nil {
@@ -307,7 +308,7 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 	}()
 	conns, err := s.a.connect(m, &s.f.common, log, s.metrics.ObserveCall)
 	if err != nil {
-		return runReport{outcome: state.RunFailed, err: err}
+		return runReport{Outcome: state.RunFailed, Err: err}
 	}
 	rep := s.a.converge(ctx, m, s.store, conns, log, convergeOpts{
 		trigger:      "schedule",
@@ -329,9 +330,9 @@ func (s *scheduler) attempt(ctx context.Context, log *slog.Logger) runReport {
 // report logs what a run did, blocked groups and drift included (the plan
 // is not printed in scheduled mode), and feeds the metrics and the health.
 func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
-	args := []any{"outcome", rep.outcome, "duration", time.Since(started).Round(time.Millisecond).String()}
+	args := []any{"outcome", rep.Outcome, "duration", time.Since(started).Round(time.Millisecond).String()}
 	var reasons []string
-	if p := rep.plan; p != nil {
+	if p := rep.Plan; p != nil {
 		for _, e := range p.ProviderErrors {
 			log.Error("provider unavailable: its groups are blocked", "provider", e.Provider, "error", e.Message, "fix", e.Fix)
 		}
@@ -351,11 +352,11 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 			reasons = append(reasons, plural(p.Summary.Errors, "group")+" blocked"+firstIssue(p))
 		}
 	}
-	run := metrics.Run{Outcome: rep.outcome, Ended: time.Now(), Planned: rep.plan != nil}
-	if rep.plan != nil {
-		run.Drift = rep.plan.Summary.Drift
+	run := metrics.Run{Outcome: rep.Outcome, Ended: time.Now(), Planned: rep.Plan != nil}
+	if rep.Plan != nil {
+		run.Drift = rep.Plan.Summary.Drift
 	}
-	if r := rep.result; r != nil {
+	if r := rep.Result; r != nil {
 		run.Created, run.Added, run.Removed, run.Notices, run.Banners = r.Created, r.Added, r.Removed, r.Notices, r.Banners
 		args = append(args, "created", r.Created, "added", r.Added, "notices", r.Notices, "banners", r.Banners, "failed", r.Failed)
 		if r.Removed > 0 {
@@ -365,11 +366,11 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 			reasons = append(reasons, plural(r.Failed, "group")+" failed"+firstFailure(r))
 		}
 	}
-	if rep.err != nil && !errors.Is(rep.err, errReported) {
-		reasons = append(reasons, rep.err.Error())
+	if rep.Err != nil && !errors.Is(rep.Err, errReported) {
+		reasons = append(reasons, rep.Err.Error())
 	}
 	reason := strings.Join(reasons, "; ")
-	switch rep.outcome {
+	switch rep.Outcome {
 	case state.RunOK:
 		log.Info("run finished", args...)
 	case state.RunInterrupted:
@@ -378,7 +379,7 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 		log.Error("run failed", append(args, "error", reason)...)
 	}
 	s.metrics.RecordRun(run)
-	s.health.Record(rep.outcome, s.now(), reason)
+	s.health.Record(rep.Outcome, s.now(), reason)
 }
 
 // firstIssue and firstFailure name one cause, for the health reason.

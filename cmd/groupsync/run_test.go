@@ -488,7 +488,11 @@ func TestRunInvalidManifestSkipsRun(t *testing.T) {
 	})
 	recorded := len(e.runs())
 	calls := e.sim.Calls()[yunzhijia.CallGroupUsers]
-	time.Sleep(100 * time.Millisecond) // more invalid ticks
+	// Wait for two more ticks to have been skipped, not for a time: the
+	// skips are the signal that the runs came and made no call.
+	skips := func() int { return strings.Count(e.stderr.String(), "manifest invalid: run skipped") }
+	n := skips()
+	schedWait(t, "two more skipped runs", 10*time.Second, func() bool { return skips() >= n+2 })
 	if got := e.sim.Calls()[yunzhijia.CallGroupUsers]; got != calls {
 		t.Errorf("vendor called with an invalid manifest: %d -> %d", calls, got)
 	}

@@ -7,41 +7,33 @@ import (
 	"io/fs"
 	"net/http/httptest"
 	"os"
-	"strings"
-	"time"
 
 	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
 
 const sandboxToken = "sandbox-token"
 
-// sandbox runs both vendors' simulators on loopback for one command; their
-// world is kept in a JSON file beside the state file, so that a plan after
-// an apply sees what the apply did.
+// sandbox runs every registered vendor's simulator on loopback for one
+// command; their world is kept in a JSON file beside the state file (one
+// entry per vendor), so that a plan after an apply sees what the apply did.
 type sandbox struct {
 	path string
-	yzj  *yunzhijia.Simulator
-	lk   *lunkr.Simulator
-	yzjS *httptest.Server
-	lkS  *httptest.Server
+	sims map[string]*sandboxSim // by vendor name
 }
 
-type sandboxWorld struct {
-	Yunzhijia json.RawMessage `json:"yunzhijia,omitempty"`
-	Lunkr     json.RawMessage `json:"lunkr,omitempty"`
+type sandboxSim struct {
+	sim vendors.Simulator
+	srv *httptest.Server
 }
 
 // sandboxPath is where the sandbox world of a state file is kept.
 func sandboxPath(statePath string) string { return statePath + ".sandbox.json" }
 
 func openSandbox(statePath string, m *spec.Manifest) (*sandbox, error) {
-	sb := &sandbox{
-		path: sandboxPath(statePath),
-		yzj:  yunzhijia.NewSimulator(sandboxToken),
-		lk:   lunkr.NewSimulator(sandboxToken),
+	sb := &sandbox{path: sandboxPath(statePath), sims: map[string]*sandboxSim{}}
+	for _, d := range vendors.All() {
+		sb.sims[d.Name] = &sandboxSim{sim: d.Sim.New(sandboxToken)}
 	}
 	data, err := os.ReadFile(sb.path)
 	switch {
@@ -49,69 +41,47 @@ func openSandbox(statePath string, m *spec.Manifest) (*sandbox, error) {
 	case err != nil:
 		return nil, fmt.Errorf("sandbox: %w", err)
 	default:
-		var w sandboxWorld
+		var w map[string]json.RawMessage
 		if err := json.Unmarshal(data, &w); err != nil {
 			return nil, fmt.Errorf("sandbox: %s: %w (delete it to start a new sandbox world)", sb.path, err)
 		}
-		if len(w.Yunzhijia) > 0 {
-			if err := sb.yzj.Restore(w.Yunzhijia); err != nil {
-				return nil, fmt.Errorf("sandbox: %s: %w", sb.path, err)
+		for name, s := range sb.sims {
+			if len(w[name]) == 0 {
+				continue
 			}
-		}
-		if len(w.Lunkr) > 0 {
-			if err := sb.lk.Restore(w.Lunkr); err != nil {
+			if err := s.sim.Restore(w[name]); err != nil {
 				return nil, fmt.Errorf("sandbox: %s: %w", sb.path, err)
 			}
 		}
 	}
 	sb.seedPinned(m)
 	sb.registerApps(m)
-	sb.yzjS = httptest.NewServer(sb.yzj)
-	sb.lkS = httptest.NewServer(sb.lk)
+	for _, s := range sb.sims {
+		s.srv = httptest.NewServer(s.sim)
+	}
 	return sb, nil
 }
 
 // seedPinned makes every group the manifest pins exist in the sandbox, as an
-// existing group would in a real workspace: its owner and one member the
-// manifest does not know, so that a newcomer sees adoption and drift.
+// existing group would in a real workspace (each vendor's simulator says
+// how: with a member the manifest does not know, so that a newcomer sees
+// adoption and drift).
 func (sb *sandbox) seedPinned(m *spec.Manifest) {
 	for _, g := range m.Groups {
-		if g.GroupID == "" {
+		s := sb.sims[string(g.Vendor)]
+		if g.GroupID == "" || s == nil {
 			continue
 		}
-		switch g.Vendor {
-		case spec.Yunzhijia:
-			if _, ok := sb.yzj.Group(g.GroupID); ok {
-				continue
-			}
-			owner := "5b90c663e4b0216ee04a768c"
-			if g.Owner != nil {
-				owner = g.Owner.ID
-			}
-			sb.yzj.SeedGroup(vendors.Group{ID: g.GroupID, Name: g.Name, Managers: []string{owner},
-				Members: []vendors.LiveMember{{ID: owner}, {ID: "5b90c663e4b0216ee04a768c"}}})
-		case spec.Lunkr:
-			if _, ok := sb.lk.Group(g.GroupID); ok {
-				continue
-			}
-			var members []vendors.LiveMember
-			if len(g.Members) > 0 {
-				m := vendors.LiveMember{ID: g.Members[0].ID}
-				if strings.Contains(m.ID, "@") {
-					m = vendors.LiveMember{Email: m.ID}
-				}
-				members = append(members, m)
-			}
-			sb.lk.SeedGroup(vendors.Group{ID: g.GroupID, Name: g.Name, Type: g.Type, Members: members})
+		pg := vendors.PinnedGroup{ID: g.GroupID, Name: g.Name, Type: g.Type}
+		if g.Owner != nil {
+			pg.Owner = g.Owner.ID
 		}
+		for _, mb := range g.Members {
+			pg.Members = append(pg.Members, mb.ID)
+		}
+		s.sim.SeedPinned(pg)
 	}
 }
-
-// Token lifetimes of the sandbox's token endpoints: the vendors' own.
-const (
-	sandboxYunzhijiaLifetime = 7200 * time.Second
-	sandboxLunkrLifetime     = 3600 * time.Second
-)
 
 // credentials are the app credentials a provider's auth: block stands for
 // in the sandbox: its ids as written, and for every ${VAR} a value the
@@ -128,40 +98,32 @@ func (sb *sandbox) credentials(p *spec.Provider) vendors.Credentials {
 }
 
 // registerApps makes the simulators' token endpoints know the credentials
-// of every provider with an auth: block, as a vendor knows the app.
+// of every provider with an auth: block, as a vendor knows the app; their
+// tokens live as long as the vendor's own.
 func (sb *sandbox) registerApps(m *spec.Manifest) {
 	for _, p := range m.Providers {
-		if p.Auth == nil {
+		d, ok := vendors.Lookup(string(p.Vendor))
+		if p.Auth == nil || !ok {
 			continue
 		}
-		creds := sb.credentials(p)
-		switch p.Vendor {
-		case spec.Yunzhijia:
-			sb.yzj.SetAuth(creds["eid"], creds["secret"], sandboxYunzhijiaLifetime)
-		case spec.Lunkr:
-			sb.lk.SetAuth(creds["clientId"], creds["clientSecret"], sandboxLunkrLifetime)
-		}
+		sb.sims[d.Name].sim.RegisterApp(sb.credentials(p), d.Sim.TokenLifetime)
 	}
 }
 
 func (sb *sandbox) baseURL(v spec.Vendor) string {
-	if v == spec.Lunkr {
-		return sb.lkS.URL + "/"
-	}
-	return sb.yzjS.URL + "/"
+	return sb.sims[string(v)].srv.URL + "/"
 }
 
 // close stops the simulators and saves their world.
 func (sb *sandbox) close() error {
-	sb.yzjS.Close()
-	sb.lkS.Close()
-	var w sandboxWorld
-	var err error
-	if w.Yunzhijia, err = sb.yzj.Snapshot(); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	if w.Lunkr, err = sb.lk.Snapshot(); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
+	w := map[string]json.RawMessage{}
+	for name, s := range sb.sims {
+		s.srv.Close()
+		data, err := s.sim.Snapshot()
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		w[name] = data
 	}
 	data, err := json.MarshalIndent(w, "", "  ")
 	if err != nil {

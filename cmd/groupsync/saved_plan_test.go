@@ -154,28 +154,11 @@ func TestCLISavedPlanEdited(t *testing.T) {
 			g["key"] = "stowaway"
 			p["groups"] = append(p["groups"].([]any), g)
 		}, "group stowaway: not in the manifest"},
-		{"the summary understates the creates", func(p map[string]any) {
-			p["summary"].(map[string]any)["create"] = 0.0
-		}, "summary: create says 0, the steps make 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _, planFile := savedPlanSetup(t)
-			data, err := os.ReadFile(planFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var p map[string]any
-			if err := json.Unmarshal(data, &p); err != nil {
-				t.Fatal(err)
-			}
-			tt.edit(p)
-			if data, err = json.Marshal(p); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(planFile, data, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			editPlanFile(t, planFile, tt.edit)
 			r := c.sandbox("apply", planFile).wantCode(t, 1)
 			if !strings.HasPrefix(r.stderr, "groupsync: the saved plan "+planFile+" does what its manifest does not ask for (was it edited?); nothing was changed:\n") ||
 				!strings.Contains(r.stderr, tt.want) {
@@ -191,7 +174,38 @@ func TestCLISavedPlanEdited(t *testing.T) {
 			}
 		})
 	}
+	// A summary is recomputed from the steps, never trusted: one that
+	// understates the creates does not get them past --max-new-groups.
+	t.Run("the summary understates the creates", func(t *testing.T) {
+		c, _, planFile := savedPlanSetup(t)
+		editPlanFile(t, planFile, func(p map[string]any) { p["summary"].(map[string]any)["create"] = 0.0 })
+		r := c.sandbox("apply", "--max-new-groups", "4", planFile).wantCode(t, 1)
+		if !strings.Contains(r.stderr, "the plan creates 5 groups, more than --max-new-groups 4") {
+			t.Errorf("stderr:\n%s\nwant the 5 creates of the steps refused", r.stderr)
+		}
+		c.checkUntouched()
+	})
 	// Unedited, the same plan applies.
 	c, _, planFile := savedPlanSetup(t)
 	c.sandbox("apply", planFile).wantCode(t, 0)
+}
+
+// editPlanFile rewrites a saved plan file with edit applied to its JSON.
+func editPlanFile(t *testing.T, planFile string, edit func(p map[string]any)) {
+	t.Helper()
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	edit(p)
+	if data, err = json.Marshal(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

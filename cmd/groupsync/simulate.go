@@ -8,16 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
-)
-
-// The app ids `simulate` accepts in auth: blocks.
-const (
-	simulateEID      = "10109"
-	simulateClientID = "lk-app-1"
+	"groupsync/internal/vendors"
 )
 
 func (a *app) simulate(ctx context.Context, args []string) error {
@@ -44,25 +39,34 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 		token = hex.EncodeToString(b)
 		shown = token
 	}
-	yzj := yunzhijia.NewSimulator(token)
-	lk := lunkr.NewSimulator(token)
-	yzj.SetFaults(yunzhijia.Faults{Latency: latency})
-	lk.SetFaults(lunkr.Faults{Latency: latency})
-	// auth: blocks work too, with the token as the app's secret; Lunkr's
-	// token endpoint is at the origin, as the vendor's is.
-	yzj.SetAuth(simulateEID, token, 7200*time.Second)
-	lk.SetAuth(simulateClientID, token, 3600*time.Second)
+	// Each vendor is served under /NAME/ followed by its endpoint's path
+	// (/yunzhijia/gateway/), and the paths it serves at the origin at the
+	// origin (Lunkr's token endpoint). auth: blocks work too, with the
+	// token as the app's secret.
 	mux := http.NewServeMux()
-	mux.Handle("/yunzhijia/gateway/", http.StripPrefix("/yunzhijia/gateway", yzj))
-	mux.Handle("/lunkr/api/", http.StripPrefix("/lunkr/api", lk))
-	mux.Handle("/"+lunkr.CallToken, lk)
+	var endpoints, apps []string
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(a.stdout, "yunzhijia endpoint: %s/yunzhijia/gateway/\nlunkr endpoint:     %s/lunkr/api/\naccess token:       %s\n", base, base, shown)
-	fmt.Fprintf(a.stdout, "auth: blocks:       yunzhijia eid %s, lunkr clientId %s, the access token as their secret\n", simulateEID, simulateClientID)
+	for _, d := range vendors.All() {
+		sim := d.Sim.New(token)
+		sim.SetLatency(latency)
+		prefix := "/" + d.Name + endpointPath(d.DefaultEndpoint)
+		mux.Handle(prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), sim))
+		for _, path := range d.Sim.OriginPaths {
+			mux.Handle(path, sim)
+		}
+		endpoints = append(endpoints, fmt.Sprintf("%-19s %s%s\n", d.Name+" endpoint:", base, prefix))
+		if d.Auth != nil && len(d.Auth.Fields) > 0 {
+			id, secret := authFieldNames(d.Auth)
+			sim.RegisterApp(vendors.Credentials{id: d.Sim.AppID, secret: token}, d.Sim.TokenLifetime)
+			apps = append(apps, fmt.Sprintf("%s %s %s", d.Name, id, d.Sim.AppID))
+		}
+	}
+	fmt.Fprintf(a.stdout, "%saccess token:       %s\n", strings.Join(endpoints, ""), shown)
+	fmt.Fprintf(a.stdout, "auth: blocks:       %s, the access token as their secret\n", strings.Join(apps, ", "))
 	fmt.Fprintln(a.stdout, "Point a provider's endpoint at one of these and export its token (or secret) variable; Ctrl-C stops.")
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -78,4 +82,27 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 		}
 		return err
 	}
+}
+
+// endpointPath is the path of an endpoint URL ("/gateway/"), "/" when it
+// has none.
+func endpointPath(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+// authFieldNames returns a vendor's first id field and first secret field.
+func authFieldNames(a *vendors.Auth) (id, secret string) {
+	for _, f := range a.Fields {
+		switch {
+		case f.Secret && secret == "":
+			secret = f.Name
+		case !f.Secret && id == "":
+			id = f.Name
+		}
+	}
+	return id, secret
 }

@@ -188,7 +188,7 @@ func (a *app) stateImport(ctx context.Context, store *state.Store, key, id, prov
 		return fmt.Errorf("%s is already bound to %s group %s (%s at %s); nothing was changed\nhint: if that binding is wrong, run again with --force to bind %s to %s group %s instead (group %s is then left as it is on %s, unmanaged)",
 			key, old.Provider, old.GroupID, old.Origin, old.BoundAt.UTC().Format(time.RFC3339), key, provider, id, old.GroupID, old.Provider)
 	}
-	if err := importGroup(ctx, store, state.Binding{Key: key, Provider: provider, GroupID: id, Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
+	if err := store.Import(ctx, state.Binding{Key: key, Provider: provider, GroupID: id, Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
 		return err
 	}
 	if bound {
@@ -214,22 +214,6 @@ func checkUnbound(ctx context.Context, store *state.Store, key, provider, groupI
 	return nil
 }
 
-// importGroup binds b.Key to b.GroupID. When the key has a create whose
-// outcome is unknown, the binding closes that intent in the same
-// transaction, so that a crash cannot leave one without the other.
-func importGroup(ctx context.Context, store *state.Store, b state.Binding) error {
-	intents, err := store.OpenIntents(ctx)
-	if err != nil {
-		return err
-	}
-	for _, in := range intents {
-		if in.Key == b.Key && in.Kind == state.IntentCreate {
-			return store.CompleteCreate(ctx, in.ID, b)
-		}
-	}
-	return store.Bind(ctx, b)
-}
-
 // stateResolve settles the notices and banners of key whose outcome is
 // unknown, as the user found them on the vendor: the one with content hash
 // hash, or the only one when hash is empty. With more than one open and no
@@ -239,40 +223,18 @@ func (a *app) stateResolve(ctx context.Context, store *state.Store, key, verdict
 	if verdict != "posted" && verdict != "not-posted" {
 		return fmt.Errorf("state resolve: %q is not posted or not-posted", verdict)
 	}
-	intents, err := store.OpenIntents(ctx)
+	n, err := store.ResolvePosts(ctx, key, hash, verdict == "posted")
+	var many *state.AmbiguousPostsError
+	if errors.As(err, &many) {
+		var open []string
+		for _, in := range many.Open {
+			open = append(open, fmt.Sprintf("  --hash %s  %s %q sent at %s", in.Hash, in.Kind, in.Name, in.StartedAt.UTC().Format(time.RFC3339)))
+		}
+		return fmt.Errorf("%s has %d notices or banners whose outcome is unknown; say which one with --hash, nothing was changed:\n%s\nhint: check each in the group, then run `groupsync state resolve %s posted --hash HASH` or `groupsync state resolve %s not-posted --hash HASH` for it",
+			key, len(open), strings.Join(open, "\n"), key, key)
+	}
 	if err != nil {
 		return err
-	}
-	if hash == "" {
-		var open []string
-		for _, in := range intents {
-			if in.Key == key && in.Kind != state.IntentCreate {
-				open = append(open, fmt.Sprintf("  --hash %s  %s %q sent at %s", in.Hash, in.Kind, in.Name, in.StartedAt.UTC().Format(time.RFC3339)))
-			}
-		}
-		if len(open) > 1 {
-			return fmt.Errorf("%s has %d notices or banners whose outcome is unknown; say which one with --hash, nothing was changed:\n%s\nhint: check each in the group, then run `groupsync state resolve %s posted --hash HASH` or `groupsync state resolve %s not-posted --hash HASH` for it",
-				key, len(open), strings.Join(open, "\n"), key, key)
-		}
-	}
-	n := 0
-	for _, in := range intents {
-		if in.Key != key || in.Kind == state.IntentCreate || hash != "" && in.Hash != hash {
-			continue
-		}
-		if verdict == "posted" {
-			kind := state.PostNotice
-			if in.Kind == state.IntentBanner {
-				kind = state.PostBanner
-			}
-			err = store.CompletePost(ctx, in.ID, state.Post{Key: key, Kind: kind, Hash: in.Hash, PostedAt: in.StartedAt})
-		} else {
-			err = store.AbandonIntent(ctx, in.ID)
-		}
-		if err != nil {
-			return err
-		}
-		n++
 	}
 	if n == 0 && hash != "" {
 		return fmt.Errorf("%s has no notice or banner with hash %s whose outcome is unknown\nhint: groupsync state show %s lists its pending writes; the plan's fix names the hash", key, hash, key)

@@ -106,7 +106,7 @@ func (a *app) stateRuns(ctx context.Context, store *state.Store, limit int, form
 	}
 	entries := make([]runEntry, len(runs))
 	for i, r := range runs {
-		e := runEntry{ID: r.ID, Started: r.Started.UTC(), Trigger: r.Trigger, Outcome: r.Outcome,
+		e := runEntry{ID: r.ID, Started: r.Started.UTC(), Trigger: r.Trigger, Outcome: string(r.Outcome),
 			Created: r.Created, Added: r.Added, Posted: r.Posted, Drift: r.Drift, Errors: r.Errors, Message: r.Message, duration: "-"}
 		if e.Outcome == "" {
 			e.Outcome = "running"

@@ -91,11 +91,11 @@ func TestScalar(t *testing.T) {
 
 func TestNamer(t *testing.T) {
 	m := &spec.Manifest{People: map[string]spec.Person{
-		"bob":   {Handle: "bob", IDs: map[spec.Vendor]string{spec.Lunkr: "1000777"}},
-		"alice": {Handle: "alice", IDs: map[spec.Vendor]string{spec.Lunkr: "Alice@Example.com"}},
-		"chef":  {Handle: "chef", IDs: map[spec.Vendor]string{spec.Yunzhijia: "5b503ee9e4b02abb5318b23e"}},
+		"bob":   {Handle: "bob", IDs: map[spec.Vendor]string{spec.Vendor("lunkr"): "1000777"}},
+		"alice": {Handle: "alice", IDs: map[spec.Vendor]string{spec.Vendor("lunkr"): "Alice@Example.com"}},
+		"chef":  {Handle: "chef", IDs: map[spec.Vendor]string{spec.Vendor("yunzhijia"): "5b503ee9e4b02abb5318b23e"}},
 	}}
-	n := newNamer(m, spec.Lunkr)
+	n := newNamer(m, spec.Vendor("lunkr"))
 	members := []vendors.LiveMember{
 		{ID: "1000777", Email: "bob@example.com"}, // by uid
 		{ID: "1", Email: "alice@example.com"},     // by email, without case
@@ -114,7 +114,7 @@ func TestNamer(t *testing.T) {
 		t.Errorf("named %v, want %v", got, want)
 	}
 	people := n.people(false, &spec.Provider{})
-	if len(people) != 2 || people[0].Handle != "chef-canteen" || people[1].IDs[spec.Lunkr] != "Chef@Other.example.com" {
+	if len(people) != 2 || people[0].Handle != "chef-canteen" || people[1].IDs[spec.Vendor("lunkr")] != "Chef@Other.example.com" {
 		t.Errorf("new people %+v", people)
 	}
 }

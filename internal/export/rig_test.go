@@ -110,7 +110,7 @@ func (r *rig) client(m *spec.Manifest, name string) vendors.Client {
 		BackoffBase: time.Millisecond,
 		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
-	if p.Vendor == spec.Yunzhijia {
+	if p.Vendor == spec.Vendor("yunzhijia") {
 		return yunzhijia.New(tr)
 	}
 	return lunkr.New(tr)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"groupsync/internal/state"
 )
 
 // Health decides /healthz: unhealthy while a run is past its deadline
@@ -50,7 +52,7 @@ func NewHealth(window time.Duration, now func() time.Time) *Health {
 // Record takes the outcome of a run that ended at the given time. A failure
 // starts (or continues) a failing streak, reason being its error; a success
 // ends it; interrupted and skipped runs change nothing.
-func (h *Health) Record(outcome string, at time.Time, reason string) {
+func (h *Health) Record(outcome state.Outcome, at time.Time, reason string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch outcome {

@@ -7,14 +7,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"groupsync/internal/state"
 )
 
-// Run outcomes: the values of groupsync_runs_total's outcome label.
+// Run outcomes: the values of groupsync_runs_total's outcome label, the
+// run history's own (state.Outcome).
 const (
-	OutcomeOK          = "ok"
-	OutcomeFailed      = "failed"
-	OutcomeInterrupted = "interrupted"
-	OutcomeSkipped     = "skipped" // a tick that came while a run was still going
+	OutcomeOK          = state.RunOK
+	OutcomeFailed      = state.RunFailed
+	OutcomeInterrupted = state.RunInterrupted
+	OutcomeSkipped     = state.RunSkipped // a tick that came while a run was still going
 )
 
 // Kinds of change: the values of groupsync_changes_applied_total's kind label.
@@ -28,8 +31,8 @@ const (
 
 // Run is what one scheduled run did.
 type Run struct {
-	Outcome string    // one of the Outcome* constants
-	Ended   time.Time // when it ended
+	Outcome state.Outcome // one of the Outcome* constants
+	Ended   time.Time     // when it ended
 	Created int
 	Added   int // members, not calls
 	Removed int // members, not calls
@@ -86,8 +89,8 @@ func New() *Set {
 	}
 	s.reg.MustRegister(s.runs, s.lastSuccess, s.changes, s.drift, s.calls, s.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, o := range []string{OutcomeOK, OutcomeFailed, OutcomeInterrupted, OutcomeSkipped} {
-		s.runs.WithLabelValues(o)
+	for _, o := range []state.Outcome{OutcomeOK, OutcomeFailed, OutcomeInterrupted, OutcomeSkipped} {
+		s.runs.WithLabelValues(string(o))
 	}
 	for _, k := range []string{KindCreate, KindAdd, KindRemove, KindNotice, KindBanner} {
 		s.changes.WithLabelValues(k)
@@ -109,7 +112,7 @@ func (s *Set) ObserveCall(vendor, call, outcome string, d time.Duration) {
 
 // RecordRun counts a run, what it changed, and the drift its plan showed.
 func (s *Set) RecordRun(r Run) {
-	s.runs.WithLabelValues(r.Outcome).Inc()
+	s.runs.WithLabelValues(string(r.Outcome)).Inc()
 	if r.Outcome == OutcomeOK {
 		s.lastSuccess.Set(float64(r.Ended.UnixNano()) / 1e9)
 	}

@@ -10,6 +10,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"groupsync/internal/state"
 )
 
 // scrape fetches /metrics over HTTP and parses it with the Prometheus text
@@ -69,8 +71,8 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 
 func TestSeriesPresentAtStart(t *testing.T) {
 	fams := scrape(t, New().Handler())
-	for _, o := range []string{OutcomeOK, OutcomeFailed, OutcomeInterrupted, OutcomeSkipped} {
-		if v := value(t, fams, "groupsync_runs_total", map[string]string{"outcome": o}); v != 0 {
+	for _, o := range []state.Outcome{OutcomeOK, OutcomeFailed, OutcomeInterrupted, OutcomeSkipped} {
+		if v := value(t, fams, "groupsync_runs_total", map[string]string{"outcome": string(o)}); v != 0 {
 			t.Errorf("runs_total{outcome=%q} = %v at start", o, v)
 		}
 	}

@@ -130,7 +130,7 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 		r.Err = fmt.Errorf("group %s: no client for provider %s", g.Key, g.Provider)
 		return r
 	}
-	c := slotted{boundBy(a.Clients[g.Provider], ctx), slots, ctx}
+	c := slotted{boundBy(a.Clients[g.Provider], ctx), slots, ctx.Done()}
 	if g.Bind != nil {
 		if err := a.bind(call, g); err != nil {
 			r.Err = err
@@ -320,9 +320,9 @@ func (a *Applier) post(ctx context.Context, c slotted, g *GroupPlan, groupID str
 	}
 	var vid string
 	if s.Notice != nil {
-		vid, err = c.Client.PostNotice(ctx, groupID, g.Operator, vendors.Notice(*s.Notice))
+		vid, err = c.Client.PostNotice(ctx, groupID, g.Operator, *s.Notice)
 	} else {
-		vid, err = c.Client.PostBanner(ctx, groupID, g.Operator, vendors.Banner(*s.Banner))
+		vid, err = c.Client.PostBanner(ctx, groupID, g.Operator, *s.Banner)
 	}
 	c.release()
 	if err != nil {
@@ -355,18 +355,20 @@ var errInterrupted = errors.New("interrupted before the call was made")
 type slotted struct {
 	vendors.Client
 	slots chan struct{}
-	stop  context.Context
+	stop  <-chan struct{} // closed when the apply is interrupted
 }
 
 func (c slotted) acquire() error {
 	select {
 	case c.slots <- struct{}{}:
-	case <-c.stop.Done():
+	case <-c.stop:
 		return errInterrupted
 	}
-	if c.stop.Err() != nil {
+	select {
+	case <-c.stop:
 		c.release()
 		return errInterrupted
+	default:
 	}
 	return nil
 }

@@ -25,12 +25,12 @@ const (
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 var testCaps = map[spec.Vendor]vendors.Capabilities{
-	spec.Yunzhijia: {AddMembers: true, Notices: true, Banners: true, History: true},
-	spec.Lunkr:     {ListGroups: true},
+	spec.Vendor("yunzhijia"): {AddMembers: true, Notices: true, Banners: true, History: true},
+	spec.Vendor("lunkr"):     {ListGroups: true},
 }
 
 func yzjGroup(key string, members ...string) *spec.Group {
-	g := &spec.Group{Key: key, Provider: "kingdee", Vendor: spec.Yunzhijia, Name: "发布讨论组",
+	g := &spec.Group{Key: key, Provider: "kingdee", Vendor: spec.Vendor("yunzhijia"), Name: "发布讨论组",
 		Owner: &spec.Member{Handle: "alice", ID: alice}}
 	for _, m := range members {
 		g.Members = append(g.Members, spec.Member{ID: m})
@@ -39,7 +39,7 @@ func yzjGroup(key string, members ...string) *spec.Group {
 }
 
 func lunkrGroup(key string, members ...string) *spec.Group {
-	g := &spec.Group{Key: key, Provider: "coremail", Vendor: spec.Lunkr, Name: "运维", Type: spec.TypeTopic}
+	g := &spec.Group{Key: key, Provider: "coremail", Vendor: spec.Vendor("lunkr"), Name: "运维", Type: spec.TypeTopic}
 	for _, m := range members {
 		g.Members = append(g.Members, spec.Member{ID: m})
 	}
@@ -86,7 +86,7 @@ func TestBuildGroupSteps(t *testing.T) {
 		group: withNotice(yzjGroup("crew", alice, bob, carol)),
 		want: GroupPlan{Action: ActionCreate, GroupID: Placeholder,
 			Create:  &CreateStep{Name: "发布讨论组", Members: []Member{{ID: bob}, {ID: carol}}},
-			Notices: []PostStep{{Hash: noticeHash, Title: notice.Title, Notice: &Notice{notice.Title, notice.Content}}}},
+			Notices: []PostStep{{Hash: noticeHash, Title: notice.Title, Notice: &Notice{Title: notice.Title, Content: notice.Content}}}},
 	}, {
 		name:     "bound group in sync plans nothing",
 		group:    yzjGroup("crew", bob),

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"time"
 
 	"groupsync/internal/vendors"
 )
@@ -13,7 +14,7 @@ import (
 // always recorded.
 type deadlined struct {
 	vendors.Client
-	run context.Context
+	deadline time.Time // the run's
 }
 
 // boundBy returns c with run's deadline on every call, or c when run has none.
@@ -21,15 +22,15 @@ func boundBy(c vendors.Client, run context.Context) vendors.Client {
 	if c == nil {
 		return nil
 	}
-	if _, ok := run.Deadline(); !ok {
+	dl, ok := run.Deadline()
+	if !ok {
 		return c
 	}
-	return deadlined{c, run}
+	return deadlined{c, dl}
 }
 
 func (d deadlined) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	dl, _ := d.run.Deadline()
-	return context.WithDeadline(ctx, dl)
+	return context.WithDeadline(ctx, d.deadline)
 }
 
 func (d deadlined) ReadGroup(ctx context.Context, groupID, operator string) (*vendors.Group, error) {

@@ -146,9 +146,9 @@ func (w *world) clients(m *spec.Manifest) map[string]vendors.Client {
 			Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		}
 		switch p.Vendor {
-		case spec.Yunzhijia:
+		case spec.Vendor("yunzhijia"):
 			out[name] = yunzhijia.New(tr)
-		case spec.Lunkr:
+		case spec.Vendor("lunkr"):
 			out[name] = lunkr.New(tr)
 		}
 	}

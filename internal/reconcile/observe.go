@@ -16,22 +16,12 @@ import (
 // whether a group was created after a lost create was sent.
 const recoverySkew = 5 * time.Minute
 
-// Observe reads every managed group once, in parallel, through the
+// ObserveEach reads every managed group once, in parallel, through the
 // providers' clients (keyed by provider name), and searches for the group a
-// lost create may have made where the vendor can list groups. It never
-// writes. The reads it returns are meant to be cached with Reads.
-func Observe(ctx context.Context, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent, clients map[string]vendors.Client, parallelism int, now func() time.Time) map[string]Observation {
-	out := make(map[string]Observation, len(m.Groups))
-	ObserveEach(ctx, m, bindings, intents, clients, parallelism, now, func(g *spec.Group, obs Observation) {
-		out[g.Key] = obs
-	})
-	return out
-}
-
-// ObserveEach is Observe handing each group's observation to fn as it
-// arrives instead of keeping them all: fn is called once per observed
-// group, one call at a time, in no particular order, and the groups Observe
-// would leave out (nothing to read) are not passed. Strings repeated across
+// lost create may have made where the vendor can list groups; it never
+// writes. It hands each group's observation to fn as it arrives instead of
+// keeping them all: fn is called once per observed group, one call at a
+// time, in no particular order; groups with nothing to read are not passed. Strings repeated across
 // reads share one copy.
 func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]state.Binding, intents []state.Intent, clients map[string]vendors.Client, parallelism int, now func() time.Time, fn func(g *spec.Group, obs Observation)) {
 	creates := map[string]state.Intent{}
@@ -59,7 +49,7 @@ func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]stat
 		case t.GroupID != "":
 			obs = readGroup(ctx, c, g, t.GroupID, fullRead(m, g, c), now)
 		case open && c.Capabilities().ListGroups:
-			obs = searchLostCreate(ctx, c, g, intent, bound)
+			obs = searchLostCreate(ctx, c, g, intent, bound, now)
 		default:
 			return
 		}
@@ -111,7 +101,7 @@ func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, 
 
 // searchLostCreate looks, among the groups of the group's first member, for
 // the one group of the same name and type created since the intent.
-func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, intent state.Intent, bound map[string]bool) Observation {
+func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, intent state.Intent, bound map[string]bool, now func() time.Time) Observation {
 	obs := Observation{Searched: true}
 	// Look for what the lost create sent (its member and type are in the
 	// intent); the manifest may have changed since. Intents from before
@@ -166,25 +156,11 @@ func searchLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, inte
 	case len(found) == 1:
 		// The candidate's read is the group's read: the plan goes on from it.
 		obs.RecoveredID, obs.GroupID, obs.Group = found[0], found[0], match
-		obs.ReadAt = time.Now().UTC()
+		obs.ReadAt = now().UTC()
 	default:
 		obs.RecoveryErr = fmt.Errorf("group %s: %d groups named %q were created since the lost create (%v): pin the right one with groupId:", g.Key, len(found), name, found)
 	}
 	return obs
-}
-
-// FromCache turns the state's cached reads into observations, for
-// `plan --refresh=false`: no network at all. A cached read of another group
-// id than the one the key now refers to is ignored.
-func FromCache(m *spec.Manifest, bindings map[string]state.Binding, reads map[string]state.Read) map[string]Observation {
-	out := make(map[string]Observation, len(m.Groups))
-	set := func(g *spec.Group, obs Observation) { out[g.Key] = obs }
-	c := NewCacheMatcher(m, bindings)
-	for _, r := range reads {
-		c.Add(r, set)
-	}
-	c.Done(set)
-	return out
 }
 
 // CacheMatcher is FromCache for cached reads that stream in, in any order:
@@ -254,17 +230,6 @@ func cachedObservation(r state.Read) Observation {
 	return Observation{GroupID: r.GroupID, Group: &grp, ReadAt: r.ReadAt, Cached: true}
 }
 
-// Reads returns the successful live reads of obs, to cache in the state.
-func Reads(m *spec.Manifest, obs map[string]Observation) []state.Read {
-	var out []state.Read
-	for _, g := range m.Groups {
-		if r, ok := ReadOf(g, obs[g.Key]); ok {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // ReadOf is the read of g to cache from its observation, and false when
 // there is none (not read, failed, or from the cache).
 func ReadOf(g *spec.Group, o Observation) (state.Read, bool) {
@@ -292,11 +257,12 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 		case g == nil:
 		case r.Created && g.Create != nil:
 			live := vendors.Group{ID: r.GroupID, Type: g.Create.Type}
-			if g.Vendor == string(spec.Yunzhijia) {
-				// The creator is a member and manager; its read has no name.
+			if g.Operator != "" {
+				// The creator is a member and manager.
 				live.Managers = []string{g.Operator}
 				live.Members = append(live.Members, vendors.LiveMember{ID: g.Operator})
-			} else {
+			}
+			if d, ok := vendors.Lookup(g.Vendor); ok && d.ReadsName {
 				live.Name = g.Create.Name
 			}
 			for _, m := range g.Create.Members {
@@ -316,8 +282,8 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 				// when some failed, which one is not known: forget the info.
 				c.Group.Notice, c.Group.Info = nil, false
 				if r.Notices == len(g.Notices) {
-					n := g.Notices[len(g.Notices)-1].Notice
-					c.Group.Notice, c.Group.Info = &vendors.Notice{Title: n.Title, Content: n.Content}, true
+					n := *g.Notices[len(g.Notices)-1].Notice
+					c.Group.Notice, c.Group.Info = &n, true
 				}
 			}
 			if r.Added == 0 && r.Removed == 0 {

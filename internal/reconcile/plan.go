@@ -1,6 +1,10 @@
 package reconcile
 
-import "time"
+import (
+	"time"
+
+	"groupsync/internal/vendors"
+)
 
 // FormatVersion is the version of the plan document (saved plans and
 // `plan --format json`). It changes only when a field changes meaning or
@@ -152,22 +156,12 @@ type PostStep struct {
 	Banner *Banner `json:"banner,omitempty"`
 }
 
-// Notice is a notice's content.
-type Notice struct {
-	Title   string `json:"title"`
-	Content string `json:"content"`
-}
+// Notice is a notice's content (the one Notice type, shared with the
+// manifest and the clients).
+type Notice = vendors.Notice
 
-// Banner is a banner's content.
-type Banner struct {
-	Content        string `json:"content,omitempty"`
-	Title          string `json:"title,omitempty"`
-	LightAppID     string `json:"lightAppId,omitempty"`
-	ThumbURL       string `json:"thumbUrl,omitempty"`
-	WebpageURL     string `json:"webpageUrl,omitempty"`
-	PrimaryContent string `json:"primaryContent,omitempty"`
-	ContentURL     string `json:"contentUrl,omitempty"`
-}
+// Banner is a banner's content (the one Banner type).
+type Banner = vendors.Banner
 
 // DriftKind classifies drift.
 type DriftKind string

@@ -72,7 +72,7 @@ func planNotice(gp *GroupPlan, g *spec.Group, live *vendors.Group) {
 		return
 	}
 	last := g.Notices[len(g.Notices)-1]
-	want := Notice{Title: last.Title, Content: last.Content}
+	want := last
 	hash := ContentHash(want)
 	for _, n := range gp.Notices {
 		if n.Hash == hash {

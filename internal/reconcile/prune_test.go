@@ -18,8 +18,8 @@ const (
 )
 
 var pruneCaps = map[spec.Vendor]vendors.Capabilities{
-	spec.Yunzhijia: {AddMembers: true, RemoveMembers: true, GroupInfo: true, Notices: true, Banners: true},
-	spec.Lunkr:     {ListGroups: true},
+	spec.Vendor("yunzhijia"): {AddMembers: true, RemoveMembers: true, GroupInfo: true, Notices: true, Banners: true},
+	spec.Vendor("lunkr"):     {ListGroups: true},
 }
 
 func buildPrune(m *spec.Manifest, live *vendors.Group, posts map[string][]state.Post, intents []state.Intent) GroupPlan {
@@ -35,11 +35,11 @@ func buildPrune(m *spec.Manifest, live *vendors.Group, posts map[string][]state.
 func pruneManifest(g *spec.Group) *spec.Manifest {
 	return &spec.Manifest{
 		Providers: map[string]*spec.Provider{
-			"kingdee":  {Name: "kingdee", Vendor: spec.Yunzhijia, Operator: operator},
-			"coremail": {Name: "coremail", Vendor: spec.Lunkr},
+			"kingdee":  {Name: "kingdee", Vendor: spec.Vendor("yunzhijia"), Operator: operator},
+			"coremail": {Name: "coremail", Vendor: spec.Vendor("lunkr")},
 		},
 		People: map[string]spec.Person{
-			"carol": {Handle: "carol", IDs: map[spec.Vendor]string{spec.Yunzhijia: carol}},
+			"carol": {Handle: "carol", IDs: map[spec.Vendor]string{spec.Vendor("yunzhijia"): carol}},
 		},
 		Groups: []*spec.Group{g},
 	}

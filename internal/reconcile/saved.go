@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,29 +53,54 @@ func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, po
 			out = append(out, fmt.Sprintf("group %s: %s", gp.Key, d))
 		}
 	}
-	out = append(out, checkSummary(p.Summary, summarise(p.Groups))...)
 	return out
 }
 
-// checkSummary compares a plan's summary with its steps': the safety
-// limits (--max-new-groups) read the summary.
-func checkSummary(got, want Summary) []string {
-	var out []string
-	for _, f := range []struct {
-		name      string
-		got, want int
-	}{
-		{"create", got.Create, want.Create}, {"adopt", got.Adopt, want.Adopt},
-		{"addMembers", got.AddMembers, want.AddMembers}, {"notices", got.Notices, want.Notices},
-		{"banners", got.Banners, want.Banners}, {"drift", got.Drift, want.Drift},
-		{"errors", got.Errors, want.Errors}, {"inSync", got.InSync, want.InSync},
-		{"writeCalls", got.WriteCalls, want.WriteCalls}, {"stateWrites", got.StateWrites, want.StateWrites},
-	} {
-		if f.got != f.want {
-			out = append(out, fmt.Sprintf("summary: %s says %d, the steps make %d", f.name, f.got, f.want))
-		}
+// A plan has three forms: this package's Plan, what the planner and the
+// apply use; the public JSON document (`plan --format json`, render.JSON:
+// formatVersion 1, its fields as Plan's tags name them); and the saved plan
+// file (`plan --out`), that document read back by DecodeSaved. A file may
+// have been edited since it was saved, so the fields derived from the steps
+// (each group's action and the summary) are recomputed when it is read,
+// never taken from it, and its steps are checked by CheckSaved.
+
+// FormatVersionError refuses a saved plan of another format version.
+type FormatVersionError struct{ Have int }
+
+func (e *FormatVersionError) Error() string {
+	return fmt.Sprintf("format version %d; this groupsync reads %d", e.Have, FormatVersion)
+}
+
+// EncodeSaved is the saved plan file of p: its JSON document, indented.
+func EncodeSaved(p *Plan) ([]byte, error) {
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
 	}
-	return out
+	return append(data, '\n'), nil
+}
+
+// DecodeSaved reads a saved plan file: its document, of this format
+// version, with the derived fields recomputed from the steps.
+func DecodeSaved(data []byte) (*Plan, error) {
+	var p Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, err
+	}
+	if p.FormatVersion != FormatVersion {
+		return nil, &FormatVersionError{Have: p.FormatVersion}
+	}
+	p.derive()
+	return &p, nil
+}
+
+// derive recomputes what follows from the steps: each group's action and
+// the summary.
+func (p *Plan) derive() {
+	for i := range p.Groups {
+		p.Groups[i].Action = actionOf(&p.Groups[i])
+	}
+	p.Summary = summarise(p.Groups)
 }
 
 // checkGroup returns what in gp's steps the manifest group g does not ask
@@ -142,7 +168,7 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 	}
 
 	desired := memberSet{}
-	if g.Vendor == spec.Yunzhijia && g.Owner != nil {
+	if g.Owner != nil {
 		desired.add(g.Owner.ID, "")
 	}
 	for _, mb := range g.Members {
@@ -172,7 +198,7 @@ func checkPosts(gp *GroupPlan, g *spec.Group, posted []state.Post) []string {
 	}
 	notices := map[string]bool{}
 	for _, n := range g.Notices {
-		notices[ContentHash(Notice{Title: n.Title, Content: n.Content})] = true
+		notices[ContentHash(n)] = true
 	}
 	for _, s := range gp.Notices {
 		switch {
@@ -188,7 +214,7 @@ func checkPosts(gp *GroupPlan, g *spec.Group, posted []state.Post) []string {
 	}
 	banners := map[string]bool{}
 	for _, b := range g.Banners {
-		banners[ContentHash(Banner(b))] = true
+		banners[ContentHash(b)] = true
 	}
 	for _, s := range gp.Banners {
 		switch {

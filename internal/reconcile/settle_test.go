@@ -31,9 +31,9 @@ func (w *world) impatientClients(m *spec.Manifest, timeout time.Duration) map[st
 			Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		}
 		switch p.Vendor {
-		case spec.Yunzhijia:
+		case spec.Vendor("yunzhijia"):
 			out[name] = yunzhijia.New(tr)
-		case spec.Lunkr:
+		case spec.Vendor("lunkr"):
 			out[name] = lunkr.New(tr)
 		}
 	}

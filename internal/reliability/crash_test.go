@@ -149,7 +149,7 @@ func TestCrashLateCreateReport(t *testing.T) {
 	r.w.checkNoDuplicates(t, "after the late create landed")
 
 	r.cli.runOK(t, args)
-	ids := r.w.groupsNamed(spec.Lunkr, lkName("r", 0))
+	ids := r.w.groupsNamed(spec.Vendor("lunkr"), lkName("r", 0))
 	_, bound := r.intentsAndBindings()
 	if len(ids) != 1 || bound["r-lk-000"] != ids[0] {
 		t.Errorf("the vendor has %v, the state binds %q; want the one group that landed late, bound", ids, bound["r-lk-000"])

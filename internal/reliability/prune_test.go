@@ -27,7 +27,7 @@ func (w *vendorWorld) addExtras(m *spec.Manifest, bound map[string]string, n, sa
 	added := 0
 	for i, g := range m.Groups {
 		id, ok := bound[g.Key]
-		if g.Vendor != spec.Yunzhijia || !ok {
+		if g.Vendor != spec.Vendor("yunzhijia") || !ok {
 			continue
 		}
 		for k := range n {
@@ -44,7 +44,7 @@ func (w *vendorWorld) checkListedKept(t testing.TB, m *spec.Manifest, bound map[
 	t.Helper()
 	for _, g := range m.Groups {
 		id, ok := bound[g.Key]
-		if g.Vendor != spec.Yunzhijia || !ok {
+		if g.Vendor != spec.Vendor("yunzhijia") || !ok {
 			continue
 		}
 		live, found := w.yzj.Group(id)
@@ -69,7 +69,7 @@ func (w *vendorWorld) extrasLeft(m *spec.Manifest, bound map[string]string) int 
 	n := 0
 	for _, g := range m.Groups {
 		id, ok := bound[g.Key]
-		if g.Vendor != spec.Yunzhijia || !ok {
+		if g.Vendor != spec.Vendor("yunzhijia") || !ok {
 			continue
 		}
 		listed := map[string]bool{g.Owner.ID: true}

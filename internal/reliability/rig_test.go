@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"groupsync/internal/converge"
 	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
 
 func noticeHash(n spec.Notice) string {
@@ -59,42 +58,20 @@ func newRig(t testing.TB, w *vendorWorld, manifest, statePath, token string, o r
 			BackoffBase: time.Millisecond,
 			BackoffMax:  10 * time.Millisecond, // also caps Retry-After
 		}
-		if p.Vendor == spec.Yunzhijia {
-			r.clients[name] = yunzhijia.New(tr)
-		} else {
-			r.clients[name] = lunkr.New(tr)
-		}
+		d, _ := vendors.Lookup(string(p.Vendor))
+		r.clients[name] = d.New(tr)
 	}
 	return r
 }
 
-func capabilities() map[spec.Vendor]vendors.Capabilities {
-	return map[spec.Vendor]vendors.Capabilities{
-		spec.Yunzhijia: (&yunzhijia.Client{}).Capabilities(),
-		spec.Lunkr:     (&lunkr.Client{}).Capabilities(),
-	}
-}
-
 // plan observes live, caches the reads and builds the plan, as `groupsync
-// plan` does.
+// plan` does (the converge package's planner).
 func (r *rig) plan(ctx context.Context) *reconcile.Plan {
 	r.t.Helper()
-	s := r.store
-	bindings, err := s.Bindings(ctx)
+	pl := converge.Planner{Store: r.store, Clients: r.clients, Parallelism: r.parallelism, Settle: r.settle}
+	p, err := pl.Plan(ctx, r.m, true)
 	must(r.t, err)
-	intents, err := s.OpenIntents(ctx)
-	must(r.t, err)
-	posts, err := s.Posts(ctx)
-	must(r.t, err)
-	serial, err := s.Serial(ctx)
-	must(r.t, err)
-	now := time.Now() // before the reads: a search that finds nothing is after it
-	obs := reconcile.Observe(ctx, r.m, bindings, intents, r.clients, r.parallelism, time.Now)
-	must(r.t, s.SaveReads(ctx, reconcile.Reads(r.m, obs)))
-	return reconcile.Build(reconcile.Input{
-		Manifest: r.m, Bindings: bindings, Posts: posts, Intents: intents, Observed: obs,
-		Caps: capabilities(), Refreshed: true, Serial: serial, Now: now, Settle: r.settle,
-	})
+	return p
 }
 
 // waitSettled waits, when p shows a create settling, for the creates the
@@ -207,12 +184,12 @@ func checkSurfaced(t testing.TB, w *vendorWorld, m *spec.Manifest, intents []sta
 			if gp.Create != nil || gp.Bind != nil {
 				t.Errorf("%s: create of unknown outcome settling, but the plan has create %+v bind %+v", in.Key, gp.Create, gp.Bind)
 			}
-		case g.Vendor == spec.Yunzhijia:
+		case g.Vendor == spec.Vendor("yunzhijia"):
 			if gp.Create != nil || !hasIssue(gp, reconcile.IssueUnknownCreate) {
 				t.Errorf("%s: open create intent not shown as %s (create planned: %v, errors %+v)", in.Key, reconcile.IssueUnknownCreate, gp.Create != nil, gp.Errors)
 			}
 		default:
-			ids := w.groupsNamed(spec.Lunkr, g.Name)
+			ids := w.groupsNamed(spec.Vendor("lunkr"), g.Name)
 			switch {
 			case hasIssue(gp, reconcile.IssueRecoveryFailed):
 				if gp.Create != nil {

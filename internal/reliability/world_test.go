@@ -379,7 +379,7 @@ func (w *vendorWorld) checkNoDuplicates(t testing.TB, when string) {
 // groupsNamed returns the ids of the groups called name on the vendor.
 func (w *vendorWorld) groupsNamed(vendor spec.Vendor, name string) []string {
 	var gs []vendors.Group
-	if vendor == spec.Lunkr {
+	if vendor == spec.Vendor("lunkr") {
 		gs = w.lk.Groups()
 	} else {
 		gs = w.yzj.Groups()
@@ -432,7 +432,7 @@ func (w *vendorWorld) checkConverged(t testing.TB, m *spec.Manifest, bound map[s
 		if bound[g.Key] != ids[0] {
 			t.Errorf("group %s: state binds %q, the vendor's group is %s", g.Key, bound[g.Key], ids[0])
 		}
-		if g.Vendor == spec.Lunkr {
+		if g.Vendor == spec.Vendor("lunkr") {
 			live, _ := w.lk.Group(ids[0])
 			if len(live.Members) != len(g.Members) {
 				t.Errorf("group %s: %d live members, want %d", g.Key, len(live.Members), len(g.Members))

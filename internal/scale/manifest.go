@@ -45,6 +45,14 @@ func update(i int) spec.Notice {
 	return spec.Notice{Title: "Rota", Content: fmt.Sprintf("The on-call rota of team %05d changed.", i)}
 }
 
+// The scenario's vendors, as data: the harness drives them through the
+// vendor registry (their simulators, clients and call names), never by
+// their packages.
+const (
+	yzjVendor   spec.Vendor = "yunzhijia"
+	lunkrVendor spec.Vendor = "lunkr"
+)
+
 // Manifest builds the resolved manifest of the scenario directly, with the
 // providers' endpoints at the given base URLs. It equals what spec.Load
 // makes of YAML(yzjURL, lunkrURL), positions, files and digest aside.
@@ -52,31 +60,31 @@ func (s Scenario) Manifest(yzjURL, lunkrURL string) *spec.Manifest {
 	n := s.people()
 	m := &spec.Manifest{
 		Providers: map[string]*spec.Provider{
-			yzjProvider: {Name: yzjProvider, Vendor: spec.Yunzhijia, Endpoint: yzjURL, TokenEnv: "YZJ_TOKEN",
+			yzjProvider: {Name: yzjProvider, Vendor: yzjVendor, Endpoint: yzjURL, TokenEnv: "YZJ_TOKEN",
 				Operator: opsUID, OperatorHandle: opsHandle},
-			lunkrProvider: {Name: lunkrProvider, Vendor: spec.Lunkr, Endpoint: lunkrURL, TokenEnv: "LUNKR_TOKEN"},
+			lunkrProvider: {Name: lunkrProvider, Vendor: lunkrVendor, Endpoint: lunkrURL, TokenEnv: "LUNKR_TOKEN"},
 		},
 		People: make(map[string]spec.Person, n+1),
 		Groups: make([]*spec.Group, 0, s.Groups),
 		Files:  []string{"(scale) " + s.String()},
 	}
-	m.People[opsHandle] = spec.Person{Handle: opsHandle, IDs: map[spec.Vendor]string{spec.Yunzhijia: opsUID}}
+	m.People[opsHandle] = spec.Person{Handle: opsHandle, IDs: map[spec.Vendor]string{yzjVendor: opsUID}}
 	yzj := make([]spec.Member, n)
 	lunkr := make([]spec.Member, n)
 	for k := range n {
 		h := handle(k)
 		yzj[k] = spec.Member{Handle: h, ID: yzjUID(k)}
 		lunkr[k] = spec.Member{Handle: h, ID: lunkrID(k)}
-		m.People[h] = spec.Person{Handle: h, IDs: map[spec.Vendor]string{spec.Yunzhijia: yzj[k].ID, spec.Lunkr: lunkr[k].ID}}
+		m.People[h] = spec.Person{Handle: h, IDs: map[spec.Vendor]string{yzjVendor: yzj[k].ID, lunkrVendor: lunkr[k].ID}}
 	}
 	for i := range s.Groups {
 		g := &spec.Group{Key: groupKey(i), Name: groupName(i), Members: make([]spec.Member, s.Members)}
 		dir := yzj
 		if s.onLunkr(i) {
-			g.Provider, g.Vendor, g.Type = lunkrProvider, spec.Lunkr, spec.TypeTopic
+			g.Provider, g.Vendor, g.Type = lunkrProvider, lunkrVendor, spec.TypeTopic
 			dir = lunkr
 		} else {
-			g.Provider, g.Vendor = yzjProvider, spec.Yunzhijia
+			g.Provider, g.Vendor = yzjProvider, yzjVendor
 			g.Owner = &spec.Member{Handle: opsHandle, ID: opsUID}
 			g.Prune = s.pruned(i)
 			g.Notices = []spec.Notice{welcome(i)}

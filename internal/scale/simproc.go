@@ -16,8 +16,6 @@ import (
 
 	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
 
 // simEnv names the environment variable that makes a test binary of this
@@ -47,7 +45,14 @@ func serveSims(raw string, stdin io.Reader, stdout io.Writer) error {
 	if err := json.Unmarshal([]byte(raw), &sc); err != nil {
 		return fmt.Errorf("%s: %w", simEnv, err)
 	}
-	yzj, lk := yunzhijia.NewSimulator(token), lunkr.NewSimulator(token)
+	yzj, err := newSim(yzjVendor)
+	if err != nil {
+		return err
+	}
+	lk, err := newSim(lunkrVendor)
+	if err != nil {
+		return err
+	}
 	seedVendors(sc, yzj, lk)
 	yzjSrv, lunkrSrv := httptest.NewServer(yzj), httptest.NewServer(lk)
 	defer yzjSrv.Close()
@@ -61,15 +66,24 @@ func serveSims(raw string, stdin io.Reader, stdout io.Writer) error {
 	return nil
 }
 
+// newSim returns the registered simulator of v.
+func newSim(v spec.Vendor) (vendors.Simulator, error) {
+	d, ok := vendors.Lookup(string(v))
+	if !ok {
+		return nil, fmt.Errorf("vendor %s is not registered (import groupsync/internal/vendors/registry)", v)
+	}
+	return d.Sim.New(token), nil
+}
+
 // seedVendors puts the scenario's existing groups in the simulators.
-func seedVendors(sc Scenario, yzj *yunzhijia.Simulator, lk *lunkr.Simulator) {
+func seedVendors(sc Scenario, yzj, lk vendors.Simulator) {
 	m := sc.Manifest("", "")
 	for i, g := range m.Groups {
 		if sc.missing(i) {
 			continue
 		}
 		live := sc.liveGroup(i, g)
-		if g.Vendor == spec.Lunkr {
+		if g.Vendor == lunkrVendor {
 			lk.SeedGroup(live)
 		} else {
 			yzj.SeedGroup(live)
@@ -94,7 +108,9 @@ func (s Scenario) liveGroup(i int, g *spec.Group) vendors.Group {
 	for k := range s.extras(i) {
 		live.Members = append(live.Members, vendors.LiveMember{ID: yzjUID(s.member(i, s.Members+k))})
 	}
-	if g.Vendor != spec.Lunkr {
+	if g.Owner != nil {
+		// The owner (the operator) made the group: it is a manager and a
+		// member.
 		live.Managers = []string{opsUID}
 		live.Members = append(live.Members, vendors.LiveMember{ID: opsUID})
 	}
@@ -117,7 +133,7 @@ type simStatus struct {
 
 // simControl serves POST /start?latency=D (set the latency, zero the call
 // counts and the peak RSS) and GET /status (simStatus).
-func simControl(yzj *yunzhijia.Simulator, lk *lunkr.Simulator) http.Handler {
+func simControl(yzj, lk vendors.Simulator) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
 		latency, err := time.ParseDuration(r.URL.Query().Get("latency"))
@@ -125,8 +141,8 @@ func simControl(yzj *yunzhijia.Simulator, lk *lunkr.Simulator) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		yzj.SetFaults(yunzhijia.Faults{Latency: latency})
-		lk.SetFaults(lunkr.Faults{Latency: latency})
+		yzj.SetLatency(latency)
+		lk.SetLatency(latency)
 		yzj.ResetCalls()
 		lk.ResetCalls()
 		resetPeakRSS()
@@ -137,33 +153,31 @@ func simControl(yzj *yunzhijia.Simulator, lk *lunkr.Simulator) http.Handler {
 	return mux
 }
 
-// countCalls sorts the simulators' call counts by kind.
+// countCalls sorts the simulators' call counts by kind, as each vendor's
+// descriptor names its calls.
 func countCalls(yzj, lk map[string]int) Calls {
 	var c Calls
-	for name, n := range yzj {
-		switch name {
-		case yunzhijia.CallGroupUsers:
-			c.Reads += n
-		case yunzhijia.CallCreateGroup:
-			c.Creates += n
-		case yunzhijia.CallAddGroupUser:
-			c.Adds += n
-		case yunzhijia.CallDelGroupUser:
-			c.Removes += n
-		case yunzhijia.CallNotice, yunzhijia.CallBanner:
-			c.Posts += n
-		default:
-			c.Other += n
-		}
-	}
-	for name, n := range lk {
-		switch name {
-		case lunkr.CallInfo:
-			c.Reads += n
-		case lunkr.CallCreate:
-			c.Creates += n
-		default:
-			c.Other += n
+	for v, calls := range map[spec.Vendor]map[string]int{yzjVendor: yzj, lunkrVendor: lk} {
+		d, _ := vendors.Lookup(string(v))
+		for name, n := range calls {
+			kind := vendors.CallOther
+			if d != nil {
+				kind = d.Calls[name]
+			}
+			switch kind {
+			case vendors.CallRead:
+				c.Reads += n
+			case vendors.CallCreate:
+				c.Creates += n
+			case vendors.CallAdd:
+				c.Adds += n
+			case vendors.CallRemove:
+				c.Removes += n
+			case vendors.CallPost:
+				c.Posts += n
+			default:
+				c.Other += n
+			}
 		}
 	}
 	return c

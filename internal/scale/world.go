@@ -10,12 +10,11 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"groupsync/internal/converge"
 	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
 
 // token is the access token the simulators accept.
@@ -79,10 +78,8 @@ func clients(m *spec.Manifest, rps float64) map[string]vendors.Client {
 	out := map[string]vendors.Client{}
 	for name, p := range m.Providers {
 		t := &vendors.Transport{BaseURL: p.Endpoint, HTTP: httpc, Token: vendors.StaticToken(name, token), Limiter: limiter}
-		if p.Vendor == spec.Yunzhijia {
-			out[name] = yunzhijia.New(t)
-		} else {
-			out[name] = lunkr.New(t)
+		if d, ok := vendors.Lookup(string(p.Vendor)); ok {
+			out[name] = d.New(t)
 		}
 	}
 	return out
@@ -163,16 +160,13 @@ func (w *World) Calls() Calls {
 // Err is the first failure to reach the simulator process.
 func (w *World) Err() error { return w.err }
 
-// Plan makes a plan with reconcile.MakePlan, as `groupsync plan` does: each
-// group planned as its live read arrives, the reads cached in batches
-// (refresh), or the state's cached reads streamed with no network.
+// Plan makes a plan as `groupsync plan` does (the converge package's
+// planner): each group planned as its live read arrives, the reads cached
+// in batches (refresh), or the state's cached reads streamed with no
+// network.
 func (w *World) Plan(ctx context.Context, refresh bool) (*reconcile.Plan, error) {
-	caps := map[spec.Vendor]vendors.Capabilities{}
-	for name, p := range w.Manifest.Providers {
-		caps[p.Vendor] = w.Clients[name].Capabilities()
-	}
-	return reconcile.MakePlan(ctx, w.Manifest, w.Store, reconcile.PlanOptions{
-		Clients: w.Clients, Caps: caps, Parallelism: w.Scenario.Parallelism, Refresh: refresh})
+	pl := converge.Planner{Store: w.Store, Clients: w.Clients, Parallelism: w.Scenario.Parallelism}
+	return pl.Plan(ctx, w.Manifest, refresh)
 }
 
 // Apply executes p with the scenario's parallelism.

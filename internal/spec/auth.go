@@ -9,18 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
-
-// Auths are the vendors' token endpoints: the fields each vendor's `auth:`
-// block takes and how a token is fetched with them. Each vendor package
-// declares its own; this table is the one place that lists them (a vendor
-// added later adds its line, e.g. wecom.Auth with corpId and corpSecret).
-var Auths = map[Vendor]vendors.Auth{
-	Yunzhijia: yunzhijia.Auth,
-	Lunkr:     lunkr.Auth,
-}
 
 // Auth is a provider's `auth:` block: the app's credentials. Ids are kept
 // as written (or as an ${ENV} reference); secrets only as the environment
@@ -94,13 +83,13 @@ func (d *decoder) auth(n *yaml.Node, provider string) *rawAuth {
 // auth checks an auth block against the vendor's fields: each one given,
 // no other, secrets as ${VAR} references. No message repeats a value.
 func (b *builder) auth(p *Provider, r *rawAuth) *Auth {
-	scheme, ok := Auths[p.Vendor]
-	if !ok {
+	d, known := lookup(p.Vendor)
+	if !known || d.Auth == nil {
 		b.errs.add(r.pos, "provider %s: vendor %s takes no auth block: use token or tokenCommand", p.Name, p.Vendor)
 		return nil
 	}
 	var names []string
-	for _, f := range scheme.Fields {
+	for _, f := range d.Auth.Fields {
 		names = append(names, f.Name)
 	}
 	out := &Auth{Values: map[string]string{}, Env: map[string]string{}}
@@ -110,7 +99,7 @@ func (b *builder) auth(p *Provider, r *rawAuth) *Auth {
 		}
 	}
 	valid := true
-	for _, f := range scheme.Fields {
+	for _, f := range d.Auth.Fields {
 		v, given := r.values[f.Name]
 		switch {
 		case !given:

@@ -49,7 +49,11 @@ providers:
 // TestAuthFieldsFromVendors: the validator takes each vendor's fields from
 // its package, so that a vendor's auth is declared in one place.
 func TestAuthFieldsFromVendors(t *testing.T) {
-	for v, a := range Auths {
+	for _, d := range vendors.All() {
+		v, a := d.Name, d.Auth
+		if a == nil {
+			continue
+		}
 		if len(a.Fields) == 0 || a.Fetch == nil || len(a.Secrets()) == 0 {
 			t.Errorf("%s: auth %+v needs fields, a secret and a fetch", v, a.Fields)
 		}

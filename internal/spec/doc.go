@@ -26,11 +26,11 @@
 //   - a group's Prune is its own prune:, else its provider's, and is true
 //     only where the vendor's client declares RemoveMembers; a provider's
 //     Read is ReadFull only where it declares GroupInfo (the capabilities
-//     come from the vendor packages, see capabilities in prune.go);
+//     come from the vendor registry, see capabilities in prune.go);
 //   - every provider has an https Endpoint ending in '/' (plain http only for
 //     a loopback host), the vendor's default when unset, and exactly one of
-//     TokenEnv, TokenCommand and Auth (every field of its vendor's Auths
-//     entry, secrets as variables). A token or a secret is never a literal
+//     TokenEnv, TokenCommand and Auth (every field of its vendor's Auth in
+//     the registry, secrets as variables). A token or a secret is never a literal
 //     in the manifest; ResolveToken and ResolveAuth read the variables when
 //     a command needs them.
 //
@@ -43,4 +43,9 @@
 // anchors and aliases work; merge keys (<<) are refused.
 //
 // The package never prints and never reads the environment by itself.
+//
+// The vendors and their rules (ids, fields, capabilities, endpoints, auth)
+// come from the vendors package's registry, which the registration package
+// (internal/vendors/registry) fills: a program or test that loads manifests
+// imports it, or every vendor is unknown.
 package spec

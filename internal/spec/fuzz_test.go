@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"groupsync/internal/vendors"
 )
 
 // FuzzLoad: any file content yields a manifest or a non-empty ErrorList,
@@ -49,7 +51,7 @@ func checkInvariants(t *testing.T, m *Manifest) {
 			}
 		}
 		if p.Vendor == "" || p.Endpoint == "" || p.Endpoint[len(p.Endpoint)-1] != '/' || sources != 1 ||
-			(p.Auth != nil && len(p.Auth.Values)+len(p.Auth.Env) != len(Auths[p.Vendor].Fields)) {
+			(p.Auth != nil && len(p.Auth.Values)+len(p.Auth.Env) != len(authFields(p.Vendor))) {
 			t.Fatalf("provider %s breaks the invariants: %+v", name, p)
 		}
 	}
@@ -67,4 +69,12 @@ func checkInvariants(t *testing.T, m *Manifest) {
 			}
 		}
 	}
+}
+
+// authFields are the fields of v's auth block.
+func authFields(v Vendor) []vendors.AuthField {
+	if d, ok := lookup(v); ok && d.Auth != nil {
+		return d.Auth.Fields
+	}
+	return nil
 }

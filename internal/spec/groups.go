@@ -22,10 +22,8 @@ func (b *builder) addGroup(r *rawGroup) {
 	b.groupCommon(c)
 	if c.p != nil && c.p.Vendor != "" {
 		c.g.Provider, c.g.Vendor = c.p.Name, c.p.Vendor
-		if c.p.Vendor == Yunzhijia {
-			b.yunzhijiaGroup(c)
-		} else {
-			b.lunkrGroup(c)
+		if d, ok := lookup(c.p.Vendor); ok {
+			b.vendorGroup(c, d)
 		}
 		c.g.Members = b.resolveAll(c.p.Vendor, r.members, c.label+": member")
 		b.groupID(c)
@@ -115,32 +113,10 @@ func (b *builder) groupID(c *groupCheck) {
 }
 
 func groupIDForm(v Vendor) string {
-	if v == Lunkr {
-		return "a decimal number"
+	if d, ok := lookup(v); ok {
+		return d.IDs.GroupForm
 	}
-	return "24 hexadecimal digits"
-}
-
-// notLunkr reports fields that only Yunzhijia has, with why.
-var notLunkr = map[string]string{
-	"owner":   "lunkr has no owner field (the account behind the token creates the group; a sysTopic's members are its administrators): remove owner",
-	"notices": "lunkr groups have no notices (the vendor has no notice API): remove them or use a yunzhijia provider",
-	"banners": "lunkr groups have no banners (the vendor has no banner API): remove them or use a yunzhijia provider",
-}
-
-// notYunzhijia reports fields that only Lunkr has.
-var notYunzhijia = map[string]string{
-	"type":        "type is lunkr only (topic, public or sysTopic): remove it from this yunzhijia group",
-	"subscribers": "subscribers are lunkr only (sysTopic broadcasts): remove them from this yunzhijia group",
-}
-
-// refuse reports each field of c present in the table.
-func (b *builder) refuse(c *groupCheck, table map[string]string) {
-	for field, why := range table {
-		if pos, given := c.r.fields[field]; given {
-			b.errs.add(pos, "%s: %s", c.label, why)
-		}
-	}
+	return "an id of " + string(v)
 }
 
 // runeLen checks that s holds between 1 and max characters.

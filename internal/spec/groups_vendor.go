@@ -1,25 +1,90 @@
 package spec
 
-import "strings"
+import (
+	"slices"
+	"strings"
 
-// yunzhijiaGroup applies the Yunzhijia rules: an effective owner, notices
-// and banners within the vendor's limits, no Lunkr-only fields.
-func (b *builder) yunzhijiaGroup(c *groupCheck) {
-	b.refuse(c, notYunzhijia)
-	b.owner(c)
-	b.notices(c)
-	b.banners(c)
+	"groupsync/internal/vendors"
+)
+
+// vendorGroup applies the rules of the group's vendor, as its descriptor
+// declares them: the fields it takes (an owner, notices and banners within
+// the vendor's limits, a type, subscribers), what a group to create needs,
+// and no field it does not take.
+func (b *builder) vendorGroup(c *groupCheck, d *vendors.Vendor) {
+	f := d.Fields
+	b.refuse(c, d)
+	if f.Owner != vendors.OwnerNone {
+		b.owner(c, f.Owner)
+	}
+	if f.Notices {
+		b.notices(c)
+	}
+	if f.Banners {
+		b.banners(c)
+	}
+	if len(f.Types) > 0 {
+		b.groupType(c, d)
+	}
+	if _, pinned := c.r.fields["groupId"]; pinned {
+		return
+	}
+	if _, given := c.r.fields["name"]; !given && f.NameRequired {
+		b.errs.add(c.r.pos, "%s: a %s group needs a name (or a groupId to adopt an existing group)", c.label, d.Name)
+	}
+	if c.r.memberItems == 0 && f.MembersRequired {
+		b.errs.add(c.r.pos, "%s: a %s group needs at least one member (or a groupId to adopt an existing group)", c.label, d.Name)
+	}
 }
 
-// owner sets the effective currentUid: the group's owner, else the
-// provider's operator.
-func (b *builder) owner(c *groupCheck) {
+// takes reports whether the vendor's groups take a vendor-specific field.
+func takes(f vendors.Fields, field string) bool {
+	switch field {
+	case "owner":
+		return f.Owner != vendors.OwnerNone
+	case "notices":
+		return f.Notices
+	case "banners":
+		return f.Banners
+	case "type":
+		return len(f.Types) > 0
+	case "subscribers":
+		return f.SubscribersType != ""
+	}
+	return true
+}
+
+// vendorFields are the group fields some vendors take and others do not.
+var vendorFields = []string{"owner", "notices", "banners", "type", "subscribers"}
+
+// refuse reports each field of c its vendor does not take, with why.
+func (b *builder) refuse(c *groupCheck, d *vendors.Vendor) {
+	for _, field := range vendorFields {
+		pos, given := c.r.fields[field]
+		if !given || takes(d.Fields, field) {
+			continue
+		}
+		why, ok := d.Fields.Refused[field]
+		if !ok {
+			why = d.Name + " groups have no " + field + ": remove it"
+		}
+		b.errs.add(pos, "%s: %s", c.label, why)
+	}
+}
+
+// owner sets the effective owner: the group's owner, else (when the
+// vendor allows) the provider's operator.
+func (b *builder) owner(c *groupCheck, rule vendors.OwnerRule) {
 	if _, given := c.r.fields["owner"]; given {
 		if c.r.owner.set {
-			if m, ok := b.resolve(Yunzhijia, c.r.owner, c.label+": owner"); ok {
+			if m, ok := b.resolve(c.p.Vendor, c.r.owner, c.label+": owner"); ok {
 				c.g.Owner = &m
 			}
 		}
+		return
+	}
+	if rule == vendors.OwnerRequired {
+		b.errs.add(c.r.pos, "%s: needs an owner (a %s group names its owner)", c.label, c.p.Vendor)
 		return
 	}
 	if c.p.Operator != "" {
@@ -65,33 +130,34 @@ func (b *builder) banners(c *groupCheck) {
 	}
 }
 
-// lunkrGroup applies the Lunkr rules: a type, subscribers only on a
-// sysTopic, a name and members unless the group is adopted, no
-// Yunzhijia-only fields.
-func (b *builder) lunkrGroup(c *groupCheck) {
-	b.refuse(c, notLunkr)
-	c.g.Type = TypeTopic
+// groupType sets the group's type (the vendor's default when it names
+// none) and its subscribers, which only a group of the vendor's
+// subscribers type has.
+func (b *builder) groupType(c *groupCheck, d *vendors.Vendor) {
+	f := d.Fields
+	c.g.Type = f.DefaultType
 	if t := c.r.typ; t.set {
-		switch t.val {
-		case TypeTopic, TypePublic, TypeSysTopic:
+		if slices.Contains(f.Types, t.val) {
 			c.g.Type = t.val
-		default:
-			b.errs.add(t.pos, "%s: unknown type %q (topic, public or sysTopic)", c.label, t.val)
+		} else {
+			b.errs.add(t.pos, "%s: unknown type %q (%s)", c.label, t.val, orList(f.Types))
 		}
 	}
-	typeOK := c.g.Type == c.r.typ.val || !c.r.typ.set
-	if pos, given := c.r.fields["subscribers"]; given && typeOK && c.g.Type != TypeSysTopic {
-		b.errs.add(pos, "%s: subscribers need type: sysTopic (only a broadcast has subscribers)", c.label)
-	} else {
-		c.g.Subscribers = b.resolveAll(Lunkr, c.r.subscribers, c.label+": subscriber")
-	}
-	if _, pinned := c.r.fields["groupId"]; pinned {
+	if f.SubscribersType == "" {
 		return
 	}
-	if _, given := c.r.fields["name"]; !given {
-		b.errs.add(c.r.pos, "%s: a lunkr group needs a name (or a groupId to adopt an existing group)", c.label)
+	typeOK := c.g.Type == c.r.typ.val || !c.r.typ.set
+	if pos, given := c.r.fields["subscribers"]; given && typeOK && c.g.Type != f.SubscribersType {
+		b.errs.add(pos, "%s: subscribers need type: %s (only a broadcast has subscribers)", c.label, f.SubscribersType)
+	} else {
+		c.g.Subscribers = b.resolveAll(c.p.Vendor, c.r.subscribers, c.label+": subscriber")
 	}
-	if c.r.memberItems == 0 {
-		b.errs.add(c.r.pos, "%s: a lunkr group needs at least one member (or a groupId to adopt an existing group)", c.label)
+}
+
+// orList writes items as "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
 	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }

@@ -6,8 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
+	"groupsync/internal/vendors"
 )
 
 var (
@@ -30,62 +29,45 @@ const (
 	handleForm = "a letter, then letters, digits, '.', '_' or '-', at most 64"
 )
 
-// defaultEndpoints are the vendors' production bases.
-var defaultEndpoints = map[Vendor]string{
-	Yunzhijia: "https://www.yunzhijia.com/gateway/",
-	Lunkr:     "https://api.lunkr.cn/api/",
-}
+// lookup returns the registered vendor v: the vendors themselves (id
+// rules, fields, capabilities, endpoints) live in their own packages and
+// reach spec through the vendors registry.
+func lookup(v Vendor) (*vendors.Vendor, bool) { return vendors.Lookup(string(v)) }
+
+// vendorNames lists the registered vendors in prose: "a or b".
+func vendorNames() string { return strings.Join(vendors.Names(), " or ") }
 
 // idForm says in words what an id of v looks like, for error messages.
 func idForm(v Vendor) string {
-	if v == Lunkr {
-		return "a lunkr id (an email address or a decimal uid)"
+	if d, ok := lookup(v); ok {
+		return d.IDs.Form
 	}
-	return "a yunzhijia id (24 hexadecimal digits)"
+	return "an id of " + string(v)
 }
 
 // normalizeID reports whether s looks like a user id of v and returns it in
-// canonical form: Yunzhijia ids in lower case; Lunkr ids as written (emails
-// are compared without case, see idKey).
+// canonical form (the vendor's id rules).
 func normalizeID(v Vendor, s string) (string, bool) {
-	switch v {
-	case Yunzhijia:
-		if isYunzhijiaID(s) {
-			return strings.ToLower(s), true
-		}
-	case Lunkr:
-		if lunkr.IsUserID(s) {
-			return s, true
-		}
+	if d, ok := lookup(v); ok {
+		return d.IDs.Normalize(s)
 	}
 	return "", false
 }
 
-// idKey is the form in which two ids of v compare equal: Lunkr emails
-// without case.
+// idKey is the form in which two ids of v compare equal (Lunkr emails
+// without case, by the vendor's rules).
 func idKey(v Vendor, id string) string {
-	if v == Lunkr {
-		return strings.ToLower(id)
+	if d, ok := lookup(v); ok {
+		return d.IDs.CompareKey(id)
 	}
 	return id
 }
 
-// isYunzhijiaID reports whether s is 24 hexadecimal digits: the vendor
-// package's rule, the one definition.
-func isYunzhijiaID(s string) bool { return yunzhijia.IsID(s) }
-
-// normalizeGroupID reports whether s looks like a group id of v: Yunzhijia
-// 24 hexadecimal digits, Lunkr a decimal number.
+// normalizeGroupID reports whether s looks like a group id of v and returns
+// it in canonical form.
 func normalizeGroupID(v Vendor, s string) (string, bool) {
-	switch v {
-	case Yunzhijia:
-		if isYunzhijiaID(s) {
-			return strings.ToLower(s), true
-		}
-	case Lunkr:
-		if lunkr.IsGroupID(s) {
-			return s, true
-		}
+	if d, ok := lookup(v); ok {
+		return d.IDs.NormalizeGroup(s)
 	}
 	return "", false
 }
@@ -122,8 +104,14 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Vendors lists the vendors groupsync supports.
-func Vendors() []Vendor { return []Vendor{Yunzhijia, Lunkr} }
+// Vendors lists the vendors groupsync supports: the registered ones.
+func Vendors() []Vendor {
+	var out []Vendor
+	for _, n := range vendors.Names() {
+		out = append(out, Vendor(n))
+	}
+	return out
+}
 
 // NormalizeGroupID reports whether s is a group id of vendor v by that
 // vendor's id rules, and returns it in canonical form (the form the state

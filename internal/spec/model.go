@@ -1,15 +1,13 @@
 package spec
 
-import "time"
+import (
+	"time"
+
+	"groupsync/internal/vendors"
+)
 
 // Vendor names a chat vendor groupsync can drive.
 type Vendor string
-
-// The vendors groupsync supports.
-const (
-	Yunzhijia Vendor = "yunzhijia"
-	Lunkr     Vendor = "lunkr"
-)
 
 // Lunkr group types.
 const (
@@ -123,19 +121,10 @@ type Group struct {
 	Pos   Pos
 }
 
-// Notice is a Yunzhijia group notice.
-type Notice struct {
-	Title   string
-	Content string
-}
+// Notice is a group notice: the one type the manifest, the plan and the
+// vendor clients share.
+type Notice = vendors.Notice
 
-// Banner is a Yunzhijia group banner; every field is optional.
-type Banner struct {
-	Content        string
-	Title          string
-	LightAppID     string
-	ThumbURL       string
-	WebpageURL     string
-	PrimaryContent string
-	ContentURL     string
-}
+// Banner is a group banner; every field is optional. The one type the
+// manifest, the plan and the vendor clients share.
+type Banner = vendors.Banner

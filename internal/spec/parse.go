@@ -2,6 +2,8 @@ package spec
 
 import (
 	"gopkg.in/yaml.v3"
+
+	"groupsync/internal/vendors"
 )
 
 // The raw types hold one document as written, with the places of its
@@ -81,7 +83,6 @@ var (
 	groupFields    = []string{"key", "provider", "name", "owner", "members", "subscribers", "type", "notices", "banners", "groupId", "previously", "prune"}
 	noticeFields   = []string{"title", "content"}
 	bannerFields   = []string{"content", "title", "lightAppId", "thumbUrl", "webpageUrl", "primaryContent", "contentUrl"}
-	personFields   = []string{string(Yunzhijia), string(Lunkr)}
 )
 
 // document decodes the root of one YAML document. It returns nil for an
@@ -158,7 +159,7 @@ func (d *decoder) provider(k, v *yaml.Node) *rawProvider {
 
 func (d *decoder) person(k, v *yaml.Node) *rawPerson {
 	p := &rawPerson{handle: scalar{val: k.Value, pos: d.pos(k), set: true}, ids: map[Vendor]scalar{}}
-	d.mapping(v, "person "+k.Value, personFields, func(k, v *yaml.Node) {
+	d.mapping(v, "person "+k.Value, vendors.Names(), func(k, v *yaml.Node) {
 		p.given = p.given || !isNull(deref(v))
 		if s := d.str(v, k.Value+" id"); s.set {
 			p.ids[Vendor(k.Value)] = s

@@ -1,5 +1,7 @@
 package spec
 
+import "groupsync/internal/vendors"
+
 // addPerson validates one entry of the people directory: its handle, and an
 // id per vendor that looks like an id of that vendor and is nobody else's.
 func (b *builder) addPerson(r *rawPerson) {
@@ -12,11 +14,16 @@ func (b *builder) addPerson(r *rawPerson) {
 	switch {
 	case !handleRE.MatchString(h):
 		b.errs.add(r.handle.pos, "handle %q is not valid: use %s", h, handleForm)
-	case isYunzhijiaID(h):
-		b.errs.add(r.handle.pos, "handle %q looks like a yunzhijia id: pick a name", h)
+	default:
+		for _, d := range vendors.All() {
+			if _, ok := d.IDs.Normalize(h); ok && d.IDs.HandleClash {
+				b.errs.add(r.handle.pos, "handle %q looks like a %s id: pick a name", h, d.Name)
+				break
+			}
+		}
 	}
 	person := Person{Handle: h, IDs: map[Vendor]string{}}
-	for _, v := range []Vendor{Yunzhijia, Lunkr} {
+	for _, v := range Vendors() {
 		s, given := r.ids[v]
 		if !given {
 			continue
@@ -28,7 +35,7 @@ func (b *builder) addPerson(r *rawPerson) {
 		}
 	}
 	if !r.given {
-		b.errs.add(r.handle.pos, "person %s: needs a yunzhijia or lunkr id", h)
+		b.errs.add(r.handle.pos, "person %s: needs a %s id", h, vendorNames())
 	}
 	b.m.People[h] = person
 }

@@ -1,6 +1,10 @@
 package spec
 
-import "strings"
+import (
+	"strings"
+
+	"groupsync/internal/vendors"
+)
 
 // addProvider validates one provider entry and adds it to the manifest.
 // Its operator is resolved later, once every file's people are known.
@@ -26,21 +30,24 @@ func (b *builder) addProvider(r *rawProvider) {
 func (b *builder) providerVendor(r *rawProvider) Vendor {
 	v := Vendor(r.vendor.val)
 	switch {
-	case v == Yunzhijia || v == Lunkr:
-		return v
 	case !r.vendor.set:
 		if _, given := r.fields["vendor"]; !given {
-			b.errs.add(r.name.pos, "provider %s: needs a vendor (yunzhijia or lunkr)", r.name.val)
+			b.errs.add(r.name.pos, "provider %s: needs a vendor (%s)", r.name.val, vendorNames())
 		}
 	default:
-		b.errs.add(r.vendor.pos, "provider %s: unknown vendor %q (yunzhijia or lunkr)", r.name.val, r.vendor.val)
+		if _, ok := lookup(v); ok {
+			return v
+		}
+		b.errs.add(r.vendor.pos, "provider %s: unknown vendor %q (%s)", r.name.val, r.vendor.val, vendorNames())
 	}
 	return ""
 }
 
 func (b *builder) providerEndpoint(p *Provider, r *rawProvider) {
 	if !r.endpoint.set {
-		p.Endpoint = defaultEndpoints[p.Vendor]
+		if d, ok := lookup(p.Vendor); ok {
+			p.Endpoint = d.DefaultEndpoint
+		}
 		return
 	}
 	// The URL itself is not repeated: it might carry a password.
@@ -105,8 +112,8 @@ func (b *builder) tokenEnv(provider string, tok scalar) string {
 func (b *builder) providerExtras(p *Provider, r *rawProvider) {
 	if r.workspace.set {
 		switch {
-		case p.Vendor == Lunkr:
-			b.errs.add(r.workspace.pos, "provider %s: workspace is a yunzhijia eid and lunkr has none: remove it", p.Name)
+		case p.Vendor != "" && !takesWorkspace(p.Vendor):
+			b.errs.add(r.workspace.pos, "provider %s: workspace is a %s eid and %s has none: remove it", p.Name, workspaceVendors(), p.Vendor)
 		case r.workspace.val == "":
 			b.errs.add(r.workspace.pos, "provider %s: workspace is empty: give the eid or remove it", p.Name)
 		default:
@@ -140,4 +147,16 @@ func later(a, b Pos) Pos {
 		return b
 	}
 	return a
+}
+
+// takesWorkspace reports whether v's providers take workspace:.
+func takesWorkspace(v Vendor) bool {
+	d, ok := lookup(v)
+	return ok && d.Fields.Workspace
+}
+
+// workspaceVendors names the vendors whose providers take workspace:.
+func workspaceVendors() string {
+	return vendors.Join(func(d *vendors.Vendor) bool { return d.Fields.Workspace },
+		func(d *vendors.Vendor) string { return d.Name }, " or ")
 }

@@ -4,17 +4,17 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"groupsync/internal/vendors"
-	"groupsync/internal/vendors/lunkr"
-	"groupsync/internal/vendors/yunzhijia"
 )
 
-// capabilities are what each vendor's client declares it can do; a
-// manifest field that needs a call the vendor lacks (prune, read: full) is
-// refused from them, never from the vendor's name. This is the one place
-// spec names the vendor packages, until a vendor registry replaces it.
-var capabilities = map[Vendor]vendors.Capabilities{
-	Yunzhijia: yunzhijia.Capabilities,
-	Lunkr:     lunkr.Capabilities,
+// capabilities returns what v's client declares it can do; a manifest
+// field that needs a call the vendor lacks (prune, read: full) is refused
+// from them, never from the vendor's name.
+func capabilities(v Vendor) (vendors.Capabilities, bool) {
+	d, ok := lookup(v)
+	if !ok {
+		return vendors.Capabilities{}, false
+	}
+	return d.Capabilities, true
 }
 
 // switchVal is a boolean field with the place it was written; set is false when
@@ -44,7 +44,7 @@ func (d *decoder) boolean(n *yaml.Node, field string) switchVal {
 // providerPrune checks the provider's prune default and read mode against
 // what its vendor can do.
 func (b *builder) providerPrune(p *Provider, r *rawProvider) {
-	caps, known := capabilities[p.Vendor]
+	caps, known := capabilities(p.Vendor)
 	if r.prune.set {
 		if r.prune.val && known && !caps.RemoveMembers {
 			b.errs.add(r.prune.pos, "provider %s: prune: %s cannot remove members (its API has no removal call): remove prune; extra members stay drift to fix by hand", p.Name, p.Vendor)
@@ -72,7 +72,7 @@ func (b *builder) groupPrune(c *groupCheck) {
 	if !f.set {
 		return
 	}
-	if caps, known := capabilities[c.p.Vendor]; f.val && known && !caps.RemoveMembers {
+	if caps, known := capabilities(c.p.Vendor); f.val && known && !caps.RemoveMembers {
 		b.errs.add(f.pos, "%s: prune: %s cannot remove members (its API has no removal call): remove prune; extra members stay drift to fix by hand", c.label, c.p.Vendor)
 		return
 	}

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
+
+	"groupsync/internal/vendors"
 )
 
 // SchemaID is the $id of the manifest's JSON Schema.
@@ -45,8 +46,8 @@ func Schema() ([]byte, error) {
 		extra    map[string]any
 	}{
 		{"manifest", docFields, manifestSchemas, []string{"version"}, nil},
-		{"provider", providerFields, providerSchemas, []string{"vendor"}, nil},
-		{"person", personFields, personSchemas, nil, map[string]any{"minProperties": 1}},
+		{"provider", providerFields, providerSchemas(), []string{"vendor"}, nil},
+		{"person", vendors.Names(), personSchemas(), nil, map[string]any{"minProperties": 1}},
 		{"group", groupFields, groupSchemas, []string{"key", "provider"}, nil},
 		{"notice", noticeFields, noticeSchemas, []string{"title", "content"}, nil},
 		{"banner", bannerFields, bannerSchemas, nil, map[string]any{"minProperties": 1}},
@@ -141,18 +142,26 @@ var manifestSchemas = map[string]any{
 	},
 }
 
-var providerSchemas = map[string]any{
-	"vendor":              map[string]any{"description": "the chat vendor", "enum": []any{string(Yunzhijia), string(Lunkr)}},
-	"endpoint":            scalarWith(endpointPattern, "API base URL (https; http only for a loopback host); the vendor's default when unset"),
-	"token":               scalarWith(envPattern, "the access token as exactly one ${ENV_VAR} reference (never a literal)"),
-	"tokenCommand":        describe(map[string]any{"type": []string{"array", "null"}, "items": ref("item"), "minItems": 1}, "a program and its arguments that print the token"),
-	"tokenCommandTimeout": map[string]any{"description": "how long one run of tokenCommand may take (a Go duration such as 30s; the default 30s)", "type": []string{"string", "null"}},
-	"auth":                authSchema(),
-	"operator":            describe(ref("scalar"), "the handle or vendor id writes act as (Yunzhijia currentUid)"),
-	"workspace":           describe(ref("scalar"), "Yunzhijia workspace eid (message-history links)"),
-	"rateLimit":           map[string]any{"description": "requests per second; unset for the default", "type": []string{"number", "null"}, "exclusiveMinimum": 0},
-	"prune":               describe(ref("switch"), "default of its groups' prune"),
-	"read":                map[string]any{"description": "members (one read per group, the default) or full (the name and current notice too)", "enum": []any{string(ReadMembers), string(ReadFull), nil}},
+// providerSchemas are made when asked for: the vendors register
+// themselves after this package's variables are set.
+func providerSchemas() map[string]any {
+	var names []any
+	for _, n := range vendors.Names() {
+		names = append(names, n)
+	}
+	return map[string]any{
+		"vendor":              map[string]any{"description": "the chat vendor", "enum": names},
+		"endpoint":            scalarWith(endpointPattern, "API base URL (https; http only for a loopback host); the vendor's default when unset"),
+		"token":               scalarWith(envPattern, "the access token as exactly one ${ENV_VAR} reference (never a literal)"),
+		"tokenCommand":        describe(map[string]any{"type": []string{"array", "null"}, "items": ref("item"), "minItems": 1}, "a program and its arguments that print the token"),
+		"tokenCommandTimeout": map[string]any{"description": "how long one run of tokenCommand may take (a Go duration such as 30s; the default 30s)", "type": []string{"string", "null"}},
+		"auth":                authSchema(),
+		"operator":            describe(ref("scalar"), "the handle or vendor id writes act as (Yunzhijia currentUid)"),
+		"workspace":           describe(ref("scalar"), "Yunzhijia workspace eid (message-history links)"),
+		"rateLimit":           map[string]any{"description": "requests per second; unset for the default", "type": []string{"number", "null"}, "exclusiveMinimum": 0},
+		"prune":               describe(ref("switch"), "default of its groups' prune"),
+		"read":                map[string]any{"description": "members (one read per group, the default) or full (the name and current notice too)", "enum": []any{string(ReadMembers), string(ReadFull), nil}},
+	}
 }
 
 // authSchema is the union of every vendor's auth: fields (which ones a
@@ -160,26 +169,30 @@ var providerSchemas = map[string]any{
 // field is an ${ENV_VAR} reference.
 func authSchema() map[string]any {
 	props := map[string]any{}
-	vs := make([]string, 0, len(Auths))
-	for v := range Auths {
-		vs = append(vs, string(v))
-	}
-	sort.Strings(vs)
-	for _, v := range vs {
-		for _, f := range Auths[Vendor(v)].Fields {
+	for _, n := range vendors.Names() {
+		d, _ := vendors.Lookup(n)
+		if d.Auth == nil {
+			continue
+		}
+		for _, f := range d.Auth.Fields {
 			if f.Secret {
-				props[f.Name] = scalarWith(envPattern, v+": a secret, as exactly one ${ENV_VAR} reference")
+				props[f.Name] = scalarWith(envPattern, n+": a secret, as exactly one ${ENV_VAR} reference")
 			} else {
-				props[f.Name] = describe(ref("scalar"), v+": an id")
+				props[f.Name] = describe(ref("scalar"), n+": an id")
 			}
 		}
 	}
 	return map[string]any{"description": "the app's credentials: groupsync fetches and renews the token", "type": "object", "properties": props, "additionalProperties": false}
 }
 
-var personSchemas = map[string]any{
-	string(Yunzhijia): describe(ref("scalar"), "Yunzhijia uid: 24 hexadecimal digits"),
-	string(Lunkr):     describe(ref("scalar"), "Lunkr email or decimal uid"),
+// personSchemas has an id field per vendor.
+func personSchemas() map[string]any {
+	out := map[string]any{}
+	for _, n := range vendors.Names() {
+		d, _ := vendors.Lookup(n)
+		out[n] = describe(ref("scalar"), d.Title+" id: "+d.IDs.Form)
+	}
+	return out
 }
 
 var groupSchemas = map[string]any{

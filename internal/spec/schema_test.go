@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"groupsync/internal/vendors"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -116,7 +118,7 @@ func TestSchemaCoversModel(t *testing.T) {
 			}
 		}
 	}
-	for def, fields := range map[string][]string{"manifest": docFields, "provider": providerFields, "person": personFields,
+	for def, fields := range map[string][]string{"manifest": docFields, "provider": providerFields, "person": vendors.Names(),
 		"group": groupFields, "notice": noticeFields, "banner": bannerFields} {
 		var got []string
 		for k := range props(def) {

@@ -82,12 +82,33 @@ func (s *Store) Bind(ctx context.Context, b Binding) error {
 	return nil
 }
 
+// GroupBoundError refuses to bind a group another key holds: two keys on one
+// group would make every apply act on it twice. The state's unique index
+// on (provider, group id) enforces it too.
+type GroupBoundError struct {
+	Provider, GroupID string
+	Key               string // the key that holds the group
+}
+
+func (e *GroupBoundError) Error() string {
+	return fmt.Sprintf("%s group %s is already bound to key %s", e.Provider, e.GroupID, e.Key)
+}
+
 // bind upserts b and advances the serial, inside tx.
 func bind(ctx context.Context, tx *sql.Tx, b Binding) error {
 	if err := checkBinding(b); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO bindings (key, provider, group_id, origin, bound_at, name)
+	var holder string
+	err := tx.QueryRowContext(ctx, "SELECT key FROM bindings WHERE provider = ? AND group_id = ? AND key <> ?",
+		b.Provider, b.GroupID, b.Key).Scan(&holder)
+	switch {
+	case err == nil:
+		return &GroupBoundError{Provider: b.Provider, GroupID: b.GroupID, Key: holder}
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO bindings (key, provider, group_id, origin, bound_at, name)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET provider = excluded.provider, group_id = excluded.group_id,
 			origin = excluded.origin, bound_at = excluded.bound_at, name = excluded.name`,

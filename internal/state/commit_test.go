@@ -22,7 +22,7 @@ func TestGroupTxFailsAlone(t *testing.T) {
 		err := s.groupTx(ctx, func(tx *sql.Tx) error {
 			close(held)
 			<-hold
-			return bind(ctx, tx, Binding{Key: "first", Provider: "kingdee", GroupID: "g0", Origin: OriginCreated})
+			return bind(ctx, tx, Binding{Key: "first", Provider: "kingdee", GroupID: "g-first", Origin: OriginCreated})
 		})
 		if err != nil {
 			t.Error(err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"groupsync/internal/vendors"
 )
@@ -23,6 +24,9 @@ type migration struct {
 	// run, when set, runs after the statements: a step that converts
 	// rows in Go.
 	run func(ctx context.Context, tx *sql.Tx, d dialect) error
+	// check, when set, runs in the migration's transaction before its
+	// statements and refuses a state they cannot apply to, saying why.
+	check func(ctx context.Context, tx *sql.Tx, d dialect, path string) error
 }
 
 // statements returns m's statements for d.
@@ -41,6 +45,7 @@ var migrations = []migration{
 	{version: 4, name: "lock heartbeats", stmts: schemaV4},
 	{version: 5, name: "a lineage id, and when an unknown create was last attempted", stmts: schemaV5, pgStmts: pgSchemaV5},
 	{version: 6, name: "cached reads stored compactly", stmts: schemaV6, pgStmts: pgSchemaV6, run: compactReads},
+	{version: 7, name: "one key per group", stmts: schemaV7, check: checkV7},
 }
 
 // compactVersion is the version from which cached reads are stored
@@ -177,6 +182,56 @@ func compactReads(ctx context.Context, tx *sql.Tx, d dialect) error {
 		}
 	}
 	return nil
+}
+
+// schemaV7 makes the state itself refuse a second key bound to a group a
+// key already holds (two keys on one group would make every apply act on
+// it twice), rather than leaving it to each command to check.
+var schemaV7 = []string{
+	`CREATE UNIQUE INDEX bindings_group ON bindings (provider, group_id)`,
+}
+
+// checkV7 refuses, naming them, the keys that already share a group: the
+// index cannot be made until a person says which key is right.
+func checkV7(ctx context.Context, tx *sql.Tx, d dialect, path string) error {
+	agg := "group_concat(key, ', ')"
+	if d == postgresDialect {
+		agg = "string_agg(key, ', ' ORDER BY key)"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT provider, group_id, `+agg+` FROM
+		(SELECT provider, group_id, key FROM bindings ORDER BY key) AS b
+		GROUP BY provider, group_id HAVING count(*) > 1 ORDER BY provider, group_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var dups []string
+	for rows.Next() {
+		var provider, id, keys string
+		if err := rows.Scan(&provider, &id, &keys); err != nil {
+			return err
+		}
+		dups = append(dups, fmt.Sprintf("%s group %s is bound to keys %s", provider, id, keys))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(dups) > 0 {
+		return &DuplicateBindingsError{Path: path, Groups: dups}
+	}
+	return nil
+}
+
+// DuplicateBindingsError refuses to migrate a state file in which one group
+// is bound to more than one key; nothing was changed in it.
+type DuplicateBindingsError struct {
+	Path   string
+	Groups []string // "kingdee group 5bee… is bound to keys a, b"
+}
+
+func (e *DuplicateBindingsError) Error() string {
+	return fmt.Sprintf("a group is bound to more than one key, which this groupsync refuses; nothing was changed: %s\nhint: forget the wrong key of each with the groupsync that made the file (`groupsync state forget KEY`), then run again",
+		strings.Join(e.Groups, "; "))
 }
 
 // currentVersion is the schema version this groupsync writes.
@@ -378,6 +433,11 @@ func migrateStep(ctx context.Context, db *sql.DB, d dialect, path string, target
 		return true, nil
 	}
 	m := migrations[v]
+	if m.check != nil {
+		if err := m.check(ctx, tx, d, path); err != nil {
+			return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)
+		}
+	}
 	for _, stmt := range m.statements(d) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return false, fmt.Errorf("migrate state file %s to version %d (%s): %w", path, m.version, m.name, err)

@@ -7,12 +7,17 @@ import (
 	"time"
 )
 
+// Outcome is how a run ended: the one vocabulary the run history, the
+// metrics (groupsync_runs_total's outcome label), the health endpoint and
+// the command's logs share.
+type Outcome string
+
 // Outcomes of a run.
 const (
-	RunOK          = "ok"
-	RunFailed      = "failed"
-	RunSkipped     = "skipped"
-	RunInterrupted = "interrupted"
+	RunOK          Outcome = "ok"
+	RunFailed      Outcome = "failed"
+	RunSkipped     Outcome = "skipped" // a scheduled tick that came while a run was still going
+	RunInterrupted Outcome = "interrupted"
 )
 
 // Run is one plan-and-apply of scheduled mode or of apply.
@@ -21,7 +26,7 @@ type Run struct {
 	Started time.Time
 	Ended   time.Time // zero while the run is in progress
 	Trigger string    // what started it, e.g. "schedule", "apply"
-	Outcome string    // RunOK, RunFailed, RunSkipped, RunInterrupted; "" while in progress
+	Outcome Outcome   // RunOK, RunFailed, RunSkipped, RunInterrupted; "" while in progress
 	Created int
 	Added   int
 	Posted  int

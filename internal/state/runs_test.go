@@ -13,13 +13,13 @@ func TestRuns(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	var want []Run
-	for i, outcome := range []string{RunOK, RunFailed, RunSkipped, RunInterrupted} {
+	for i, outcome := range []Outcome{RunOK, RunFailed, RunSkipped, RunInterrupted} {
 		id, err := s.BeginRun(ctx, ts(i), "schedule")
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := Run{ID: id, Started: ts(i), Ended: ts(i).Add(time.Minute), Trigger: "schedule", Outcome: outcome,
-			Created: i, Added: 2 * i, Posted: 3 * i, Drift: 4 * i, Errors: 5 * i, Message: "运行 " + outcome}
+			Created: i, Added: 2 * i, Posted: 3 * i, Drift: 4 * i, Errors: 5 * i, Message: "运行 " + string(outcome)}
 		if err := s.EndRun(ctx, r); err != nil {
 			t.Fatal(err)
 		}

@@ -79,21 +79,23 @@ type CreateRequest struct {
 	Subscribers []string // Lunkr sysTopic only
 }
 
-// Notice is a group notice (Yunzhijia).
+// Notice is a group notice: the one type the manifest (spec), the plan
+// (reconcile) and the clients share. Its JSON form is the plan's.
 type Notice struct {
 	Title   string `json:"title"`
 	Content string `json:"content"`
 }
 
-// Banner is a group banner (Yunzhijia); every field is optional.
+// Banner is a group banner; every field is optional. The one type the
+// manifest, the plan and the clients share; its JSON form is the plan's.
 type Banner struct {
-	Content        string
-	Title          string
-	LightAppID     string
-	ThumbURL       string
-	WebpageURL     string
-	PrimaryContent string
-	ContentURL     string
+	Content        string `json:"content,omitempty"`
+	Title          string `json:"title,omitempty"`
+	LightAppID     string `json:"lightAppId,omitempty"`
+	ThumbURL       string `json:"thumbUrl,omitempty"`
+	WebpageURL     string `json:"webpageUrl,omitempty"`
+	PrimaryContent string `json:"primaryContent,omitempty"`
+	ContentURL     string `json:"contentUrl,omitempty"`
 }
 
 // Client is what the reconciler needs from a vendor. Every method returns a

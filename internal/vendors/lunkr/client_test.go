@@ -168,25 +168,6 @@ func TestListGroups(t *testing.T) {
 	}
 }
 
-func TestUnsupportedCallsMakeNoRequest(t *testing.T) {
-	h := newHarness(t)
-	ctx := context.Background()
-	if caps := h.client.Capabilities(); caps != (vendors.Capabilities{ListGroups: true}) {
-		t.Errorf("Capabilities = %+v", caps)
-	}
-	vendorError(t, h.client.AddMembers(ctx, "10000", "", []string{"a@example.com"}), vendors.ErrUnsupported)
-	_, err := h.client.PostNotice(ctx, "10000", "", vendors.Notice{Title: "t", Content: "c"})
-	vendorError(t, err, vendors.ErrUnsupported)
-	_, err = h.client.PostBanner(ctx, "10000", "", vendors.Banner{Title: "t"})
-	vendorError(t, err, vendors.ErrUnsupported)
-	vendorError(t, h.client.RemoveMembers(ctx, "10000", "", []string{"a@example.com"}), vendors.ErrUnsupported)
-	_, err = h.client.ReadGroupInfo(ctx, "10000", "")
-	vendorError(t, err, vendors.ErrUnsupported)
-	if n := len(h.sim.Calls()); n != 0 {
-		t.Errorf("unsupported calls made %d requests", n)
-	}
-}
-
 func TestEmptyIDsRefusedLocally(t *testing.T) {
 	h := newHarness(t)
 	_, err := h.client.ReadGroup(context.Background(), "", "")

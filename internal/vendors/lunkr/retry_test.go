@@ -28,29 +28,6 @@ func TestReadRetries(t *testing.T) {
 		callName string
 	}{
 		{
-			name:     "503 honours Retry-After",
-			setup:    func(s *Simulator) { s.RejectNext(CallInfo, http.StatusServiceUnavailable, 2) },
-			wantWait: func(d time.Duration) bool { return d == time.Second },
-			call:     readCall,
-			callName: CallInfo,
-		},
-		{
-			name:  "429 with Retry-After: 0",
-			setup: func(s *Simulator) { s.RejectNext(CallInfo, http.StatusTooManyRequests, 2) },
-			// "0" means now; a transport may also fall back to its short
-			// backoff (BackoffBase 10ms here), never a long wait.
-			wantWait: func(d time.Duration) bool { return d >= 0 && d < 50*time.Millisecond },
-			call:     readCall,
-			callName: CallInfo,
-		},
-		{
-			name:     "500 after the read",
-			setup:    func(s *Simulator) { s.FailNextAfterApply(CallInfo, 2) },
-			wantWait: func(d time.Duration) bool { return d > 0 && d < 50*time.Millisecond },
-			call:     readCall,
-			callName: CallInfo,
-		},
-		{
 			name:     "list 503",
 			setup:    func(s *Simulator) { s.RejectNext(CallList, http.StatusServiceUnavailable, 2) },
 			wantWait: func(d time.Duration) bool { return d == time.Second },
@@ -90,49 +67,6 @@ func readCall(h *harness, id string) error {
 	return err
 }
 
-func TestReadGivesUp(t *testing.T) {
-	for _, tc := range []struct {
-		faults Faults
-		kind   error
-	}{
-		{Faults{Status503Rate: 1, Calls: []string{CallInfo}}, vendors.ErrTransient},
-		{Faults{Status429Rate: 1, Calls: []string{CallInfo}}, vendors.ErrRateLimited},
-	} {
-		t.Run(tc.kind.Error(), func(t *testing.T) {
-			h := newHarness(t)
-			h.tr.MaxAttempts = 4
-			id := seedOne(h)
-			h.sim.SetFaults(tc.faults)
-			err := readCall(h, id)
-			vendorError(t, err, tc.kind)
-			if n := h.calls(CallInfo); n != 4 {
-				t.Errorf("attempts = %d, want MaxAttempts 4", n)
-			}
-		})
-	}
-}
-
-func TestCreateNotRetriedAfterAnswerLost(t *testing.T) {
-	for name, setup := range map[string]func(s *Simulator){
-		"500 after apply":    func(s *Simulator) { s.FailNextAfterApply(CallCreate, 1) },
-		"lost answer rate":   func(s *Simulator) { s.SetFaults(Faults{LoseAnswerRate: 1}) },
-		"connection dropped": func(s *Simulator) { s.SetFaults(Faults{DropRate: 1, Calls: []string{CallCreate}}) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			h := newHarness(t)
-			setup(h.sim)
-			_, err := h.client.CreateGroup(context.Background(), vendors.CreateRequest{Name: "g", Members: []string{"a@example.com"}})
-			vendorError(t, err, vendors.ErrUnknownOutcome)
-			if n := h.calls(CallCreate); n != 1 {
-				t.Errorf("create attempts = %d, want exactly 1", n)
-			}
-			if gs := h.sim.Groups(); len(gs) != 1 {
-				t.Errorf("groups = %d, want the 1 applied before the answer was lost", len(gs))
-			}
-		})
-	}
-}
-
 func TestCreateUnreadableAnswerIsUnknownOutcome(t *testing.T) {
 	var mu sync.Mutex
 	calls := 0
@@ -146,28 +80,6 @@ func TestCreateUnreadableAnswerIsUnknownOutcome(t *testing.T) {
 	vendorError(t, err, vendors.ErrUnknownOutcome)
 	if calls != 1 {
 		t.Errorf("create attempts = %d, want 1", calls)
-	}
-}
-
-func TestCreateRetriedWhenNotMade(t *testing.T) {
-	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
-		t.Run(http.StatusText(status), func(t *testing.T) {
-			h := newHarness(t)
-			h.sim.RejectNext(CallCreate, status, 2)
-			id, err := h.client.CreateGroup(context.Background(), vendors.CreateRequest{Name: "g", Members: []string{"a@example.com"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := h.calls(CallCreate); n != 3 {
-				t.Errorf("create attempts = %d, want 3", n)
-			}
-			if gs := h.sim.Groups(); len(gs) != 1 || gs[0].ID != id {
-				t.Errorf("groups = %+v, want exactly the one created", gs)
-			}
-			if waits := h.recordedWaits(); len(waits) != 2 {
-				t.Errorf("waits = %v, want 2", waits)
-			}
-		})
 	}
 }
 

@@ -96,22 +96,6 @@ func TestAuthFetchesOncePerLifetime(t *testing.T) {
 	}
 }
 
-func TestAuthRevokedTokenRefetchedOnce(t *testing.T) {
-	e := newAuthEnv(t, testSecret, time.Hour)
-	ctx := context.Background()
-	if _, err := e.c.CreateGroup(ctx, vendors.CreateRequest{Operator: alice}); err != nil {
-		t.Fatal(err)
-	}
-	e.sim.RevokeTokens()
-	if _, err := e.c.CreateGroup(ctx, vendors.CreateRequest{Operator: alice}); err != nil {
-		t.Fatal(err)
-	}
-	c := e.sim.Calls()
-	if c[CallGetToken] != 2 || c[CallCreateGroup] != 3 || len(e.sim.Groups()) != 2 {
-		t.Fatalf("calls %v, %d groups: want 2 fetches, 3 creates (one refused), 2 groups", c, len(e.sim.Groups()))
-	}
-}
-
 func TestAuthExpiredTokenRefused(t *testing.T) {
 	e := newAuthEnv(t, testSecret, time.Minute)
 	ctx := context.Background()

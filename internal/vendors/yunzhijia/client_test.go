@@ -13,13 +13,6 @@ import (
 
 const gid = "5bee7172e4b0f6bbaa32b4bf"
 
-func TestCapabilities(t *testing.T) {
-	want := vendors.Capabilities{AddMembers: true, RemoveMembers: true, GroupInfo: true, Notices: true, Banners: true, History: true}
-	if got := New(&vendors.Transport{}).Capabilities(); got != want {
-		t.Fatalf("Capabilities() = %+v, want %+v", got, want)
-	}
-}
-
 func TestNewDefaults(t *testing.T) {
 	tr := &vendors.Transport{Vendor: "other"}
 	New(tr)
@@ -162,17 +155,6 @@ func TestMergeHistory(t *testing.T) {
 	}
 	if !IsID(mid) {
 		t.Fatalf("merge id %q", mid)
-	}
-}
-
-func TestListGroupsUnsupported(t *testing.T) {
-	e := newEnv(t)
-	_, err := e.c.ListGroups(context.Background(), alice)
-	if !errors.Is(err, vendors.ErrUnsupported) {
-		t.Fatalf("ListGroups error %v, want ErrUnsupported", err)
-	}
-	if n := len(e.sim.Calls()); n != 0 {
-		t.Fatalf("ListGroups made %d calls", n)
 	}
 }
 

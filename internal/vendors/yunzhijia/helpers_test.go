@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"groupsync/internal/vendors"
+	"groupsync/internal/vendors/vendorstest"
 )
 
 // tok is the access token of the tests: distinctive, and with characters
@@ -33,9 +34,7 @@ type env struct {
 	tr  *vendors.Transport
 	c   *Client
 
-	mu      sync.Mutex
-	waits   []time.Duration
-	onSleep func(n int) // called after the n-th wait (1-based)
+	vendorstest.Sleeper
 }
 
 func newEnv(t *testing.T) *env {
@@ -43,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{sim: NewSimulator(tok)}
 	e.srv = httptest.NewServer(e.sim)
 	t.Cleanup(e.srv.Close)
-	e.tr = newTransport(e.srv.URL+"/", vendors.StaticToken("kingdee", tok), e.sleep)
+	e.tr = newTransport(e.srv.URL+"/", vendors.StaticToken("kingdee", tok), e.Sleep)
 	e.c = New(e.tr)
 	return e
 }
@@ -58,22 +57,7 @@ func newTransport(base string, ts *vendors.TokenSource, sleep func(context.Conte
 	}
 }
 
-func (e *env) sleep(ctx context.Context, d time.Duration) error {
-	e.mu.Lock()
-	e.waits = append(e.waits, d)
-	n, f := len(e.waits), e.onSleep
-	e.mu.Unlock()
-	if f != nil {
-		f(n)
-	}
-	return ctx.Err()
-}
-
-func (e *env) recordedWaits() []time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]time.Duration(nil), e.waits...)
-}
+func (e *env) recordedWaits() []time.Duration { return e.Waits() }
 
 // seed creates a group owned by owner with the other members.
 func (e *env) seed(id, owner string, members ...string) {

@@ -6,103 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"groupsync/internal/vendors"
 )
 
 // clearFaultsAfter makes the n-th wait of the transport clear the
 // simulator's faults, so that the next attempt succeeds.
 func (e *env) clearFaultsAfter(n int) {
-	e.onSleep = func(i int) {
+	e.OnSleep = func(i int) {
 		if i == n {
 			e.sim.SetFaults(Faults{})
-		}
-	}
-}
-
-func TestReadRetriedOn503HonoursRetryAfter(t *testing.T) {
-	e := newEnv(t)
-	e.seed(gid, alice, bob)
-	e.sim.SetFaults(Faults{Status503Rate: 1, Calls: []string{CallGroupUsers}})
-	e.clearFaultsAfter(2)
-	if _, err := e.c.ReadGroup(context.Background(), gid, alice); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.sim.Calls()[CallGroupUsers]; n != 3 {
-		t.Fatalf("attempts %d, want 3", n)
-	}
-	if d := cmp.Diff([]time.Duration{time.Second, time.Second}, e.recordedWaits()); d != "" {
-		t.Fatalf("waits (-want +got), Retry-After: 1 not honoured:\n%s", d)
-	}
-}
-
-func TestReadRetriedOn429HonoursRetryAfterZero(t *testing.T) {
-	e := newEnv(t)
-	e.seed(gid, alice)
-	e.sim.SetFaults(Faults{Status429Rate: 1})
-	e.clearFaultsAfter(1)
-	if _, err := e.c.ReadGroup(context.Background(), gid, alice); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.sim.Calls()[CallGroupUsers]; n != 2 {
-		t.Fatalf("attempts %d, want 2", n)
-	}
-	if d := cmp.Diff([]time.Duration{0}, e.recordedWaits()); d != "" {
-		t.Fatalf("waits (-want +got), Retry-After: 0 not honoured:\n%s", d)
-	}
-}
-
-func TestReadRetriedOn500WithBackoff(t *testing.T) {
-	e := newEnv(t)
-	e.seed(gid, alice)
-	e.tr.BackoffBase = 100 * time.Millisecond
-	e.sim.FailNextAfterApply(CallGroupUsers, 2)
-	if _, err := e.c.ReadGroup(context.Background(), gid, alice); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.sim.Calls()[CallGroupUsers]; n != 3 {
-		t.Fatalf("attempts %d, want 3", n)
-	}
-	waits := e.recordedWaits()
-	// Exponential with jitter: [d/2, d] for d = 100ms, 200ms.
-	if len(waits) != 2 || waits[0] < 50*time.Millisecond || waits[0] > 100*time.Millisecond ||
-		waits[1] < 100*time.Millisecond || waits[1] > 200*time.Millisecond {
-		t.Fatalf("waits %v, want exponential backoff from 100ms", waits)
-	}
-}
-
-func TestReadGivesUpAfterMaxAttempts(t *testing.T) {
-	e := newEnv(t)
-	e.seed(gid, alice)
-	e.sim.SetFaults(Faults{Status503Rate: 1})
-	_, err := e.c.ReadGroup(context.Background(), gid, alice)
-	if !errors.Is(err, vendors.ErrTransient) {
-		t.Fatalf("error %v, want ErrTransient", err)
-	}
-	if n := e.sim.Calls()[CallGroupUsers]; n != e.tr.MaxAttempts {
-		t.Fatalf("attempts %d, want %d", n, e.tr.MaxAttempts)
-	}
-}
-
-func TestRateLimit(t *testing.T) {
-	e := newEnv(t)
-	e.seed(gid, alice)
-	e.sim.SetFaults(Faults{RateLimit: 0.01}) // one call, then none for 100s
-	ctx := context.Background()
-	if _, err := e.c.ReadGroup(ctx, gid, alice); err != nil {
-		t.Fatal(err)
-	}
-	_, err := e.c.ReadGroup(ctx, gid, alice)
-	if !errors.Is(err, vendors.ErrRateLimited) {
-		t.Fatalf("error %v, want ErrRateLimited", err)
-	}
-	if n := e.sim.Calls()[CallGroupUsers]; n != 1+e.tr.MaxAttempts {
-		t.Fatalf("attempts %d, want %d", n, 1+e.tr.MaxAttempts)
-	}
-	for _, w := range e.recordedWaits() {
-		if w != time.Second {
-			t.Fatalf("waits %v, want Retry-After: 1 each", e.recordedWaits())
 		}
 	}
 }
