@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/groupsync
 
-.PHONY: build test bench soak demo fuzz clean
+.PHONY: build test bench bench-large soak demo fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/groupsync
@@ -13,9 +13,14 @@ test:
 	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) test -race -count=1 ./...
 
-# Benchmarks: the scale scenarios and the state cache.
+# Benchmarks: the scale scenarios, the whole command (BenchmarkCLI: the
+# groupsync binary at 10,000 x 200), the decoders and the state cache.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# The whole-command benchmark at 50,000 groups x 200 members.
+bench-large:
+	GROUPSYNC_BENCH_LARGE=1 $(GO) test -run '^$$' -bench 'BenchmarkCLI' -benchtime 1x -timeout 60m ./internal/scale
 
 # Longer reliability runs (more kill points, higher fault rates, more
 # seeds and concurrent-apply rounds); see README "Reliability".
