@@ -22,6 +22,7 @@ type builder struct {
 	keys         map[string]Pos        // live group key -> where defined
 	claims       map[string]claim      // previously key -> who claims it
 	groupIDs     map[string]claim      // provider+"/"+groupId -> who pins it
+	first        map[string]int        // resolveAll's, reused from list to list
 }
 
 // claim is a key or id that a group has taken, and where.
@@ -57,6 +58,9 @@ func build(docs []*rawDoc, errs *ErrorList) *Manifest {
 	for _, doc := range docs {
 		for _, g := range doc.groups {
 			b.addGroup(g)
+		}
+		if doc.lazy != nil {
+			doc.lazy.each(b.addGroup)
 		}
 	}
 	b.checkPreviously()
@@ -111,7 +115,11 @@ func (b *builder) resolve(v Vendor, s scalar, what string) (Member, bool) {
 // resolveAll resolves a list of handles or ids and refuses duplicates.
 func (b *builder) resolveAll(v Vendor, items []scalar, what string) []Member {
 	out := make([]Member, 0, len(items))
-	first := make(map[string]int, len(items)) // idKey -> index in items
+	if b.first == nil {
+		b.first = map[string]int{}
+	}
+	first := b.first // idKey -> index in items
+	clear(first)
 	for i, s := range items {
 		m, ok := b.resolve(v, s, what)
 		if !ok {
