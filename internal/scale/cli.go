@@ -154,6 +154,13 @@ func runStep(ctx context.Context, bin, dir string, args []string, r *StepResult)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "YZJ_TOKEN="+token, "LUNKR_TOKEN="+token)
+	if pdir := os.Getenv("GROUPSYNC_BENCH_PROFILE"); pdir != "" {
+		cmd.Env = append(cmd.Env, "GROUPSYNC_CPUPROFILE="+filepath.Join(pdir, r.Step+".cpu"))
+	}
+	// Linux counts in the child's peak the image it replaced, which shares
+	// this process's memory until the exec: this process's peak is brought
+	// down to what it holds now (a few tens of MB, a floor of the figure).
+	resetPeakRSS()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
