@@ -21,6 +21,11 @@ type decoder struct {
 	// lineOffset is added to every line: a group parsed alone counts its
 	// lines from 1 (see lazyGroups).
 	lineOffset int
+	// spare is a list of strings done with, for strs to fill again; a group
+	// read one at a time gives its members back (see lazyGroups.each).
+	spare []scalar
+	// preInterned: the values read are interned already (lineParser's).
+	preInterned bool
 	// interned holds one copy of each handle and field name of the load: a
 	// handle is written once per group it is a member of.
 	interned map[string]string
@@ -265,10 +270,15 @@ func (d *decoder) list(n *yaml.Node, field string, fn func(item *yaml.Node)) {
 func (d *decoder) strs(n *yaml.Node, field string) []scalar {
 	var out []scalar
 	if n := deref(n); n.Kind == yaml.SequenceNode {
-		out = make([]scalar, 0, len(n.Content))
+		if cap(d.spare) >= len(n.Content) {
+			out, d.spare = d.spare[:0], nil
+		} else {
+			out = make([]scalar, 0, len(n.Content))
+		}
 	}
+	what := field + " item"
 	d.list(n, field, func(item *yaml.Node) {
-		s := d.str(item, field+" item")
+		s := d.str(item, what)
 		switch {
 		case !s.set:
 			if isNull(deref(item)) {
@@ -277,7 +287,9 @@ func (d *decoder) strs(n *yaml.Node, field string) []scalar {
 		case s.val == "":
 			d.errorf(item, "%s: empty item", field)
 		default:
-			s.val = d.internString(s.val)
+			if !d.preInterned {
+				s.val = d.internString(s.val)
+			}
 			out = append(out, s)
 		}
 	})

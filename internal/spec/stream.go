@@ -58,13 +58,15 @@ func (l *lazyGroups) each(fn func(*rawGroup)) {
 		} else if item = p.item(l.data[it.start:it.end], it.line); item == nil {
 			continue // cannot happen: splitGroups parsed it
 		}
-		l.d.lineOffset = line
+		l.d.lineOffset, l.d.preInterned = line, line == 0
 		if l.d.spend() {
 			if g := l.d.group(item); g != nil {
 				fn(g)
+				// Validated: its members' list can hold the next group's.
+				l.d.spare = g.members
 			}
 		}
-		l.d.lineOffset = 0
+		l.d.lineOffset, l.d.preInterned = 0, false
 	}
 	l.parsed, l.items, l.data = nil, nil, nil
 }
