@@ -66,6 +66,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.commits.prepare(ctx, db)
 	return s, nil
 }
 
