@@ -121,6 +121,9 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 		}
 		return
 	}
+	// The journal's helpers find the prepared statements by tx.
+	txStores.Store(tx, s)
+	defer txStores.Delete(tx)
 	if len(batch) == 1 {
 		// Alone in its transaction, the work needs no savepoint (two
 		// statements fewer): it fails alone by the rollback.
