@@ -112,7 +112,7 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 	}
 	planFile := filepath.Join(dir, "plan.json")
 	par := strconv.Itoa(sc.Parallelism)
-	min := sc.MinCalls()
+	least := sc.MinCalls()
 	steps := []struct {
 		name    string
 		latency time.Duration
@@ -120,8 +120,8 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 		args    []string
 	}{
 		{StepValidate, 0, Calls{}, []string{"validate", "-f", mdir}},
-		{StepPlan, sc.Latency, Calls{Reads: min.Reads}, []string{"plan", "-f", mdir, "--state", db, "--parallelism", par, "--out", planFile}},
-		{StepApply, sc.Latency, Calls{Creates: min.Creates, Adds: min.Adds, Removes: min.Removes, Posts: min.Posts},
+		{StepPlan, sc.Latency, Calls{Reads: least.Reads}, []string{"plan", "-f", mdir, "--state", db, "--parallelism", par, "--out", planFile}},
+		{StepApply, sc.Latency, Calls{Creates: least.Creates, Adds: least.Adds, Removes: least.Removes, Posts: least.Posts},
 			[]string{"apply", "--state", db, "--parallelism", par, "--max-new-groups", strconv.Itoa(sc.Groups), "--max-removals", strconv.Itoa(sc.Groups * sc.Members), planFile}},
 		{StepCached, 0, Calls{}, []string{"plan", "-f", mdir, "--state", db, "--refresh=false"}},
 	}
