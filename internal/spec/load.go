@@ -160,15 +160,20 @@ func readManifest(path string) ([]byte, error) {
 		return nil, errors.New(ioMessage(err))
 	}
 	defer f.Close()
+	var size int64
 	if info, err := f.Stat(); err == nil {
 		if msg := notReadable(info); msg != "" {
 			return nil, errors.New(msg)
 		}
+		size = info.Size()
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
-	if err != nil {
+	// Room for the size stat found, so that the read does not grow and
+	// copy the buffer all the way up to it.
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, MaxManifestSize)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxManifestSize+1)); err != nil {
 		return nil, errors.New(ioMessage(err))
 	}
+	data := buf.Bytes()
 	if len(data) > MaxManifestSize {
 		return nil, fmt.Errorf("cannot read: the file is more than the %s a manifest may be", mebibytes(MaxManifestSize))
 	}
