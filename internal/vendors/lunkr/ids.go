@@ -46,12 +46,13 @@ func IsEmail(s string) bool {
 		return false
 	}
 	for i := 0; i < len(local); i++ {
-		if !isAlnum(local[i]) && !strings.ContainsRune(".!#$%&'*+/=?^_{|}~-", rune(local[i])) {
+		if !localByte[local[i]] {
 			return false
 		}
 	}
 	labels := 0
-	for label := range strings.SplitSeq(domain, ".") {
+	for len(domain) > 0 || labels == 0 {
+		label, rest, more := strings.Cut(domain, ".")
 		if label == "" || !isAlnum(label[0]) || !isAlnum(label[len(label)-1]) {
 			return false
 		}
@@ -61,9 +62,24 @@ func IsEmail(s string) bool {
 			}
 		}
 		labels++
+		if !more {
+			break
+		}
+		domain = rest
+		if domain == "" {
+			return false // a trailing dot
+		}
 	}
 	return labels >= 2
 }
+
+// localByte holds the bytes an email's local part may have.
+var localByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c)) || strings.IndexByte(".!#$%&'*+/=?^_{|}~-", byte(c)) >= 0
+	}
+	return t
+}()
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'

@@ -74,14 +74,20 @@ func (s *userScanner) str() string {
 	}
 	start := s.i + 1
 	end := start
-	for end < len(s.b) && s.b[end] != '"' {
-		if s.b[end] == '\\' || s.b[end] < 0x20 {
+	ascii := true
+	for end < len(s.b) {
+		c := s.b[end]
+		if c == '"' {
+			break
+		}
+		if c == '\\' || c < 0x20 {
 			s.ok = false
 			return ""
 		}
+		ascii = ascii && c < utf8.RuneSelf
 		end++
 	}
-	if end >= len(s.b) || !utf8.ValidString(s.b[start:end]) {
+	if end >= len(s.b) || !ascii && !utf8.ValidString(s.b[start:end]) {
 		s.ok = false
 		return ""
 	}
@@ -149,12 +155,13 @@ func isNumber(lit string) bool { return lit != "" && (lit[0] == '-' || lit[0] >=
 // scanUsers decodes a list of users in one pass, or reports false.
 func scanUsers(b []byte) (wireUsers, bool) {
 	s := &userScanner{b: string(b), ok: true}
-	us, _ := s.users()
+	us, _ := s.users(0)
 	return us, s.ok && s.end()
 }
 
-// users reads a list of users, or null (nil, true).
-func (s *userScanner) users() (us wireUsers, null bool) {
+// users reads a list of users, or null (nil, true); hint is how many the
+// answer says there are (memberCount, when it came first), a capacity.
+func (s *userScanner) users(hint int) (us wireUsers, null bool) {
 	if s.peek() == 'n' {
 		if s.literal() != "null" {
 			s.ok = false
@@ -162,7 +169,7 @@ func (s *userScanner) users() (us wireUsers, null bool) {
 		return nil, true
 	}
 	s.expect('[')
-	out := wireUsers{}
+	out := make(wireUsers, 0, min(max(hint, 0), 4096))
 	if s.peek() == ']' {
 		s.i++
 		return out, false
@@ -259,7 +266,7 @@ func (s *userScanner) info() wireInfo {
 		}
 		switch c := s.peek(); {
 		case key == "members" || key == "subscribers":
-			us, null := s.users()
+			us, null := s.users(int(w.MemberCount))
 			switch {
 			case key == "subscribers":
 				w.Subscribers = us
