@@ -75,9 +75,12 @@ func (l *lazyGroups) each(fn func(*rawGroup)) {
 // group. It returns the file with the list's lines blank, and the groups;
 // ok is false when the file must be parsed whole.
 func splitGroups(d *decoder, data []byte) (head []byte, lazy *lazyGroups, ok bool) {
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || bytes.IndexByte(data, '\r') >= 0 || bytes.IndexByte(data, '\t') >= 0 ||
-		!utf8.Valid(data) || bytes.Contains(data, []byte("\u2028")) || bytes.Contains(data, []byte("\u2029")) || bytes.Contains(data, []byte("\u0085")) {
-		return nil, nil, false // line breaks other than \n: the lines are not what they seem
+	// A byte-order mark, a character YAML does not allow (yaml.v3 refuses
+	// the file for it, wherever it is: a comment the groups' lines drop
+	// too), a tab, a carriage return or a line break other than \n (the
+	// lines would not be what they seem): the file is parsed whole.
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || !printable(data) {
+		return nil, nil, false
 	}
 	var (
 		groupsAt    = -1 // byte offset of the line after "groups:"
