@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/groupsync
 
-.PHONY: build test cross-check release bench soak demo fuzz clean
+.PHONY: build test cross-check release bench bench-large soak demo fuzz clean
 
 # Release builds: static (CGO_ENABLED=0; the SQLite driver is pure Go),
 # with no build paths, stamped with the commit (-buildvcs: --version reads
@@ -41,9 +41,14 @@ release:
 	cd dist && if command -v sha256sum >/dev/null; then sha256sum groupsync_*; else shasum -a 256 groupsync_*; fi > SHA256SUMS
 	cat dist/SHA256SUMS
 
-# Benchmarks: the scale scenarios and the state cache.
+# Benchmarks: the scale scenarios, the whole command (BenchmarkCLI: the
+# groupsync binary at 10,000 x 200), the decoders and the state cache.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# The whole-command benchmark at 50,000 groups x 200 members.
+bench-large:
+	GROUPSYNC_BENCH_LARGE=1 $(GO) test -run '^$$' -bench 'BenchmarkCLI' -benchtime 1x -timeout 60m ./internal/scale
 
 # Longer reliability runs (more kill points, higher fault rates, more
 # seeds and concurrent-apply rounds); see README "Reliability".

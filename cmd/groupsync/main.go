@@ -22,5 +22,8 @@ func main() {
 		getenv:   os.LookupEnv,
 		terminal: isTerminal(os.Stdin) && isTerminal(os.Stdout),
 	}
-	os.Exit(a.run(ctx, os.Args[1:]))
+	stopProfile := startProfile()
+	code := a.run(ctx, os.Args[1:])
+	stopProfile()
+	os.Exit(code)
 }

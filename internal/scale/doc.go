@@ -20,4 +20,8 @@
 //     checks it on a small scenario).
 //   - Timings are reported, never asserted: tests assert call counts and
 //     convergence only.
+//   - RunCLI (the whole-command benchmark) runs the real groupsync binary
+//     on the scenario's manifest written as YAML files: each step is a
+//     child process, measured by its rusage, and makes exactly its share
+//     of MinCalls.
 package scale

@@ -104,21 +104,38 @@ func (s Scenario) Manifest(yzjURL, lunkrURL string) *spec.Manifest {
 
 // YAML writes the scenario's manifest as a user would, for spec.Load.
 func (s Scenario) YAML(yzjURL, lunkrURL string) []byte {
+	b := bytes.NewBuffer(s.headYAML(yzjURL, lunkrURL, 0))
+	s.groupsYAML(b, 0, s.Groups)
+	return b.Bytes()
+}
+
+// headYAML is the manifest's version, providers and people; rateLimit, when
+// not 0, is every provider's.
+func (s Scenario) headYAML(yzjURL, lunkrURL string, rateLimit float64) []byte {
 	var b bytes.Buffer
+	limit := ""
+	if rateLimit > 0 {
+		limit = fmt.Sprintf("    rateLimit: %g\n", rateLimit)
+	}
 	fmt.Fprintf(&b, "version: 1\nproviders:\n")
-	fmt.Fprintf(&b, "  %s:\n    vendor: yunzhijia\n    endpoint: %s\n    token: ${YZJ_TOKEN}\n    operator: %s\n", yzjProvider, yzjURL, opsHandle)
-	fmt.Fprintf(&b, "  %s:\n    vendor: lunkr\n    endpoint: %s\n    token: ${LUNKR_TOKEN}\n", lunkrProvider, lunkrURL)
+	fmt.Fprintf(&b, "  %s:\n    vendor: yunzhijia\n    endpoint: %s\n    token: ${YZJ_TOKEN}\n    operator: %s\n%s", yzjProvider, yzjURL, opsHandle, limit)
+	fmt.Fprintf(&b, "  %s:\n    vendor: lunkr\n    endpoint: %s\n    token: ${LUNKR_TOKEN}\n%s", lunkrProvider, lunkrURL, limit)
 	fmt.Fprintf(&b, "people:\n  %s: {yunzhijia: %s}\n", opsHandle, opsUID)
 	for k := range s.people() {
 		fmt.Fprintf(&b, "  %s: {yunzhijia: %s, lunkr: %s}\n", handle(k), yzjUID(k), lunkrID(k))
 	}
+	return b.Bytes()
+}
+
+// groupsYAML writes the groups lo..hi-1 as a groups: list.
+func (s Scenario) groupsYAML(b *bytes.Buffer, lo, hi int) {
 	b.WriteString("groups:\n")
-	for i := range s.Groups {
-		fmt.Fprintf(&b, "  - key: %s\n    name: %s\n", groupKey(i), groupName(i))
+	for i := lo; i < hi; i++ {
+		fmt.Fprintf(b, "  - key: %s\n    name: %s\n", groupKey(i), groupName(i))
 		if s.onLunkr(i) {
-			fmt.Fprintf(&b, "    provider: %s\n", lunkrProvider)
+			fmt.Fprintf(b, "    provider: %s\n", lunkrProvider)
 		} else {
-			fmt.Fprintf(&b, "    provider: %s\n", yzjProvider)
+			fmt.Fprintf(b, "    provider: %s\n", yzjProvider)
 			if s.pruned(i) {
 				b.WriteString("    prune: true\n")
 			}
@@ -128,7 +145,7 @@ func (s Scenario) YAML(yzjURL, lunkrURL string) []byte {
 				notices = append(notices, update(i))
 			}
 			for _, n := range notices {
-				fmt.Fprintf(&b, "      - {title: %q, content: %q}\n", n.Title, n.Content)
+				fmt.Fprintf(b, "      - {title: %q, content: %q}\n", n.Title, n.Content)
 			}
 		}
 		b.WriteString("    members: [")
@@ -140,5 +157,4 @@ func (s Scenario) YAML(yzjURL, lunkrURL string) []byte {
 		}
 		b.WriteString("]\n")
 	}
-	return b.Bytes()
 }

@@ -119,12 +119,16 @@ func TestMinCalls(t *testing.T) {
 	}
 }
 
-// printed holds the benchmarks whose line was printed: a benchmark function
-// may run several times while the framework settles b.N.
+// printed holds, by benchmark name, the result whose line was printed: a
+// benchmark function may run several times while the framework settles
+// b.N, and the metrics it reports are those of the printed run, never of a
+// later one.
 var printed sync.Map
 
 func report(b *testing.B, r Result) {
-	if _, dup := printed.LoadOrStore(b.Name(), true); !dup {
+	if first, dup := printed.LoadOrStore(b.Name(), r); dup {
+		r = first.(Result)
+	} else {
 		fmt.Println(r)
 	}
 	b.ReportMetric(float64(r.Calls.Total()), "calls")

@@ -18,6 +18,40 @@ type decoder struct {
 	// budget bounds the values visited, so that aliases cannot make a small
 	// file expand into an unbounded walk; see spend.
 	budget int
+	// lineOffset is added to every line: a group parsed alone counts its
+	// lines from 1 (see lazyGroups).
+	lineOffset int
+	// spare is a list of strings done with, for strs to fill again; a group
+	// read one at a time gives its members back (see lazyGroups.each).
+	spare []scalar
+	// preInterned: the values read are interned already (lineParser's).
+	preInterned bool
+	// interned holds one copy of each handle and field name of the load: a
+	// handle is written once per group it is a member of.
+	interned map[string]string
+}
+
+// intern returns the one copy of b.
+func (d *decoder) intern(b []byte) string {
+	if s, ok := d.interned[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.interned != nil {
+		d.interned[s] = s
+	}
+	return s
+}
+
+// internString is intern for a string.
+func (d *decoder) internString(s string) string {
+	if t, ok := d.interned[s]; ok {
+		return t
+	}
+	if d.interned != nil {
+		d.interned[s] = s
+	}
+	return s
 }
 
 // spend takes one visited value from the budget. Without aliases a file
@@ -40,7 +74,7 @@ type scalar struct {
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
-	return Pos{File: d.file, Line: n.Line, Col: n.Column}
+	return Pos{File: d.file, Line: n.Line + d.lineOffset, Col: n.Column}
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -96,20 +130,56 @@ func (d *decoder) mapping(n *yaml.Node, what string, known []string, fn func(k, 
 		d.errorf(n, "%s must be a mapping, not %s", what, kindName(n))
 		return false
 	}
-	seen := map[string]*yaml.Node{}
+	var seen keysSeen
 	for i := 0; i+1 < len(n.Content) && d.spend(); i += 2 {
 		k, v := deref(n.Content[i]), n.Content[i+1]
 		if !d.key(k, what, known) {
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first := seen.find(k.Value); first != nil {
 			d.errorf(k, "duplicate key %q in %s (first defined at %s)", k.Value, what, d.pos(first))
 			continue
 		}
-		seen[k.Value] = k
+		seen.add(k)
 		fn(k, v)
 	}
 	return true
+}
+
+// keysSeen are the keys of one mapping so far: a list while the mapping is
+// as small as a group's, a map beyond.
+type keysSeen struct {
+	list [16]*yaml.Node
+	n    int
+	m    map[string]*yaml.Node
+}
+
+func (s *keysSeen) find(key string) *yaml.Node {
+	if s.m != nil {
+		return s.m[key]
+	}
+	for _, k := range s.list[:s.n] {
+		if k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
+func (s *keysSeen) add(k *yaml.Node) {
+	switch {
+	case s.m != nil:
+		s.m[k.Value] = k
+	case s.n < len(s.list):
+		s.list[s.n] = k
+		s.n++
+	default:
+		s.m = make(map[string]*yaml.Node, 2*len(s.list))
+		for _, k := range s.list {
+			s.m[k.Value] = k
+		}
+		s.m[k.Value] = k
+	}
 }
 
 // key reports whether k is an acceptable mapping key of what.
@@ -200,10 +270,15 @@ func (d *decoder) list(n *yaml.Node, field string, fn func(item *yaml.Node)) {
 func (d *decoder) strs(n *yaml.Node, field string) []scalar {
 	var out []scalar
 	if n := deref(n); n.Kind == yaml.SequenceNode {
-		out = make([]scalar, 0, len(n.Content))
+		if cap(d.spare) >= len(n.Content) {
+			out, d.spare = d.spare[:0], nil
+		} else {
+			out = make([]scalar, 0, len(n.Content))
+		}
 	}
+	what := field + " item"
 	d.list(n, field, func(item *yaml.Node) {
-		s := d.str(item, field+" item")
+		s := d.str(item, what)
 		switch {
 		case !s.set:
 			if isNull(deref(item)) {
@@ -212,6 +287,9 @@ func (d *decoder) strs(n *yaml.Node, field string) []scalar {
 		case s.val == "":
 			d.errorf(item, "%s: empty item", field)
 		default:
+			if !d.preInterned {
+				s.val = d.internString(s.val)
+			}
 			out = append(out, s)
 		}
 	})

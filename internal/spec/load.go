@@ -28,6 +28,7 @@ func Load(paths ...string) (*Manifest, error) {
 	var errs ErrorList
 	files := expand(paths, &errs)
 	digest := sha256.New()
+	strs := map[string]string{}
 	var docs []*rawDoc
 	for _, f := range files {
 		data, err := readManifest(f)
@@ -38,7 +39,7 @@ func Load(paths ...string) (*Manifest, error) {
 		// Name, length, bytes: no two different file sets hash alike.
 		fmt.Fprintf(digest, "%s\x00%d\x00", f, len(data))
 		digest.Write(data)
-		docs = append(docs, parseFile(f, data, &errs)...)
+		docs = append(docs, parseFile(f, data, &errs, strs)...)
 	}
 	if len(docs) == 0 && len(errs) == 0 {
 		errs.add(Pos{File: files[0], Line: 1, Col: 1}, "manifest is empty: it needs at least version: 1")
@@ -115,6 +116,10 @@ func expandOne(path string, errs *ErrorList) []string {
 	return files
 }
 
+// streamGroups turns on the reading of groups one at a time (see
+// splitGroups); tests turn it off to compare.
+var streamGroups = true
+
 // MaxManifestSize is the largest manifest file Load reads: a manifest of
 // the largest supported fleet is far smaller, and a bound keeps a wrong -f
 // (a disk image, a log) from filling memory.
@@ -155,15 +160,20 @@ func readManifest(path string) ([]byte, error) {
 		return nil, errors.New(ioMessage(err))
 	}
 	defer f.Close()
+	var size int64
 	if info, err := f.Stat(); err == nil {
 		if msg := notReadable(info); msg != "" {
 			return nil, errors.New(msg)
 		}
+		size = info.Size()
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
-	if err != nil {
+	// Room for the size stat found, so that the read does not grow and
+	// copy the buffer all the way up to it.
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, MaxManifestSize)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxManifestSize+1)); err != nil {
 		return nil, errors.New(ioMessage(err))
 	}
+	data := buf.Bytes()
 	if len(data) > MaxManifestSize {
 		return nil, fmt.Errorf("cannot read: the file is more than the %s a manifest may be", mebibytes(MaxManifestSize))
 	}
@@ -180,9 +190,22 @@ func ioMessage(err error) string {
 	return "cannot read: " + err.Error()
 }
 
-// parseFile decodes every document of one file.
-func parseFile(file string, data []byte, errs *ErrorList) []*rawDoc {
-	d := &decoder{file: file, errs: errs, budget: 2*len(data) + 1024}
+// parseFile decodes every document of one file. The groups of a file that
+// allows it are read later, one at a time (see splitGroups); strs holds the
+// strings interned over the load.
+func parseFile(file string, data []byte, errs *ErrorList, strs map[string]string) []*rawDoc {
+	d := &decoder{file: file, errs: errs, budget: 2*len(data) + 1024, interned: strs}
+	if head, lazy, ok := splitGroups(d, data); ok && streamGroups {
+		var root yaml.Node
+		err := decodeNode(yaml.NewDecoder(bytes.NewReader(head)), &root)
+		if err == nil && len(root.Content) == 1 && headMatches(root.Content[0], lazy.line) {
+			if doc := d.document(root.Content[0]); doc != nil {
+				doc.lazy = lazy
+				return []*rawDoc{doc}
+			}
+		}
+		// Anything else reads as it always has: the whole file at once.
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*rawDoc
 	for {

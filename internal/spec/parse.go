@@ -15,6 +15,7 @@ type rawDoc struct {
 	providers []*rawProvider
 	people    []*rawPerson
 	groups    []*rawGroup
+	lazy      *lazyGroups // the groups read one at a time, when not in groups
 }
 
 type rawProvider struct {

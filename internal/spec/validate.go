@@ -22,6 +22,13 @@ type builder struct {
 	keys         map[string]Pos        // live group key -> where defined
 	claims       map[string]claim      // previously key -> who claims it
 	groupIDs     map[string]claim      // provider+"/"+groupId -> who pins it
+	// resolveAll's: handles resolved, the slots of ids, the list a slot
+	// was last seen in and where (see slot).
+	resolved map[Vendor]map[string]resolvedMember
+	slotOf   map[string]int
+	mark     []uint32
+	at       []int
+	gen      uint32
 }
 
 // claim is a key or id that a group has taken, and where.
@@ -57,6 +64,9 @@ func build(docs []*rawDoc, errs *ErrorList) *Manifest {
 	for _, doc := range docs {
 		for _, g := range doc.groups {
 			b.addGroup(g)
+		}
+		if doc.lazy != nil {
+			doc.lazy.each(b.addGroup)
 		}
 	}
 	b.checkPreviously()
@@ -111,22 +121,60 @@ func (b *builder) resolve(v Vendor, s scalar, what string) (Member, bool) {
 // resolveAll resolves a list of handles or ids and refuses duplicates.
 func (b *builder) resolveAll(v Vendor, items []scalar, what string) []Member {
 	out := make([]Member, 0, len(items))
-	first := make(map[string]int, len(items)) // idKey -> index in items
+	if b.resolved == nil {
+		b.resolved = map[Vendor]map[string]resolvedMember{}
+		b.slotOf = map[string]int{}
+	}
+	cache := b.resolved[v]
+	if cache == nil {
+		cache = map[string]resolvedMember{}
+		b.resolved[v] = cache
+	}
+	b.gen++
 	for i, s := range items {
-		m, ok := b.resolve(v, s, what)
+		r, ok := cache[s.val]
 		if !ok {
-			continue
+			m, ok := b.resolve(v, s, what)
+			if !ok {
+				continue
+			}
+			r = resolvedMember{m: m, slot: b.slot(v, m.ID)}
+			if m.Handle != "" {
+				// A handle of people resolves alike in every group.
+				cache[s.val] = r
+			}
 		}
-		k := idKey(v, m.ID)
-		if j, dup := first[k]; dup {
-			prev := items[j]
+		if b.mark[r.slot] == b.gen {
+			prev := items[b.at[r.slot]]
 			b.errs.add(s.pos, "%s %q is listed twice%s (first at %s)", what, s.val, sameAs(prev.val, s.val), prev.pos)
 			continue
 		}
-		first[k] = i
-		out = append(out, m)
+		b.mark[r.slot], b.at[r.slot] = b.gen, i
+		out = append(out, r.m)
 	}
 	return out
+}
+
+// resolvedMember is a handle resolved once for every list it is in, with
+// the slot of its id (see slot).
+type resolvedMember struct {
+	m    Member
+	slot int
+}
+
+// slot numbers the distinct ids of vendor v (as idKey compares them), so
+// that resolveAll finds a list's duplicates by index: mark[slot] is the
+// list (gen) that last held the id, at[slot] where in it.
+func (b *builder) slot(v Vendor, id string) int {
+	k := string(v) + "/" + idKey(v, id)
+	n, ok := b.slotOf[k]
+	if !ok {
+		n = len(b.mark)
+		b.slotOf[k] = n
+		b.mark = append(b.mark, 0)
+		b.at = append(b.at, 0)
+	}
+	return n
 }
 
 func sameAs(prev, cur string) string {

@@ -108,10 +108,7 @@ func bind(ctx context.Context, tx *sql.Tx, b Binding) error {
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO bindings (key, provider, group_id, origin, bound_at, name)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET provider = excluded.provider, group_id = excluded.group_id,
-			origin = excluded.origin, bound_at = excluded.bound_at, name = excluded.name`,
+	_, err = execIn(ctx, tx, sqlBind,
 		b.Key, b.Provider, b.GroupID, string(b.Origin), formatTime(orNow(b.BoundAt)), b.Name)
 	if err != nil {
 		return err

@@ -21,6 +21,42 @@ type committer struct {
 	mu    sync.Mutex
 	queue []*pendingTx
 	busy  bool // a leader is committing
+
+	// The savepoint statements, prepared once (nil: each is parsed at
+	// every use): a batch runs three of them for every caller's work.
+	savepoint, release, rollbackTo *sql.Stmt
+}
+
+// The savepoint statements of a batch.
+const (
+	sqlSavepoint  = "SAVEPOINT grouptx"
+	sqlRelease    = "RELEASE grouptx"
+	sqlRollbackTo = "ROLLBACK TO grouptx"
+)
+
+// prepare prepares the savepoint statements on db; a statement that fails
+// to prepare is parsed at every use instead.
+func (c *committer) prepare(ctx context.Context, db *sql.DB) {
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{{&c.savepoint, sqlSavepoint}, {&c.release, sqlRelease}, {&c.rollbackTo, sqlRollbackTo}} {
+		if st, err := db.PrepareContext(ctx, p.sql); err == nil {
+			*p.st = st
+		}
+	}
+}
+
+// execSavepoint runs one of the savepoint statements in tx.
+func execSavepoint(tx *sql.Tx, st *sql.Stmt, query string) error {
+	bg := context.Background()
+	var err error
+	if st != nil {
+		_, err = tx.StmtContext(bg, st).ExecContext(bg)
+	} else {
+		_, err = tx.ExecContext(bg, query)
+	}
+	return err
 }
 
 type pendingTx struct {
@@ -85,10 +121,27 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 		}
 		return
 	}
+	// The journal's helpers find the prepared statements by tx.
+	txStores.Store(tx, s)
+	defer txStores.Delete(tx)
+	if len(batch) == 1 {
+		// Alone in its transaction, the work needs no savepoint (two
+		// statements fewer): it fails alone by the rollback.
+		op := batch[0]
+		if errs[0] = op.ctx.Err(); errs[0] == nil {
+			errs[0] = op.fn(tx)
+		}
+		if errs[0] != nil {
+			tx.Rollback()
+		} else if err := tx.Commit(); err != nil {
+			errs[0] = err
+		}
+		return
+	}
 	committed := false
 	for i, op := range batch {
 		var lost error
-		errs[i], lost = inSavepoint(tx, op)
+		errs[i], lost = s.commits.inSavepoint(tx, op)
 		if lost != nil {
 			// The transaction is gone (SQLite rolls it all back on some
 			// errors): nothing of the batch is committed.
@@ -117,24 +170,23 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 
 // inSavepoint runs op's fn in a savepoint, undoing it when it fails. lost
 // is set when the transaction itself can no longer be used.
-func inSavepoint(tx *sql.Tx, op *pendingTx) (err, lost error) {
+func (c *committer) inSavepoint(tx *sql.Tx, op *pendingTx) (err, lost error) {
 	if err := op.ctx.Err(); err != nil {
 		return err, nil
 	}
-	bg := context.Background()
-	if _, err := tx.ExecContext(bg, "SAVEPOINT grouptx"); err != nil {
+	if err := execSavepoint(tx, c.savepoint, sqlSavepoint); err != nil {
 		return err, err
 	}
 	if err := op.fn(tx); err != nil {
-		if _, rerr := tx.ExecContext(bg, "ROLLBACK TO grouptx"); rerr != nil {
+		if rerr := execSavepoint(tx, c.rollbackTo, sqlRollbackTo); rerr != nil {
 			return err, errors.Join(err, rerr)
 		}
-		if _, rerr := tx.ExecContext(bg, "RELEASE grouptx"); rerr != nil {
+		if rerr := execSavepoint(tx, c.release, sqlRelease); rerr != nil {
 			return err, errors.Join(err, rerr)
 		}
 		return err, nil
 	}
-	if _, err := tx.ExecContext(bg, "RELEASE grouptx"); err != nil {
+	if err := execSavepoint(tx, c.release, sqlRelease); err != nil {
 		return err, err
 	}
 	return nil, nil

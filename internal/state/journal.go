@@ -82,8 +82,7 @@ func (s *Store) BeginIntent(ctx context.Context, in Intent) (int64, error) {
 		if err := checkIntent(ctx, tx, in); err != nil {
 			return err
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		err := queryRowIn(ctx, tx, sqlInsertIntent,
 			in.Key, in.Provider, string(in.Kind), in.Name, in.Hash, in.GroupID, formatTime(orNow(in.StartedAt)), in.Type, in.Member).Scan(&id)
 		if err != nil {
 			return err
@@ -111,9 +110,7 @@ func checkIntent(ctx context.Context, tx *sql.Tx, in Intent) error {
 		return errors.New("a post intent needs a content hash and a group id")
 	}
 	var open, bound int
-	err := tx.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM intents WHERE key = ?1 AND kind = ?2 AND hash = ?3),
-		(SELECT count(*) FROM bindings WHERE key = ?1)`,
+	err := queryRowIn(ctx, tx, sqlCheckIntent,
 		in.Key, string(in.Kind), in.Hash).Scan(&open, &bound)
 	switch {
 	case err != nil:
@@ -186,9 +183,7 @@ func (s *Store) CompletePost(ctx context.Context, id int64, p Post) error {
 		if err := deleteIntent(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO posts (key, kind, hash, vendor_id, posted_at)
-			VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (key, kind, hash) DO UPDATE SET vendor_id = excluded.vendor_id, posted_at = excluded.posted_at`,
+		_, err = execIn(ctx, tx, sqlInsertPost,
 			p.Key, string(p.Kind), p.Hash, p.VendorID, formatTime(orNow(p.PostedAt)))
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.Key, err)
@@ -312,7 +307,7 @@ func (s *Store) Posts(ctx context.Context) (map[string][]Post, error) {
 const intentColumns = "id, key, provider, kind, name, hash, group_id, started_at, group_type, member, attempted_at"
 
 func intentByID(ctx context.Context, tx *sql.Tx, id int64) (Intent, error) {
-	in, err := scanIntent(tx.QueryRowContext(ctx, "SELECT "+intentColumns+" FROM intents WHERE id = ?", id))
+	in, err := scanIntent(queryRowIn(ctx, tx, sqlIntentByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return in, fmt.Errorf("intent %d: %w", id, ErrNotFound)
 	}
@@ -320,7 +315,7 @@ func intentByID(ctx context.Context, tx *sql.Tx, id int64) (Intent, error) {
 }
 
 func deleteIntent(ctx context.Context, tx *sql.Tx, id int64) error {
-	res, err := tx.ExecContext(ctx, "DELETE FROM intents WHERE id = ?", id)
+	res, err := execIn(ctx, tx, sqlDeleteIntent, id)
 	if err != nil {
 		return err
 	}

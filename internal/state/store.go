@@ -32,6 +32,9 @@ type Store struct {
 	path    string    // a file's path, or a PostgreSQL URL with its password redacted
 	dialect dialect   // the SQL of the database behind db
 	commits committer // batches the journal's small writes
+	// prepared are the journal's statements, prepared once (see
+	// prepareStatements); read only after Open.
+	prepared map[string]*sql.Stmt
 	// closed is closed by Close: it stops the heartbeats of locks whose
 	// unlock was never called.
 	closed    chan struct{}
@@ -72,6 +75,8 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.commits.prepare(ctx, db)
+	s.prepareStatements(ctx)
 	return s, nil
 }
 
@@ -208,7 +213,7 @@ func (s *Store) Lineage(ctx context.Context) (string, error) {
 
 // bumpSerial advances the serial inside a write transaction.
 func bumpSerial(ctx context.Context, tx *sql.Tx) error {
-	_, err := tx.ExecContext(ctx, "UPDATE meta SET value = value + 1 WHERE name = 'serial'")
+	_, err := execIn(ctx, tx, sqlBumpSerial)
 	return err
 }
 

@@ -289,24 +289,26 @@ func (t *Transport) sendFailure(c Call, tok string, wrote bool, err error) attem
 
 func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byte, decode func([]byte) error) attemptResult {
 	status := strconv.Itoa(resp.StatusCode)
-	// Redact before cutting, so that no prefix of an echoed token survives the cut.
-	snippet := truncate(t.Token.Redact(string(data)), 200)
+	// Redact before cutting, so that no prefix of an echoed token survives
+	// the cut. Only a refused answer shows it: a read of every group of a
+	// plan does not copy and scan its body for nothing.
+	snippet := func() string { return truncate(t.Token.Redact(string(data)), 200) }
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		ra, ok := retryAfter(resp.Header.Get("Retry-After"))
-		return attemptResult{token: tok, retry: true, retryAfter: ra, hasRetryAfter: ok, err: t.fail(c, ErrRateLimited, status, snippet, nil)}
+		return attemptResult{token: tok, retry: true, retryAfter: ra, hasRetryAfter: ok, err: t.fail(c, ErrRateLimited, status, snippet(), nil)}
 	case resp.StatusCode == http.StatusServiceUnavailable:
 		ra, ok := retryAfter(resp.Header.Get("Retry-After"))
-		return attemptResult{token: tok, retry: true, retryAfter: ra, hasRetryAfter: ok, err: t.fail(c, ErrTransient, status, snippet, nil)}
+		return attemptResult{token: tok, retry: true, retryAfter: ra, hasRetryAfter: ok, err: t.fail(c, ErrTransient, status, snippet(), nil)}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return attemptResult{token: tok, unauthorized: true, err: t.fail(c, ErrUnauthorized, status, snippet, nil)}
+		return attemptResult{token: tok, unauthorized: true, err: t.fail(c, ErrUnauthorized, status, snippet(), nil)}
 	case resp.StatusCode >= 500:
 		if c.Safe {
-			return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, status, snippet, nil)}
+			return attemptResult{token: tok, retry: true, err: t.fail(c, ErrTransient, status, snippet(), nil)}
 		}
-		return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, status, snippet, nil)}
+		return attemptResult{token: tok, err: t.fail(c, ErrUnknownOutcome, status, snippet(), nil)}
 	case resp.StatusCode >= 400:
-		return attemptResult{token: tok, err: t.fail(c, ErrBadRequest, status, snippet, nil)}
+		return attemptResult{token: tok, err: t.fail(c, ErrBadRequest, status, snippet(), nil)}
 	case resp.StatusCode >= 300:
 		if c.Safe {
 			return attemptResult{token: tok, err: t.fail(c, ErrVendor, status, "unexpected redirect", nil)}

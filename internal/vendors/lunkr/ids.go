@@ -1,29 +1,89 @@
 package lunkr
 
-import "regexp"
+import "strings"
 
 // The vendor's id rules. They are the one definition: the manifest's checks
 // (package spec), the client's checks of the vendor's answers and the
-// simulator all use them.
-var (
-	// uidRE: a uid or a group id is a decimal number (the pages show
-	// "16", "1234", "10664"), at most 19 digits so that it fits an int64.
-	uidRE = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
-	// emailRE: an account's email, as an address is written on the pages.
-	emailRE = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
-)
+// simulator all use them. Every member of every read is checked, so they
+// are written out rather than regular expressions; ids_test.go holds the
+// expressions they match exactly:
+//
+//   - a uid or a group id is a decimal number (the pages show "16",
+//     "1234", "10664"), at most 19 digits so that it fits an int64:
+//     ^[1-9][0-9]{0,18}$
+//   - an account's email, as an address is written on the pages:
+//     ^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@LABEL(\.LABEL)+$, where LABEL is
+//     [A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?
 
 // IsGroupID reports whether s has the shape of a Lunkr group id: a decimal
 // number with no leading zero.
-func IsGroupID(s string) bool { return uidRE.MatchString(s) }
+func IsGroupID(s string) bool { return isDecimal(s) }
 
 // IsUID reports whether s has the shape of a Lunkr uid: a decimal number
 // with no leading zero.
-func IsUID(s string) bool { return uidRE.MatchString(s) }
+func IsUID(s string) bool { return isDecimal(s) }
+
+func isDecimal(s string) bool {
+	if len(s) == 0 || len(s) > 19 || s[0] < '1' || s[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // IsEmail reports whether s has the shape of a Lunkr account's email (at
 // most 254 characters).
-func IsEmail(s string) bool { return len(s) <= 254 && emailRE.MatchString(s) }
+func IsEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		if !localByte[local[i]] {
+			return false
+		}
+	}
+	labels := 0
+	for len(domain) > 0 || labels == 0 {
+		label, rest, more := strings.Cut(domain, ".")
+		if label == "" || !isAlnum(label[0]) || !isAlnum(label[len(label)-1]) {
+			return false
+		}
+		for i := 1; i < len(label)-1; i++ {
+			if !isAlnum(label[i]) && label[i] != '-' {
+				return false
+			}
+		}
+		labels++
+		if !more {
+			break
+		}
+		domain = rest
+		if domain == "" {
+			return false // a trailing dot
+		}
+	}
+	return labels >= 2
+}
+
+// localByte holds the bytes an email's local part may have.
+var localByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c)) || strings.IndexByte(".!#$%&'*+/=?^_{|}~-", byte(c)) >= 0
+	}
+	return t
+}()
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // IsUserID reports whether s is a Lunkr user id: a uid or an email.
 func IsUserID(s string) bool { return IsUID(s) || IsEmail(s) }

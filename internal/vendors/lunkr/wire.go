@@ -255,13 +255,13 @@ func (u wireUser) member() vendors.LiveMember {
 
 // wireInfo is groups/info's var.
 type wireInfo struct {
-	GroupID     text        `json:"groupId"`
-	GroupName   string      `json:"groupName"`
-	GroupType   string      `json:"groupType"`
-	CreateTime  integer     `json:"createTime"`
-	MemberCount integer     `json:"memberCount"`
-	Subscribers []wireUser  `json:"subscribers"`
-	Members     *[]wireUser `json:"members"`
+	GroupID     text       `json:"groupId"`
+	GroupName   string     `json:"groupName"`
+	GroupType   string     `json:"groupType"`
+	CreateTime  integer    `json:"createTime"`
+	MemberCount integer    `json:"memberCount"`
+	Subscribers wireUsers  `json:"subscribers"`
+	Members     *wireUsers `json:"members"`
 }
 
 // createBody is groups/create's request: members and subscribers are
@@ -287,16 +287,12 @@ type wireList struct {
 
 // decodeInfo decodes a groups/info answer about groupID.
 func decodeInfo(body []byte, groupID string) (*vendors.Group, error) {
-	payload, err := openEnvelope(CallInfo, body, "group "+groupID)
-	if err != nil {
-		return nil, err
-	}
-	if payload == nil {
-		return nil, unreadable("answer has no var")
-	}
-	var w wireInfo
-	if err := json.Unmarshal(payload, &w); err != nil {
-		return nil, unreadable("var: %v", err)
+	w, ok := scanInfoAnswer(body)
+	if !ok {
+		var err error
+		if w, err = decodeInfoVar(body, groupID); err != nil {
+			return nil, err
+		}
 	}
 	if w.Members == nil {
 		// A read without its member list must not pass for an empty group.
@@ -328,6 +324,26 @@ func decodeInfo(body []byte, groupID string) (*vendors.Group, error) {
 		g.Subscribers = append(g.Subscribers, s.member())
 	}
 	return g, nil
+}
+
+// decodeInfoVar decodes groups/info's var of an answer scanInfoAnswer does
+// not read: any other code, any other shape.
+func decodeInfoVar(body []byte, groupID string) (wireInfo, error) {
+	payload, err := openEnvelope(CallInfo, body, "group "+groupID)
+	if err != nil {
+		return wireInfo{}, err
+	}
+	if payload == nil {
+		return wireInfo{}, unreadable("answer has no var")
+	}
+	w, ok := scanInfo(payload)
+	if !ok {
+		w = wireInfo{}
+		if err := json.Unmarshal(payload, &w); err != nil {
+			return wireInfo{}, unreadable("var: %v", err)
+		}
+	}
+	return w, nil
 }
 
 // decodeCreate decodes a groups/create answer; subject names the users sent

@@ -254,6 +254,16 @@ type answerNoError struct {
 // kind the errorCode maps to. An answer that is not an envelope, or whose
 // data does not fit out, is an error wrapping vendors.ErrUnreadable.
 func decodeAnswer(call string, body []byte, out any) error {
+	if d, ok := out.(*groupUsersData); ok {
+		// A read of every group of a plan: its common answer in one pass.
+		if got, ok := scanGroupUsers(body); ok {
+			if err := got.check(); err != nil {
+				return fmt.Errorf("%w: data: %v", vendors.ErrUnreadable, err)
+			}
+			*d = got
+			return nil
+		}
+	}
 	env := envelope{Data: out}
 	if out == nil {
 		env.Data = new(struct{}) // skipped, whatever its shape
