@@ -60,10 +60,12 @@ func execSavepoint(tx *sql.Tx, st *sql.Stmt, query string) error {
 }
 
 type pendingTx struct {
-	ctx  context.Context
-	fn   func(tx *sql.Tx) error
-	done chan error    // its outcome, after the commit
-	lead chan struct{} // it leads the next batch
+	// given reports whether its caller has given up (the caller's
+	// ctx.Err): work not yet begun is then not done.
+	given func() error
+	fn    func(tx *sql.Tx) error
+	done  chan error    // its outcome, after the commit
+	lead  chan struct{} // it leads the next batch
 }
 
 // groupTx runs fn as inTx does (one IMMEDIATE transaction, durable when it
@@ -73,7 +75,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	op := &pendingTx{ctx: ctx, fn: fn, done: make(chan error, 1), lead: make(chan struct{}, 1)}
+	op := &pendingTx{given: ctx.Err, fn: fn, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	c := &s.commits
 	c.mu.Lock()
 	c.queue = append(c.queue, op)
@@ -128,7 +130,7 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 		// Alone in its transaction, the work needs no savepoint (two
 		// statements fewer): it fails alone by the rollback.
 		op := batch[0]
-		if errs[0] = op.ctx.Err(); errs[0] == nil {
+		if errs[0] = op.given(); errs[0] == nil {
 			errs[0] = op.fn(tx)
 		}
 		if errs[0] != nil {
@@ -171,7 +173,7 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 // inSavepoint runs op's fn in a savepoint, undoing it when it fails. lost
 // is set when the transaction itself can no longer be used.
 func (c *committer) inSavepoint(tx *sql.Tx, op *pendingTx) (err, lost error) {
-	if err := op.ctx.Err(); err != nil {
+	if err := op.given(); err != nil {
 		return err, nil
 	}
 	if err := execSavepoint(tx, c.savepoint, sqlSavepoint); err != nil {

@@ -141,6 +141,11 @@ func (s *Store) LockWith(ctx context.Context, command string, o LockOptions) (un
 	for {
 		other, prev, why, sess, err := s.tryLockOnce(ctx, me, o.Stale)
 		if err != nil {
+			if ctx.Err() != nil {
+				// A context that ends mid-attempt rolls the attempt's
+				// transaction back under it: say why, not how.
+				err = ctx.Err()
+			}
 			return nil, fmt.Errorf("lock state file %s: %w", s.path, err)
 		}
 		if other == nil {

@@ -11,7 +11,6 @@ import (
 // overlaps the reading. Add and Close must not be called concurrently.
 type ReadSaver struct {
 	store *Store
-	ctx   context.Context
 	size  int
 	batch []Read
 	queue chan []Read
@@ -25,18 +24,20 @@ func (s *Store) NewReadSaver(ctx context.Context, size int) *ReadSaver {
 	if size < 1 {
 		size = 500
 	}
-	w := &ReadSaver{store: s, ctx: ctx, size: size, queue: make(chan []Read, 1), done: make(chan struct{})}
-	go w.run()
+	w := &ReadSaver{store: s, size: size, queue: make(chan []Read, 1), done: make(chan struct{})}
+	go w.run(ctx)
 	return w
 }
 
-func (w *ReadSaver) run() {
+// run saves the queued batches until Close; ctx is the plan's, whose
+// lifetime covers the saver's.
+func (w *ReadSaver) run(ctx context.Context) {
 	defer close(w.done)
 	for batch := range w.queue {
 		if w.failed() != nil {
 			continue
 		}
-		if err := w.store.SaveReads(w.ctx, batch); err != nil {
+		if err := w.store.SaveReads(ctx, batch); err != nil {
 			w.mu.Lock()
 			w.err = err
 			w.mu.Unlock()
