@@ -35,8 +35,17 @@ type app struct {
 
 	// tokens keeps the providers' token sources for the process.
 	tokens tokenCache
-	// clock judges token expiry; nil means time.Now. Tests set it.
+	// clock judges token expiry and stamps what a command records (an
+	// import's time, an export's header); nil means time.Now. Tests set it.
 	clock func() time.Time
+}
+
+// now is the app's clock.
+func (a *app) now() time.Time {
+	if a.clock != nil {
+		return a.clock()
+	}
+	return time.Now()
 }
 
 // exitCodeError carries an exit code other than 1 out of a command.

@@ -95,7 +95,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 	o := export.Options{
 		Manifest: m, Provider: provider, Members: members, GroupIDs: groupIDs, FromState: fromState,
 		Bindings: bindings, SkipManaged: skipManaged, WithProviders: withProviders,
-		Parallelism: c.parallelism, Now: time.Now(),
+		Parallelism: c.parallelism, Now: a.now(),
 	}
 	progressed := false
 	if a.terminal {

@@ -188,7 +188,7 @@ func (a *app) stateImport(ctx context.Context, store *state.Store, key, id, prov
 		return fmt.Errorf("%s is already bound to %s group %s (%s at %s); nothing was changed\nhint: if that binding is wrong, run again with --force to bind %s to %s group %s instead (group %s is then left as it is on %s, unmanaged)",
 			key, old.Provider, old.GroupID, old.Origin, old.BoundAt.UTC().Format(time.RFC3339), key, provider, id, old.GroupID, old.Provider)
 	}
-	if err := store.Import(ctx, state.Binding{Key: key, Provider: provider, GroupID: id, Origin: state.OriginImported, BoundAt: time.Now()}); err != nil {
+	if err := store.Import(ctx, state.Binding{Key: key, Provider: provider, GroupID: id, Origin: state.OriginImported, BoundAt: a.now()}); err != nil {
 		return err
 	}
 	if bound {
