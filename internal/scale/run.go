@@ -83,8 +83,11 @@ func (w *World) Run(ctx context.Context) (Result, error) {
 	}
 	r.Plan = time.Since(start)
 	start = time.Now()
-	res := w.Apply(ctx, p)
+	res, err := w.Apply(ctx, p)
 	r.Apply = time.Since(start)
+	if err != nil {
+		return r, err
+	}
 	r.PeakRSS = peakRSS()
 	r.Calls, r.Summary = w.Calls(), p.Summary
 	r.SimRSS = w.simRSS
@@ -96,7 +99,7 @@ func (w *World) Run(ctx context.Context) (Result, error) {
 		return r, w.Err()
 	case p.Summary.Errors > 0:
 		return r, fmt.Errorf("%s: the plan has %d errors", w.Scenario, p.Summary.Errors)
-	case res.Failed > 0:
+	case res != nil && res.Failed > 0:
 		return r, fmt.Errorf("%s: %d groups failed to apply", w.Scenario, res.Failed)
 	}
 	return r, nil

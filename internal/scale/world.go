@@ -3,6 +3,8 @@ package scale
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -169,10 +171,23 @@ func (w *World) Plan(ctx context.Context, refresh bool) (*reconcile.Plan, error)
 	return pl.Plan(ctx, w.Manifest, refresh)
 }
 
-// Apply executes p with the scenario's parallelism.
-func (w *World) Apply(ctx context.Context, p *reconcile.Plan) *reconcile.Result {
-	a := &reconcile.Applier{Clients: w.Clients, Journal: w.Store, Parallelism: w.Scenario.Parallelism}
-	return a.Apply(ctx, p)
+// Apply executes p as `apply PLANFILE` does, through converge's flow (the
+// state's serial checked, the run recorded, the cache brought up to date),
+// with the scenario's parallelism and no safety limits: the harness measures
+// what a user's apply costs. The result is nil when nothing was applied.
+func (w *World) Apply(ctx context.Context, p *reconcile.Plan) (*reconcile.Result, error) {
+	f := converge.Flow{
+		Planner: converge.Planner{Store: w.Store, Clients: w.Clients, Parallelism: w.Scenario.Parallelism},
+		Trigger: "apply",
+		Limits:  converge.Limits{MaxNewGroups: math.MaxInt, MaxRemovals: math.MaxInt},
+		What:    "the apply",
+		Log:     slog.New(slog.DiscardHandler),
+	}
+	rep := f.Run(ctx, w.Manifest, p)
+	if rep.Err != nil && !errors.Is(rep.Err, converge.ErrReported) {
+		return rep.Result, rep.Err
+	}
+	return rep.Result, nil
 }
 
 // Close ends the simulator process and closes the state file.
