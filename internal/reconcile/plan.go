@@ -100,6 +100,14 @@ type GroupPlan struct {
 	// the adds; never the owner, the provider's operator or a manager.
 	Remove []Member `json:"removeMembers,omitempty"`
 
+	// Rename is the name the group is given, and SetOwner its new owner,
+	// where the vendor can change them (WeCom).
+	Rename   string  `json:"rename,omitempty"`
+	SetOwner *Member `json:"setOwner,omitempty"`
+	// OneUpdate says that the vendor makes the adds, removes, rename and
+	// owner change in one call (WeCom appchat/update).
+	OneUpdate bool `json:"oneUpdate,omitempty"`
+
 	Drift  []Drift `json:"drift,omitempty"`  // what cannot be converged: fix by hand
 	Errors []Issue `json:"errors,omitempty"` // what blocks this group; no write is planned for a blocked step
 
@@ -136,6 +144,13 @@ type CreateStep struct {
 	Type        string   `json:"type,omitempty"`
 	Members     []Member `json:"members"` // every desired member; the owner excluded on Yunzhijia
 	Subscribers []Member `json:"subscribers,omitempty"`
+	// ID is the group id groupsync chose, on a vendor whose client chooses
+	// it, when the create is sent again: its first send's answer was lost
+	// and a read of the id found no group. IntentID is that create's open
+	// intent, which the send reuses (the id stays journaled throughout).
+	// A first create has neither: its id is chosen and journaled at apply.
+	ID       string `json:"id,omitempty"`
+	IntentID int64  `json:"intentId,omitempty"`
 }
 
 // PostStep is one notice or banner to post.
@@ -188,6 +203,7 @@ const (
 	IssueUnknownPost    IssueKind = "unknown-post"    // a notice or banner's outcome is unknown
 	IssueRecoveryFailed IssueKind = "recovery-failed" // looking for an unknown create failed
 	IssueSettling       IssueKind = "create-settling" // an unknown create may still land: wait
+	IssueCreateCap      IssueKind = "create-cap"      // over the vendor's creates per apply: the next apply
 )
 
 // Issue is an error that blocks a group (or one of its steps).
@@ -217,6 +233,12 @@ func (g *GroupPlan) writeCalls() int {
 	if g.Create != nil {
 		n++
 	}
+	if g.OneUpdate {
+		if g.updates() {
+			n++
+		}
+		return n
+	}
 	if len(g.Add) > 0 {
 		n++
 	}
@@ -224,6 +246,12 @@ func (g *GroupPlan) writeCalls() int {
 		n++
 	}
 	return n
+}
+
+// updates reports whether the group has a change for an existing group:
+// adds, removes, a rename or a new owner.
+func (g *GroupPlan) updates() bool {
+	return len(g.Add) > 0 || len(g.Remove) > 0 || g.Rename != "" || g.SetOwner != nil
 }
 
 // changes reports whether the group has any step to apply.

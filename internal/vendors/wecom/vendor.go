@@ -14,7 +14,7 @@ var Descriptor = vendors.Vendor{
 	IDs: vendors.IDRules{
 		Form:           "a wecom userid (1–64 letters, digits and _-.@)",
 		Normalize:      func(s string) (string, bool) { return s, IsUserID(s) },
-		GroupForm:      "a wecom chatid (1–32 of [0-9a-zA-Z])",
+		GroupForm:      "a chatid: 1–32 of [0-9a-zA-Z]",
 		NormalizeGroup: func(s string) (string, bool) { return s, IsChatID(s) },
 	},
 	Fields: vendors.Fields{
