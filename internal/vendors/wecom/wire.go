@@ -76,7 +76,7 @@ func codeKind(call string, code int) (kind error, desc string) {
 	case CodeBusy:
 		return vendors.ErrTransient, "system busy"
 	case CodeNoPermission:
-		return vendors.ErrNoPermission, "no permission: only chats made by this app can be read or changed"
+		return vendors.ErrNoPermission, "no permission"
 	case CodeBadChatID, CodeBadOwner, CodeBadMembers, CodeBadUser, CodeBadRequest:
 		return vendors.ErrBadRequest, "request refused"
 	case CodeLimitExceeded:
@@ -97,6 +97,10 @@ func codeError(call string, code int, vendorMsg, detail string) *vendors.Error {
 	}
 	if detail != "" {
 		msg += ": " + detail
+	}
+	if code == CodeNoPermission && call != CallToken {
+		// The vendor's words do not say why; this is the likely cause.
+		msg += " (only chats made by this app can be read or changed: a groupId pin adopts those alone)"
 	}
 	return &vendors.Error{Vendor: Vendor, Call: call, Kind: kind, Code: strconv.Itoa(code), Message: msg}
 }
