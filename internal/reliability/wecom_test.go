@@ -106,7 +106,7 @@ func TestCrashKill9ChosenIDs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20261129, 15))
 	kills := sized(16, 300)
 	r := newChosenRig(t, sized(8, 20), "wc")
-	r.ch.set(chaosConfig{MinLatency: 5 * time.Millisecond, MaxLatency: 20 * time.Millisecond, Seed: 15})
+	r.ch.set(chaosConfig{MinLatency: 20 * time.Millisecond, MaxLatency: 60 * time.Millisecond, Seed: 15})
 
 	start := time.Now()
 	r.cli.runOK(t, r.applyArgs())

@@ -46,7 +46,7 @@ func NewWorld(ctx context.Context, dir string, sc Scenario) (*World, error) {
 		return nil, err
 	}
 	w := &World{Scenario: sc, sims: sims}
-	w.Manifest = sc.Manifest(sims.yzjURL, sims.lunkrURL)
+	w.Manifest = sc.Manifest(sims.yzjURL, sims.lunkrURL, sims.wecomURL)
 	w.Clients = clients(w.Manifest, sc.Rate)
 	store, err := state.Open(filepath.Join(dir, "groupsync.db"))
 	if err != nil {
