@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -366,5 +367,153 @@ func TestChosenIDCreateCap(t *testing.T) {
 	last := p.Groups[n-1]
 	if last.Create != nil || len(last.Errors) != 1 || last.Errors[0].Kind != reconcile.IssueCreateCap {
 		t.Errorf("last group %+v", last)
+	}
+}
+
+// chosenUsers are the WeCom userids of chosenHead's people and strangers.
+var chosenUsers = []string{"alice", "bob.li", "carol_w", "dave@corp", "stranger1", "stranger-2"}
+
+var chosenHandles = map[string]string{"alice": "alice", "bob.li": "bob", "carol_w": "carol", "dave@corp": "dave"}
+
+type chosenPropGroup struct {
+	key, name, liveName string
+	status              propStatus
+	owner, liveOwner    string
+	members, live       []string
+	prune               bool
+	id                  string
+}
+
+func genChosenScenario(r *rand.Rand) []*chosenPropGroup {
+	var out []*chosenPropGroup
+	for i := range 1 + r.IntN(6) {
+		g := &chosenPropGroup{key: fmt.Sprintf("w%d", i), name: fmt.Sprintf("群-%d", i), status: propStatus(r.IntN(3)), prune: r.IntN(2) == 0}
+		g.owner = chosenUsers[r.IntN(4)]
+		for len(minus(g.members, []string{g.owner})) == 0 {
+			g.members = subset(r, chosenUsers[:4], 0.5)
+		}
+		if g.status != propMissing {
+			g.id = fmt.Sprintf("wcProp%026d", i)
+			g.liveName = g.name
+			if r.IntN(3) == 0 {
+				g.liveName = g.name + "(旧)"
+			}
+			for len(g.live) < 2 {
+				g.live = subset(r, chosenUsers, 0.5)
+			}
+			g.liveOwner = g.live[r.IntN(len(g.live))]
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// desired is the group's desired members, its owner first.
+func (g *chosenPropGroup) desired() []string {
+	return minus(append([]string{g.owner}, g.members...), nil)
+}
+
+// extras are the live members prune removes (all not desired: the live
+// owner is replaced when it is not the desired one), or, without prune,
+// the ones left as drift.
+func (g *chosenPropGroup) extras() []string {
+	if g.status == propMissing {
+		return nil
+	}
+	return minus(g.live, g.desired())
+}
+
+// updates reports whether an existing group needs its one update call.
+func (g *chosenPropGroup) updates() bool {
+	return g.status != propMissing && (len(minus(g.desired(), g.live)) > 0 || g.liveName != g.name ||
+		g.liveOwner != g.owner || g.prune && len(g.extras()) > 0)
+}
+
+// TestPropertyChosenIDOneApplyConverges: for any desired and live WeCom
+// world, one plan and one apply converge with the fewest calls (a create
+// per missing group, at most one appchat/update per existing one), and
+// what is left is exactly the extras of groups that do not prune.
+func TestPropertyChosenIDOneApplyConverges(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 2026))
+	for i := range 40 {
+		groups := genChosenScenario(r)
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			w := newChosenWorld(t)
+			var b strings.Builder
+			wantWrites := map[string]int{}
+			existing := 0
+			for _, g := range groups {
+				if g.status != propMissing {
+					existing++
+					lg := vendors.Group{ID: g.id, Name: g.liveName, Owner: g.liveOwner}
+					for _, u := range g.live {
+						lg.Members = append(lg.Members, vendors.LiveMember{ID: u})
+					}
+					w.sim.SeedGroup(lg)
+				}
+				if g.status == propBound {
+					must(t, w.store.Bind(context.Background(), state.Binding{Key: g.key, Provider: "corp", GroupID: g.id, Origin: state.OriginCreated}))
+				}
+				switch {
+				case g.status == propMissing:
+					wantWrites[wecom.CallCreate]++
+				case g.updates():
+					wantWrites[wecom.CallUpdate]++
+				}
+				var hs []string
+				for _, u := range g.members {
+					hs = append(hs, chosenHandles[u])
+				}
+				fmt.Fprintf(&b, "  - key: %s\n    provider: corp\n    name: %s\n    owner: %s\n    members: [%s]\n    prune: %v\n",
+					g.key, g.name, chosenHandles[g.owner], strings.Join(hs, ", "), g.prune)
+				if g.status == propPinned {
+					fmt.Fprintf(&b, "    groupId: %s\n", g.id)
+				}
+			}
+			m := w.manifest(b.String())
+			w.sim.ResetCalls()
+			p := w.plan(m)
+			if n := w.sim.Calls()[wecom.CallGet]; n != existing {
+				t.Errorf("reads %d, want one per existing chat (%d)", n, existing)
+			}
+			bindings, err := w.store.Bindings(context.Background())
+			must(t, err)
+			if diffs := reconcile.CheckSaved(p, m, bindings, nil, w.openIntents()); len(diffs) > 0 {
+				t.Errorf("the plan as made is refused as altered: %v", diffs)
+			}
+			w.sim.ResetCalls()
+			if res := w.apply(m, p); res.Failed != 0 {
+				t.Fatalf("apply: %+v", res.Groups)
+			}
+			wantCalls(t, "apply", w.writes(), wantWrites)
+
+			after := w.plan(m)
+			if after.Summary.WriteCalls != 0 || after.Summary.StateWrites != 0 || after.HasErrors() {
+				t.Errorf("a second plan still has work: %+v", after.Summary)
+			}
+			for _, g := range groups {
+				gp := groupByKey(t, after, g.key)
+				var drift []string
+				for _, d := range gp.Drift {
+					drift = append(drift, fmt.Sprintf("%s:%s", d.Kind, strings.Join(ids(d.Members), ",")))
+				}
+				var want []string
+				if ex := g.extras(); !g.prune && len(ex) > 0 {
+					want = []string{"extra-member:" + strings.Join(ex, ",")}
+				}
+				if fmt.Sprint(drift) != fmt.Sprint(want) {
+					t.Errorf("%s: drift %v, want %v", g.key, drift, want)
+				}
+				chat, ok := w.sim.Group(mustBindingOf(t, w.store, g.key))
+				if !ok || chat.Name != g.name || chat.Owner != g.owner || len(minus(g.desired(), liveIDs(chat))) > 0 {
+					t.Errorf("%s: chat %+v, want name %s, owner %s, members %v", g.key, chat, g.name, g.owner, g.desired())
+				}
+			}
+			if t.Failed() {
+				for _, g := range groups {
+					t.Logf("%+v", *g)
+				}
+			}
+		})
 	}
 }
