@@ -62,6 +62,8 @@ type Result struct {
 	Created  int
 	Added    int
 	Removed  int
+	Renamed  int // groups renamed
+	OwnerSet int // groups given a new owner
 	Notices  int
 	Banners  int
 	Bound    int
@@ -106,6 +108,8 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
 		res.Bound += btoi(r.Bound)
 		res.Added += r.Added
 		res.Removed += r.Removed
+		res.Renamed += btoi(r.Renamed)
+		res.OwnerSet += btoi(r.OwnerSet)
 		res.Notices += r.Notices
 		res.Banners += r.Banners
 		if r.Err != nil {

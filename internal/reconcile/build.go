@@ -595,6 +595,12 @@ func summarise(groups []GroupPlan) Summary {
 		}
 		s.AddMembers += len(g.Add)
 		s.RemoveMembers += len(g.Remove)
+		if g.Rename != "" {
+			s.Renames++
+		}
+		if g.SetOwner != nil {
+			s.OwnerChanges++
+		}
 		s.Notices += len(g.Notices)
 		s.Banners += len(g.Banners)
 		s.Drift += len(g.Drift)

@@ -67,6 +67,10 @@ type Summary struct {
 	// RemoveMembers counts members to remove (prune), not calls: a field
 	// added within format version 1, left out when 0.
 	RemoveMembers int `json:"removeMembers,omitempty"`
+	// Renames and OwnerChanges count groups renamed and given a new owner
+	// (WeCom), left out when 0.
+	Renames      int `json:"renames,omitempty"`
+	OwnerChanges int `json:"ownerChanges,omitempty"`
 }
 
 // Member is a member as the plan shows it: the manifest handle when there is
