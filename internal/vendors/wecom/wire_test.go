@@ -272,3 +272,29 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
+
+// TestExpiredTokenFetchedAgain: a token the vendor says expired (42001) is
+// fetched again once, and the read retried with the new one.
+func TestExpiredTokenFetchedAgain(t *testing.T) {
+	sim := NewSimulator()
+	now := time.Now()
+	sim.SetClock(func() time.Time { return now })
+	sim.SetAuth("ww1", "sec", time.Hour)
+	sim.SeedGroup(vendors.Group{ID: "c1", Members: []vendors.LiveMember{{ID: "a"}, {ID: "b"}}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	ts := vendors.AuthToken("p", Auth, srv.URL+"/", vendors.Credentials{"corpId": "ww1", "corpSecret": "sec"})
+	ts.HTTP = srv.Client()
+	c := New(&vendors.Transport{BaseURL: srv.URL + "/", HTTP: srv.Client(), Token: ts})
+	ctx := context.Background()
+	if _, err := c.ReadGroup(ctx, "c1", ""); err != nil {
+		t.Fatal(err)
+	}
+	sim.SetClock(func() time.Time { return now.Add(2 * time.Hour) }) // past expires_in, by the vendor's clock
+	if _, err := c.ReadGroup(ctx, "c1", ""); err != nil {
+		t.Fatalf("read after the token expired: %v", err)
+	}
+	if n, reads := sim.Calls()[CallToken], sim.Calls()[CallGet]; n != 2 || reads != 3 {
+		t.Errorf("gettoken %d, appchat/get %d: want 2 and 3 (one refused for 42001)", n, reads)
+	}
+}
