@@ -339,6 +339,16 @@ func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, ob
 		// second group (the vendor refuses the id), so no settling is
 		// needed: the create is sent again with the same id.
 		return true
+	case intent.GroupID != "":
+		// A create of an id groupsync chose is settled by reading that id,
+		// never by a person: only the read is missing or failed.
+		kind, why := IssueUnknownCreate, "it was not read (no live read)"
+		if obs.RecoveryErr != nil {
+			kind, why = IssueRecoveryFailed, "its read failed: "+obs.RecoveryErr.Error()
+		}
+		gp.Errors = append(gp.Errors, Issue{Kind: kind,
+			Message: fmt.Sprintf("create sent at %s with id %s has an unknown outcome; %s", sent, intent.GroupID, why),
+			Fix:     fmt.Sprintf("run plan again (with --refresh, the default): one read of %s settles it (found: bound; not found: sent again with the same id)", intent.GroupID)})
 	case obs.RecoveryErr != nil:
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueRecoveryFailed,
 			Message: fmt.Sprintf("create sent at %s has an unknown outcome and the search for it failed: %v", sent, obs.RecoveryErr),

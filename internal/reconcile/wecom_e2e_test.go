@@ -294,6 +294,10 @@ func TestE2EChosenIDLostCreate(t *testing.T) {
 		chosen, _ := wecom.NewChatID()
 		_, err := w.store.BeginIntent(context.Background(), state.Intent{Key: "ops", Provider: "corp", Kind: state.IntentCreate, Name: "Ops", GroupID: chosen, StartedAt: time.Now()})
 		must(t, err)
+		// From the cache alone nothing is read: blocked, with the read as the fix.
+		if g := groupByKey(t, w.planCached(m), "ops"); g.Create != nil || len(g.Errors) != 1 || !strings.Contains(g.Errors[0].Fix, "one read of "+chosen+" settles it") {
+			t.Errorf("cached plan: %+v", g)
+		}
 		p := w.plan(m)
 		g := groupByKey(t, p, "ops")
 		if g.Create == nil || g.Create.ID != chosen || g.Create.IntentID == 0 || len(g.Errors) != 0 {
