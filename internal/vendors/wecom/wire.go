@@ -80,7 +80,8 @@ func codeKind(call string, code int) (kind error, desc string) {
 	case CodeBadChatID, CodeBadOwner, CodeBadMembers, CodeBadUser, CodeBadRequest:
 		return vendors.ErrBadRequest, "request refused"
 	case CodeLimitExceeded:
-		return vendors.ErrRateLimited, "daily create or hourly change limit reached"
+		// Not retried: the limit is per day (creates) or hour (changes).
+		return vendors.ErrVendor, "daily create or hourly change limit reached: apply again later"
 	}
 	if call == CallGet && NotFoundCodes[code] {
 		return vendors.ErrNotFound, "no such chat"
