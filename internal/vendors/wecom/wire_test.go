@@ -2,6 +2,7 @@ package wecom
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"groupsync/internal/vendors"
+	"groupsync/internal/vendors/simfault"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -296,5 +298,32 @@ func TestExpiredTokenFetchedAgain(t *testing.T) {
 	}
 	if n, reads := sim.Calls()[CallToken], sim.Calls()[CallGet]; n != 2 || reads != 3 {
 		t.Errorf("gettoken %d, appchat/get %d: want 2 and 3 (one refused for 42001)", n, reads)
+	}
+}
+
+// TestSecretInNoError: a gettoken that echoes the corpSecret (in any
+// encoding) in its refusal, or a group call that echoes the token: neither
+// is in the error.
+func TestSecretInNoError(t *testing.T) {
+	const secret = "SECRET-8f3a9c/+="
+	for _, enc := range simfault.TokenEncodings {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			msg, _ := json.Marshal("invalid credential, corpsecret=" + simfault.EncodeToken(r.URL.Query().Get("corpsecret"), enc))
+			_, _ = w.Write([]byte(`{"errcode":40001,"errmsg":` + string(msg) + `}`))
+		}))
+		ts := vendors.AuthToken("wework", Auth, srv.URL+"/", vendors.Credentials{"corpId": "ww1", "corpSecret": secret})
+		ts.HTTP = srv.Client()
+		c := New(&vendors.Transport{BaseURL: srv.URL + "/", HTTP: srv.Client(), Token: ts, MaxAttempts: 1})
+		_, err := c.ReadGroup(context.Background(), "c1", "")
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), "credentials refused") {
+			t.Errorf("%s: %v, want the refused secret", enc, err)
+			continue
+		}
+		for _, form := range simfault.TokenEncodings {
+			if strings.Contains(err.Error(), simfault.EncodeToken(secret, form)) {
+				t.Errorf("%s: the secret (%s) is in the error: %v", enc, form, err)
+			}
+		}
 	}
 }
