@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -199,5 +200,70 @@ func TestFaultsConvergeChosenIDs(t *testing.T) {
 	}
 	if p := r.planNeedsNoPerson("quiet"); p.Summary.WriteCalls != 0 || len(r.sim.Groups()) != r.groups {
 		t.Errorf("quiet plan: %d writes, %d chats", p.Summary.WriteCalls, len(r.sim.Groups()))
+	}
+}
+
+// TestSecretsNeverLeakWeCom: a WeCom provider's corpSecret (from the
+// environment) and the tokens gettoken issues appear in no output and no
+// file: plan, apply (JSON logs), plan --format json, a run after the
+// tokens were revoked (fetched again), state list; a gettoken refusing
+// the secret; one echoing the request, secret included, in its error.
+func TestSecretsNeverLeakWeCom(t *testing.T) {
+	groupsyncBinary(t)
+	for _, secret := range secretTokens {
+		sim := wecom.NewSimulator()
+		sim.SetAuth("ww0123456789abcdef", secret, time.Hour)
+		srv := httptest.NewServer(sim)
+		defer srv.Close()
+		dir := t.TempDir()
+		scan := &leakScan{t: t, secret: secret}
+		written := 0
+		manifest := func(url string) string {
+			written++
+			path := filepath.Join(dir, fmt.Sprintf("groups-%d.yaml", written))
+			text := fmt.Sprintf("version: 1\nproviders:\n  corp:\n    vendor: wecom\n    endpoint: %s/cgi-bin/\n    auth: {corpId: ww0123456789abcdef, corpSecret: \"${%s}\"}\n"+
+				"groups:\n  - key: w1\n    provider: corp\n    name: W1\n    owner: a\n    members: [b, c]\n", url, tokenEnv)
+			must(t, os.WriteFile(path, []byte(text), 0o600))
+			return path
+		}
+		c := newCLI(t, dir, tokenEnv+"="+secret, "GROUPSYNC_STATE="+filepath.Join(dir, "groupsync.db"))
+		run := func(args []string, codes ...int) result {
+			t.Helper()
+			r := c.runOK(t, args, codes...)
+			scan.result(r)
+			return r
+		}
+		m := manifest(srv.URL)
+		run([]string{"plan", "-f", m})
+		run([]string{"apply", "--auto-approve", "--log-format", "json", "-f", m})
+		run([]string{"plan", "--format", "json", "-f", m})
+		issued := sim.IssuedTokens()
+		sim.RevokeTokens()
+		run([]string{"run", "--once", "--log-format", "json", "-f", m})
+		run([]string{"state", "list"})
+		issued = append(issued, sim.IssuedTokens()...)
+		if len(issued) < 2 {
+			t.Fatalf("gettoken issued %d tokens, want a second after the revocation", len(issued))
+		}
+
+		wrong := wecom.NewSimulator()
+		wrong.SetAuth("ww0123456789abcdef", "another-secret", time.Hour)
+		ws := httptest.NewServer(wrong)
+		run([]string{"plan", "-f", manifest(ws.URL)}, 1)
+		ws.Close()
+
+		echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			msg, _ := json.Marshal("invalid credential: " + r.URL.String())
+			_, _ = w.Write([]byte(`{"errcode":40001,"errmsg":` + string(msg) + `}`))
+		}))
+		r := run([]string{"plan", "-f", manifest(echo.URL)}, 1)
+		echo.Close()
+		if !strings.Contains(r.stdout+r.stderr, "REDACTED") {
+			t.Errorf("the gettoken echo of the request was not seen:\n%s", r)
+		}
+		scan.files(dir)
+		for _, tok := range issued {
+			(&leakScan{t: t, secret: tok}).files(dir)
+		}
 	}
 }

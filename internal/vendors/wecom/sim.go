@@ -420,6 +420,17 @@ func (s *Simulator) RevokeTokens() {
 	clear(s.issued)
 }
 
+// IssuedTokens returns the tokens issued and not revoked, for leak tests.
+func (s *Simulator) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for t := range s.issued {
+		out = append(out, t)
+	}
+	return out
+}
+
 // SetClock replaces the simulator's clock (token lifetimes, daily and
 // hourly limits).
 func (s *Simulator) SetClock(now func() time.Time) {
