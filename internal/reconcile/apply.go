@@ -351,7 +351,15 @@ func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, 
 	id := g.Create.IntentID
 	if resend {
 		in.GroupID = g.Create.ID
-	} else if ch, ok := a.Clients[g.Provider].(vendors.IDChooser); ok && ch.Capabilities().ChosenID {
+	} else if c.Capabilities().ChosenID {
+		// The id must be journaled before the call: a client (or a wrapper
+		// of one) that cannot choose it would make a create only a person
+		// could settle.
+		ch, ok := a.Clients[g.Provider].(vendors.IDChooser)
+		if !ok {
+			c.release()
+			return "", fmt.Errorf("group %s: create: provider %s's client does not choose group ids", g.Key, g.Provider)
+		}
 		chosen, err := ch.NewGroupID()
 		if err != nil {
 			c.release()
