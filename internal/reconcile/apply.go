@@ -351,7 +351,7 @@ func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, 
 	id := g.Create.IntentID
 	if resend {
 		in.GroupID = g.Create.ID
-	} else if c.Capabilities().ChosenID {
+	} else if d, ok := vendors.Lookup(g.Vendor); ok && d.Capabilities.ChosenID {
 		// The id must be journaled before the call: a client (or a wrapper
 		// of one) that cannot choose it would make a create only a person
 		// could settle.
