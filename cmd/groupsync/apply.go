@@ -250,6 +250,12 @@ func (pr *progress) group(r reconcile.GroupResult) {
 	if r.Removed > 0 {
 		args = append(args, "removed", r.Removed)
 	}
+	if r.Renamed {
+		args = append(args, "renamed", true)
+	}
+	if r.OwnerSet {
+		args = append(args, "ownerChanged", true)
+	}
 	switch {
 	case r.Err != nil:
 		pr.log.Error("group failed", append(args, "error", r.Err.Error())...)
@@ -287,6 +293,12 @@ func (a *app) printResult(w io.Writer, p *reconcile.Plan, res *reconcile.Result)
 	members := plural(res.Added, "member") + " added"
 	if res.Removed > 0 {
 		members += ", " + plural(res.Removed, "member") + " removed"
+	}
+	if res.Renamed > 0 {
+		members += ", " + plural(res.Renamed, "group") + " renamed"
+	}
+	if res.OwnerSet > 0 {
+		members += ", " + plural(res.OwnerSet, "owner") + " changed"
 	}
 	fmt.Fprintf(w, "\nApply %s: %s created, %s, %s, %s posted, %s recorded; %s failed.\n",
 		map[bool]string{true: "interrupted", false: "complete"}[res.Canceled],
@@ -326,6 +338,12 @@ func doneSteps(r reconcile.GroupResult) []string {
 	}
 	if r.Removed > 0 {
 		did = append(did, plural(r.Removed, "member")+" removed")
+	}
+	if r.Renamed {
+		did = append(did, "renamed")
+	}
+	if r.OwnerSet {
+		did = append(did, "owner changed")
 	}
 	if r.Notices > 0 {
 		did = append(did, plural(r.Notices, "notice")+" posted")

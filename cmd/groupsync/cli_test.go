@@ -119,8 +119,17 @@ func (c *cli) normalise(s string) string {
 	for _, n := range normalisers {
 		s = n.re.ReplaceAllString(s, n.with)
 	}
-	return s
+	// A WeCom chatid groupsync chose: 32 random letters and digits (with
+	// an upper-case letter, unlike a hex token).
+	return chosenIDRe.ReplaceAllStringFunc(s, func(id string) string {
+		if strings.ContainsAny(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			return "WECOM-ID"
+		}
+		return id
+	})
 }
+
+var chosenIDRe = regexp.MustCompile(`\b[0-9A-Za-z]{32}\b`)
 
 // golden compares the result with testdata/name.golden.
 func (c *cli) golden(name string, r result) {
@@ -229,8 +238,8 @@ func TestCLIPlanApplyPlanOnTheSandbox(t *testing.T) {
 	c.golden("plan-sandbox-markdown", c.sandbox("plan", "-f", example, "--format", "markdown").wantCode(t, 0))
 
 	c.golden("apply-sandbox", c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0))
-	if n := len(c.bindings()); n != 6 {
-		t.Errorf("state has %d bindings after apply, want 6", n)
+	if n := len(c.bindings()); n != 8 {
+		t.Errorf("state has %d bindings after apply, want 8", n)
 	}
 	// Only the drift on legacy-room (a member nobody can remove) is left.
 	c.golden("plan-after-apply", c.sandbox("plan", "-f", example, "--detailed-exitcode").wantCode(t, 3))
@@ -256,7 +265,7 @@ func TestCLIPlanJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("plan --format json is not JSON: %v\n%s", err, r.stdout)
 	}
-	if doc.FormatVersion == nil || *doc.FormatVersion != 1 || len(doc.Groups) != 6 || doc.Summary.Create != 5 {
+	if doc.FormatVersion == nil || *doc.FormatVersion != 1 || len(doc.Groups) != 8 || doc.Summary.Create != 6 {
 		t.Errorf("json plan: %+v", doc)
 	}
 	c.golden("plan-sandbox-json", r)
@@ -299,11 +308,11 @@ func TestCLIApplyOnATerminal(t *testing.T) {
 		if !strings.Contains(r.stdout, "\x1b[") {
 			t.Errorf("no colour on a terminal:\n%q", r.stdout)
 		}
-		if !strings.Contains(r.stderr, "\rApplying: 6/6 groups") || strings.Contains(r.stderr, "group applied") {
+		if !strings.Contains(r.stderr, "\rApplying: 8/8 groups") || strings.Contains(r.stderr, "group applied") {
 			t.Errorf("progress on a terminal is a live count, not log lines:\n%q", r.stderr)
 		}
-		if n := len(c.bindings()); n != 6 {
-			t.Errorf("state has %d bindings, want 6", n)
+		if n := len(c.bindings()); n != 8 {
+			t.Errorf("state has %d bindings, want 8", n)
 		}
 	})
 	t.Run("NO_COLOR", func(t *testing.T) {
@@ -372,8 +381,8 @@ func TestCLISavedPlan(t *testing.T) {
 	t.Run("applied as saved", func(t *testing.T) {
 		c, manifest, planFile := setup(t)
 		c.golden("apply-saved-plan", c.sandbox("apply", planFile).wantCode(t, 0))
-		if n := len(c.bindings()); n != 6 {
-			t.Errorf("state has %d bindings, want 6", n)
+		if n := len(c.bindings()); n != 8 {
+			t.Errorf("state has %d bindings, want 8", n)
 		}
 		c.sandbox("plan", "-f", manifest, "--detailed-exitcode").wantCode(t, 3)
 		// Applied once, a saved plan is stale.
@@ -499,10 +508,10 @@ func TestCLIState(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"import", "x", "not-a-hex-id", "--provider", "kingdee"}, `"not-a-hex-id" is not a group id of any vendor (yunzhijia: 24 hexadecimal digits; lunkr: a decimal number)`},
+		{[]string{"import", "x", "not-a-hex-id", "--provider", "kingdee"}, `"not-a-hex-id" is not a group id of any vendor (yunzhijia: 24 hexadecimal digits; lunkr: a decimal number; wecom: a chatid: 1–32 of [0-9a-zA-Z])`},
 		{[]string{"import", "x", "abc&accessToken=evil", "--provider", "coremail", "-f", example}, `"abc&accessToken=evil" is not a lunkr group id (a decimal number), as provider coremail needs`},
 		{[]string{"import", "x", "10042", "--provider", "kingdee", "-f", example}, `"10042" is not a yunzhijia group id (24 hexadecimal digits), as provider kingdee needs`},
-		{[]string{"import", "x", "10042", "--provider", "nosuch", "-f", example}, `the manifest has no provider "nosuch" (it has: coremail, kingdee)`},
+		{[]string{"import", "x", "10042", "--provider", "nosuch", "-f", example}, `the manifest has no provider "nosuch" (it has: coremail, kingdee, wework)`},
 		{[]string{"import", "release-crew", "10042", "--provider", "coremail", "-f", example}, "the manifest's group release-crew is on provider kingdee, not coremail"},
 	} {
 		r := st(tc.args...).wantCode(t, 1)
@@ -592,7 +601,7 @@ func TestCLIUnknownCreate(t *testing.T) {
 	if !strings.Contains(r.stdout, "; 0 groups failed.\nNot applied, for an error shown in the plan: release-crew.\n") {
 		t.Errorf("apply with a blocked group:\n%s", r.stdout)
 	}
-	if b := c.bindings(); len(b) != 5 || b["release-crew"].GroupID != "" {
+	if b := c.bindings(); len(b) != 7 || b["release-crew"].GroupID != "" {
 		t.Errorf("bindings after apply: %v, want all but release-crew", b)
 	}
 	if groups := c.sandboxGroups()["yunzhijia"]; len(groups) != 2 {
@@ -825,14 +834,14 @@ func TestCLIApplyInterrupted(t *testing.T) {
 			t.Errorf("interrupted apply does not say %q:\n%s", want, stdout.String())
 		}
 	}
-	if n := len(c.bindings()); n == 0 || n == 6 {
-		t.Errorf("state has %d bindings after the interrupt, want some of 6", n)
+	if n := len(c.bindings()); n == 0 || n == 8 {
+		t.Errorf("state has %d bindings after the interrupt, want some of 8", n)
 	}
 	r := c.sandbox("apply", "-f", example, "--auto-approve").wantCode(t, 0)
 	if !strings.Contains(r.stdout, "Apply complete: ") {
 		t.Errorf("the apply after the interrupt:\n%s", r.stdout)
 	}
-	if n := len(c.bindings()); n != 6 {
-		t.Errorf("state has %d bindings after the second apply, want 6", n)
+	if n := len(c.bindings()); n != 8 {
+		t.Errorf("state has %d bindings after the second apply, want 8", n)
 	}
 }

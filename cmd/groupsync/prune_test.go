@@ -45,8 +45,8 @@ func TestCLIPrune(t *testing.T) {
 		r := c.sandbox("apply", "-f", manifest, "--auto-approve").wantCode(t, 0)
 		for _, want := range []string{
 			"    - remove members: erin (5b90c663e4b0216ee04a768c)\n",
-			"1 member to remove",
-			"2 members added, 1 member removed",
+			"2 members to remove",
+			"3 members added, 2 members removed",
 		} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("apply stdout lacks %q:\n%s", want, r.stdout)
@@ -61,7 +61,7 @@ func TestCLIPrune(t *testing.T) {
 		planFile := filepath.Join(c.dir, "plan.json")
 		c.sandbox("plan", "-f", manifest, "--out", planFile).wantCode(t, 0)
 		r := c.sandbox("apply", planFile, "--max-removals", "0").wantCode(t, 1)
-		if !strings.Contains(r.stderr, "the plan removes 1 member from 1 group, more than --max-removals 0; nothing was changed") {
+		if !strings.Contains(r.stderr, "the plan removes 2 members from 2 groups, more than --max-removals 0; nothing was changed") {
 			t.Errorf("stderr:\n%s", r.stderr)
 		}
 		c.checkUntouched()

@@ -362,6 +362,9 @@ func (s *scheduler) report(log *slog.Logger, started time.Time, rep runReport) {
 		if r.Removed > 0 {
 			args = append(args, "removed", r.Removed)
 		}
+		if r.Renamed > 0 || r.OwnerSet > 0 {
+			args = append(args, "renamed", r.Renamed, "ownersChanged", r.OwnerSet)
+		}
 		if r.Failed > 0 {
 			reasons = append(reasons, plural(r.Failed, "group")+" failed"+firstFailure(r))
 		}

@@ -180,8 +180,8 @@ func TestCLISavedPlanEdited(t *testing.T) {
 		c, _, planFile := savedPlanSetup(t)
 		editPlanFile(t, planFile, func(p map[string]any) { p["summary"].(map[string]any)["create"] = 0.0 })
 		r := c.sandbox("apply", "--max-new-groups", "4", planFile).wantCode(t, 1)
-		if !strings.Contains(r.stderr, "the plan creates 5 groups, more than --max-new-groups 4") {
-			t.Errorf("stderr:\n%s\nwant the 5 creates of the steps refused", r.stderr)
+		if !strings.Contains(r.stderr, "the plan creates 6 groups, more than --max-new-groups 4") {
+			t.Errorf("stderr:\n%s\nwant the 6 creates of the steps refused", r.stderr)
 		}
 		c.checkUntouched()
 	})

@@ -34,7 +34,7 @@ func TestStateListJSONAndRuns(t *testing.T) {
 	runs := c.run("state", "runs", "--state", c.state).wantCode(t, 0)
 	lines := strings.Split(strings.TrimSpace(runs.stdout), "\n")
 	if len(lines) != 2 || lines[0] != "ID  STARTED               DURATION  OUTCOME  CHANGES                                TRIGGER  MESSAGE" ||
-		!regexp.MustCompile(`^1 +\d{4}-\d\d-\d\dT\S+Z +\d+(\.\d+)?m?s +ok +5 created, 2 added, 5 posted; 1 drift +apply +-$`).MatchString(lines[1]) {
+		!regexp.MustCompile(`^1 +\d{4}-\d\d-\d\dT\S+Z +\d+(\.\d+)?m?s +ok +6 created, 3 added, 5 posted; 1 drift +apply +-$`).MatchString(lines[1]) {
 		t.Errorf("state runs, newest first:\n%s", runs.stdout)
 	}
 	j := c.run("state", "runs", "--state", c.state, "--format", "json", "--limit", "1").wantCode(t, 0)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,8 @@ type GroupResult struct {
 	Created  bool
 	Added    int
 	Removed  int // members removed (prune)
+	Renamed  bool
+	OwnerSet bool
 	Notices  int
 	Banners  int
 	Err      error // every failure of this group, joined
@@ -59,6 +62,8 @@ type Result struct {
 	Created  int
 	Added    int
 	Removed  int
+	Renamed  int // groups renamed
+	OwnerSet int // groups given a new owner
 	Notices  int
 	Banners  int
 	Bound    int
@@ -103,6 +108,8 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
 		res.Bound += btoi(r.Bound)
 		res.Added += r.Added
 		res.Removed += r.Removed
+		res.Renamed += btoi(r.Renamed)
+		res.OwnerSet += btoi(r.OwnerSet)
 		res.Notices += r.Notices
 		res.Banners += r.Banners
 		if r.Err != nil {
@@ -158,7 +165,24 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 		r.Created, r.GroupID = true, id
 	}
 	var errs []error
-	if len(g.Add) > 0 {
+	if g.OneUpdate && g.updates() {
+		if ctx.Err() != nil {
+			r.Canceled = true
+			return r
+		}
+		err := a.update(ctx, call, c, g, r.GroupID)
+		switch {
+		case errors.Is(err, errInterrupted):
+			r.Canceled = true
+			return r
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			r.Added, r.Removed = len(g.Add), len(g.Remove)
+			r.Renamed, r.OwnerSet = g.Rename != "", g.SetOwner != nil
+		}
+	}
+	if len(g.Add) > 0 && !g.OneUpdate {
 		if ctx.Err() != nil {
 			r.Canceled = true
 			return r
@@ -178,7 +202,7 @@ func (a *Applier) applyGroup(ctx context.Context, g *GroupPlan, slots chan struc
 			r.Added = len(ids)
 		}
 	}
-	if len(g.Remove) > 0 {
+	if len(g.Remove) > 0 && !g.OneUpdate {
 		if ctx.Err() != nil {
 			r.Canceled = true
 			return r
@@ -262,9 +286,57 @@ func (a *Applier) bind(ctx context.Context, g *GroupPlan) error {
 	return nil
 }
 
+// update sends every change of an existing group as one call (a vendor
+// with Capabilities.OneUpdate): adds, removes, the name and the owner.
+func (a *Applier) update(run, ctx context.Context, c slotted, g *GroupPlan, groupID string) error {
+	u, ok := a.Clients[g.Provider].(vendors.Updater)
+	if !ok {
+		return fmt.Errorf("group %s: update: provider %s's client cannot make one update call", g.Key, g.Provider)
+	}
+	up := vendors.GroupUpdate{Name: g.Rename, Add: memberIDs(g.Add), Remove: memberIDs(g.Remove)}
+	if g.SetOwner != nil {
+		up.Owner = g.SetOwner.ID
+	}
+	if err := c.acquire(); err != nil {
+		return err
+	}
+	defer c.release()
+	if dl, has := run.Deadline(); has {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	if err := u.UpdateGroup(ctx, groupID, g.Operator, up); err != nil {
+		return fmt.Errorf("group %s: update (%s): %w", g.Key, describeUpdate(up), err)
+	}
+	a.log(ctx, "group updated", "group", g.Key, "groupId", groupID, "change", describeUpdate(up))
+	return nil
+}
+
+// describeUpdate says what an update changes, for errors and logs.
+func describeUpdate(u vendors.GroupUpdate) string {
+	var parts []string
+	if u.Name != "" {
+		parts = append(parts, "rename")
+	}
+	if u.Owner != "" {
+		parts = append(parts, "owner")
+	}
+	if len(u.Add) > 0 {
+		parts = append(parts, fmt.Sprintf("add %d members", len(u.Add)))
+	}
+	if len(u.Remove) > 0 {
+		parts = append(parts, fmt.Sprintf("remove %d members", len(u.Remove)))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // create journals the intent, sends the create and records its outcome. An
 // unknown outcome leaves the intent open: the next plan blocks the group
-// until it is resolved, so the group is never created twice.
+// until it is resolved, so the group is never created twice. On a vendor
+// whose client chooses the group id, the id is chosen here and journaled
+// with the intent before the call; a create sent again (its first answer
+// lost, a read found no group) reuses its open intent and id.
 func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, error) {
 	// The slot comes first: an intent is opened only for a call about to be
 	// sent, so an interrupt or a crash leaves no intent for a call never made.
@@ -275,17 +347,48 @@ func (a *Applier) create(ctx context.Context, c slotted, g *GroupPlan) (string, 
 	if len(g.Create.Members) > 0 {
 		in.Member = g.Create.Members[0].ID
 	}
-	id, err := a.Journal.BeginIntent(ctx, in)
-	if err != nil {
-		c.release()
-		return "", fmt.Errorf("group %s: journal create: %w", g.Key, err)
+	resend := g.Create.IntentID != 0
+	id := g.Create.IntentID
+	if resend {
+		in.GroupID = g.Create.ID
+	} else if d, ok := vendors.Lookup(g.Vendor); ok && d.Capabilities.ChosenID {
+		// The id must be journaled before the call: a client (or a wrapper
+		// of one) that cannot choose it would make a create only a person
+		// could settle.
+		ch, ok := a.Clients[g.Provider].(vendors.IDChooser)
+		if !ok {
+			c.release()
+			return "", fmt.Errorf("group %s: create: provider %s's client does not choose group ids", g.Key, g.Provider)
+		}
+		chosen, err := ch.NewGroupID()
+		if err != nil {
+			c.release()
+			return "", fmt.Errorf("group %s: choose a group id: %w", g.Key, err)
+		}
+		in.GroupID = chosen
+	}
+	if !resend {
+		var err error
+		if id, err = a.Journal.BeginIntent(ctx, in); err != nil {
+			c.release()
+			return "", fmt.Errorf("group %s: journal create: %w", g.Key, err)
+		}
 	}
 	req := vendors.CreateRequest{Operator: g.Operator, Name: g.Create.Name, Type: g.Create.Type,
-		Members: memberIDs(g.Create.Members), Subscribers: memberIDs(g.Create.Subscribers)}
+		Members: memberIDs(g.Create.Members), Subscribers: memberIDs(g.Create.Subscribers), ID: in.GroupID}
+	if g.Owner != nil {
+		req.Owner = g.Owner.ID
+	}
 	groupID, err := c.Client.CreateGroup(ctx, req)
 	c.release()
 	if err != nil {
-		if !errors.Is(err, vendors.ErrUnknownOutcome) {
+		if resend && !errors.Is(err, vendors.ErrUnknownOutcome) {
+			// The first send may yet land: the intent keeps its id open, and
+			// the next plan reads the id again.
+			if nerr := a.Journal.NoteAttempt(ctx, id, a.now()); nerr != nil {
+				err = errors.Join(err, nerr)
+			}
+		} else if !errors.Is(err, vendors.ErrUnknownOutcome) {
 			if aerr := a.Journal.AbandonIntent(ctx, id); aerr != nil {
 				err = errors.Join(err, aerr)
 			}

@@ -46,10 +46,12 @@ type Observation struct {
 	Cached  bool  // from the state's cache, not a live read
 	Err     error // the live read failed; errors.Is(Err, vendors.ErrNotFound) means the group is gone
 
-	// For a key with an open create intent on a vendor that can list groups:
-	Searched    bool   // the vendor was searched for the group
-	RecoveredID string // the one group found that the lost create made
-	RecoveryErr error  // the search failed or was ambiguous
+	// For a key with an open create intent on a vendor that can list groups
+	// (or, ChosenNotFound, that chose the id: the read of it said not found):
+	ChosenNotFound bool
+	Searched       bool   // the vendor was searched for the group
+	RecoveredID    string // the one group found that the lost create made
+	RecoveryErr    error  // the search failed or was ambiguous
 }
 
 // Builder makes the plan group by group, as observations arrive, so that a
@@ -151,6 +153,7 @@ func (b *Builder) Plan() *Plan {
 	}
 	sort.Strings(p.Orphans)
 	markRenames(p, in.Bindings)
+	capCreates(p)
 	p.Summary = summarise(p.Groups)
 	b.groups, b.added = nil, nil
 	return p
@@ -253,6 +256,11 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 
 	if t.GroupID == "" && gp.Bind == nil || gp.Bind != nil && gp.Bind.Kind == BindRetry {
 		planCreate(&gp, g)
+		if t.GroupID == "" && gp.Bind == nil && ki != nil && ki.create != nil && ki.create.GroupID != "" && caps.ChosenID {
+			// A lost create of an id groupsync chose, which a read did not
+			// find: sent again with the same id, under its open intent.
+			gp.Create.ID, gp.Create.IntentID = ki.create.GroupID, ki.create.ID
+		}
 		planPosts(&gp, g, nil, ki)
 		gp.Action = actionOf(&gp)
 		return gp
@@ -293,6 +301,7 @@ func planGroup(in Input, g *spec.Group, ki *keyIntents, obs Observation, observe
 		}
 		planMembers(&gp, g, obs.Group, caps)
 		planPrune(&gp, g, in.Manifest.Providers[g.Provider], obs.Group, caps, handles)
+		gp.OneUpdate = caps.OneUpdate && gp.updates()
 		planPosts(&gp, g, posted, ki)
 		planNotice(&gp, g, obs.Group)
 	}
@@ -339,6 +348,21 @@ func resolveUnknownCreate(gp *GroupPlan, g *spec.Group, intent *state.Intent, ob
 		gp.Bind = &Bind{Kind: BindRecover, GroupID: obs.RecoveredID, IntentID: intent.ID,
 			Reason: fmt.Sprintf("the create sent at %s made group %s", sent, obs.RecoveredID)}
 		return true
+	case obs.ChosenNotFound && obs.RecoveryErr == nil:
+		// The id was groupsync's: a second send with it cannot make a
+		// second group (the vendor refuses the id), so no settling is
+		// needed: the create is sent again with the same id.
+		return true
+	case intent.GroupID != "":
+		// A create of an id groupsync chose is settled by reading that id,
+		// never by a person: only the read is missing or failed.
+		kind, why := IssueUnknownCreate, "it was not read (no live read)"
+		if obs.RecoveryErr != nil {
+			kind, why = IssueRecoveryFailed, "its read failed: "+obs.RecoveryErr.Error()
+		}
+		gp.Errors = append(gp.Errors, Issue{Kind: kind,
+			Message: fmt.Sprintf("create sent at %s with id %s has an unknown outcome; %s", sent, intent.GroupID, why),
+			Fix:     fmt.Sprintf("run plan again (with --refresh, the default): one read of %s settles it (found: bound; not found: sent again with the same id)", intent.GroupID)})
 	case obs.RecoveryErr != nil:
 		gp.Errors = append(gp.Errors, Issue{Kind: IssueRecoveryFailed,
 			Message: fmt.Sprintf("create sent at %s has an unknown outcome and the search for it failed: %v", sent, obs.RecoveryErr),
@@ -436,8 +460,15 @@ func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors
 		}
 	}
 	if live.Name != "" && g.Name != "" && live.Name != g.Name {
-		gp.Drift = append(gp.Drift, Drift{Kind: DriftName, Live: live.Name, Desired: g.Name,
-			Fix: fmt.Sprintf("%s has no rename API: rename the group by hand", g.Vendor)})
+		if caps.Rename {
+			gp.Rename = g.Name
+		} else {
+			gp.Drift = append(gp.Drift, Drift{Kind: DriftName, Live: live.Name, Desired: g.Name,
+				Fix: fmt.Sprintf("%s has no rename API: rename the group by hand", g.Vendor)})
+		}
+	}
+	if caps.ChangeOwner && g.Owner != nil && live.Owner != "" && live.Owner != g.Owner.ID {
+		gp.SetOwner = &Member{Handle: g.Owner.Handle, ID: g.Owner.ID}
 	}
 	if live.Type != "" && g.Type != "" && live.Type != g.Type {
 		gp.Drift = append(gp.Drift, Drift{Kind: DriftType, Live: live.Type, Desired: g.Type,
@@ -588,6 +619,12 @@ func summarise(groups []GroupPlan) Summary {
 		}
 		s.AddMembers += len(g.Add)
 		s.RemoveMembers += len(g.Remove)
+		if g.Rename != "" {
+			s.Renames++
+		}
+		if g.SetOwner != nil {
+			s.OwnerChanges++
+		}
 		s.Notices += len(g.Notices)
 		s.Banners += len(g.Banners)
 		s.Drift += len(g.Drift)
@@ -606,6 +643,36 @@ func joinIDs(ms []Member) string {
 		ids[i] = m.ID
 	}
 	return strings.Join(ids, ", ")
+}
+
+// capCreates blocks, in manifest order, the creates past a vendor's
+// creates per apply (vendors.Vendor.CreatesPerApply, WeCom's daily limit):
+// they wait for a later apply. A create sent again under its open intent
+// counts too.
+func capCreates(p *Plan) {
+	counts := map[string]int{}
+	for i := range p.Groups {
+		gp := &p.Groups[i]
+		if gp.Create == nil {
+			continue
+		}
+		d, ok := vendors.Lookup(gp.Vendor)
+		if !ok || d.CreatesPerApply <= 0 {
+			continue
+		}
+		counts[gp.Vendor]++
+		if counts[gp.Vendor] <= d.CreatesPerApply {
+			continue
+		}
+		gp.Create, gp.GroupID, gp.SameNameOrphans = nil, "", nil
+		if gp.Bind != nil && gp.Bind.Kind == BindRetry {
+			gp.Bind = nil
+		}
+		gp.Errors = append(gp.Errors, Issue{Kind: IssueCreateCap,
+			Message: fmt.Sprintf("%s allows %d creates a day: this apply creates the first %d groups of the manifest", d.Title, d.CreatesPerApply, d.CreatesPerApply),
+			Fix:     "apply again tomorrow to create this group"})
+		gp.Action = actionOf(gp)
+	}
 }
 
 // markRenames notes, on each create, the orphan keys bound to a group of the

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -48,6 +49,8 @@ func ObserveEach(ctx context.Context, m *spec.Manifest, bindings map[string]stat
 		switch intent, open := creates[g.Key]; {
 		case t.GroupID != "":
 			obs = readGroup(ctx, c, g, t.GroupID, fullRead(m, g, c), now)
+		case open && intent.GroupID != "" && c.Capabilities().ChosenID:
+			obs = readLostCreate(ctx, c, g, intent, now)
 		case open && c.Capabilities().ListGroups:
 			obs = searchLostCreate(ctx, c, g, intent, bound, now)
 		default:
@@ -96,6 +99,23 @@ func readGroup(ctx context.Context, c vendors.Client, g *spec.Group, id string, 
 		live.Name, live.Info, live.Notice = info.Name, true, info.Notice
 	}
 	obs.Group = live
+	return obs
+}
+
+// readLostCreate reads the group id a lost create chose (and journaled):
+// found, it is the group; the vendor's "not found" means the create is to
+// be sent again with the same id; any other failure settles nothing.
+func readLostCreate(ctx context.Context, c vendors.Client, g *spec.Group, intent state.Intent, now func() time.Time) Observation {
+	obs := readGroup(ctx, c, g, intent.GroupID, false, now)
+	obs.Searched = true
+	switch {
+	case obs.Err == nil:
+		obs.RecoveredID = intent.GroupID
+	case errors.Is(obs.Err, vendors.ErrNotFound):
+		obs.ChosenNotFound, obs.Err, obs.GroupID = true, nil, ""
+	default:
+		obs.RecoveryErr, obs.Err = fmt.Errorf("read of the chosen id %s: %w", intent.GroupID, obs.Err), nil
+	}
 	return obs
 }
 
@@ -265,6 +285,9 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 			if d, ok := vendors.Lookup(g.Vendor); ok && d.ReadsName {
 				live.Name = g.Create.Name
 			}
+			if d, ok := vendors.Lookup(g.Vendor); ok && d.Capabilities.ChangeOwner && g.Owner != nil {
+				live.Owner = g.Owner.ID
+			}
 			for _, m := range g.Create.Members {
 				live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
 			}
@@ -272,7 +295,7 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 				live.Subscribers = append(live.Subscribers, vendors.LiveMember{ID: m.ID})
 			}
 			out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: r.GroupID, Group: live, ReadAt: now})
-		case r.Added > 0 || r.Removed > 0 || r.Notices > 0:
+		case r.Added > 0 || r.Removed > 0 || r.Notices > 0 || r.Renamed || r.OwnerSet:
 			c, ok := cached[g.Key]
 			if !ok || c.GroupID != r.GroupID {
 				continue
@@ -285,6 +308,12 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 					n := *g.Notices[len(g.Notices)-1].Notice
 					c.Group.Notice, c.Group.Info = &n, true
 				}
+			}
+			if r.Renamed {
+				c.Group.Name = g.Rename
+			}
+			if r.OwnerSet {
+				c.Group.Owner, c.Group.Managers = g.SetOwner.ID, []string{g.SetOwner.ID}
 			}
 			if r.Added == 0 && r.Removed == 0 {
 				c.ReadAt = now
@@ -317,7 +346,7 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 func AppliedKeys(res *Result) []string {
 	var keys []string
 	for _, r := range res.Groups {
-		if r.Added > 0 || r.Removed > 0 || r.Notices > 0 {
+		if r.Added > 0 || r.Removed > 0 || r.Notices > 0 || r.Renamed || r.OwnerSet {
 			keys = append(keys, r.Key)
 		}
 	}

@@ -77,6 +77,10 @@ type Summary struct {
 	// RemoveMembers counts members to remove (prune), not calls: a field
 	// added within format version 1, left out when 0.
 	RemoveMembers int `json:"removeMembers,omitempty"`
+	// Renames and OwnerChanges count groups renamed and given a new owner
+	// (WeCom), left out when 0.
+	Renames      int `json:"renames,omitempty"`
+	OwnerChanges int `json:"ownerChanges,omitempty"`
 }
 
 // Member is a member as the plan shows it: the manifest handle when there is
@@ -109,6 +113,14 @@ type GroupPlan struct {
 	// Remove are the live members prune removes, in one call made after
 	// the adds; never the owner, the provider's operator or a manager.
 	Remove []Member `json:"removeMembers,omitempty"`
+
+	// Rename is the name the group is given, and SetOwner its new owner,
+	// where the vendor can change them (WeCom).
+	Rename   string  `json:"rename,omitempty"`
+	SetOwner *Member `json:"setOwner,omitempty"`
+	// OneUpdate says that the vendor makes the adds, removes, rename and
+	// owner change in one call (WeCom appchat/update).
+	OneUpdate bool `json:"oneUpdate,omitempty"`
 
 	Drift  []Drift `json:"drift,omitempty"`  // what cannot be converged: fix by hand
 	Errors []Issue `json:"errors,omitempty"` // what blocks this group; no write is planned for a blocked step
@@ -146,6 +158,13 @@ type CreateStep struct {
 	Type        string   `json:"type,omitempty"`
 	Members     []Member `json:"members"` // every desired member; the owner excluded on Yunzhijia
 	Subscribers []Member `json:"subscribers,omitempty"`
+	// ID is the group id groupsync chose, on a vendor whose client chooses
+	// it, when the create is sent again: its first send's answer was lost
+	// and a read of the id found no group. IntentID is that create's open
+	// intent, which the send reuses (the id stays journaled throughout).
+	// A first create has neither: its id is chosen and journaled at apply.
+	ID       string `json:"id,omitempty"`
+	IntentID int64  `json:"intentId,omitempty"`
 }
 
 // PostStep is one notice or banner to post.
@@ -198,6 +217,7 @@ const (
 	IssueUnknownPost    IssueKind = "unknown-post"    // a notice or banner's outcome is unknown
 	IssueRecoveryFailed IssueKind = "recovery-failed" // looking for an unknown create failed
 	IssueSettling       IssueKind = "create-settling" // an unknown create may still land: wait
+	IssueCreateCap      IssueKind = "create-cap"      // over the vendor's creates per apply: the next apply
 )
 
 // Issue is an error that blocks a group (or one of its steps).
@@ -227,6 +247,12 @@ func (g *GroupPlan) writeCalls() int {
 	if g.Create != nil {
 		n++
 	}
+	if g.OneUpdate {
+		if g.updates() {
+			n++
+		}
+		return n
+	}
 	if len(g.Add) > 0 {
 		n++
 	}
@@ -234,6 +260,12 @@ func (g *GroupPlan) writeCalls() int {
 		n++
 	}
 	return n
+}
+
+// updates reports whether the group has a change for an existing group:
+// adds, removes, a rename or a new owner.
+func (g *GroupPlan) updates() bool {
+	return len(g.Add) > 0 || len(g.Remove) > 0 || g.Rename != "" || g.SetOwner != nil
 }
 
 // changes reports whether the group has any step to apply.

@@ -30,6 +30,9 @@ func planPrune(gp *GroupPlan, g *spec.Group, p *spec.Provider, live *vendors.Gro
 			return true
 		}
 		for _, m := range live.Managers {
+			if gp.SetOwner != nil && m == live.Owner {
+				continue // the owner this plan replaces is no manager after it
+			}
 			if strings.EqualFold(id, m) {
 				return true
 			}

@@ -28,9 +28,11 @@ func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, po
 		groups[g.Key] = g
 	}
 	creates := map[string]int64{} // open create intent by key
+	chosen := map[string]string{} // the group id it chose, by key
 	for _, in := range intents {
 		if in.Kind == state.IntentCreate {
 			creates[in.Key] = in.ID
+			chosen[in.Key] = in.GroupID
 		}
 	}
 	var out []string
@@ -49,7 +51,7 @@ func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, po
 			}
 			continue
 		}
-		for _, d := range checkGroup(gp, g, bindings, posts, creates) {
+		for _, d := range checkGroup(gp, g, bindings, posts, creates, chosen) {
 			out = append(out, fmt.Sprintf("group %s: %s", gp.Key, d))
 		}
 	}
@@ -105,7 +107,7 @@ func (p *Plan) derive() {
 
 // checkGroup returns what in gp's steps the manifest group g does not ask
 // for.
-func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding, posts map[string][]state.Post, creates map[string]int64) []string {
+func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding, posts map[string][]state.Post, creates map[string]int64, chosen map[string]string) []string {
 	if !gp.changes() {
 		return nil
 	}
@@ -154,8 +156,13 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 
 	if c := gp.Create; c != nil {
 		retry := gp.Bind != nil && gp.Bind.Kind == BindRetry
-		if t.GroupID != "" || open && !retry {
+		// A create sent again with the id its open intent chose.
+		resend := c.IntentID != 0 && open && c.IntentID == intent && c.ID != "" && c.ID == chosen[g.Key] && gp.Bind == nil
+		if t.GroupID != "" || open && !retry && !resend {
 			out = append(out, "create: the group exists or its last create's outcome is unknown")
+		}
+		if (c.IntentID != 0 || c.ID != "") && !resend {
+			out = append(out, fmt.Sprintf("create sends id %q under intent %d: the group has no such open create", c.ID, c.IntentID))
 		}
 		var want GroupPlan
 		planCreate(&want, g)
@@ -163,8 +170,14 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 		differ("create type", c.Type, want.Create.Type)
 		differ("create members", joinIDs(c.Members), joinIDs(want.Create.Members))
 		differ("create subscribers", joinIDs(c.Subscribers), joinIDs(want.Create.Subscribers))
-	} else if (len(gp.Add) > 0 || len(gp.Notices) > 0 || len(gp.Banners) > 0) && (target == "" || gp.GroupID != target) {
+	} else if (gp.updates() || len(gp.Notices) > 0 || len(gp.Banners) > 0) && (target == "" || gp.GroupID != target) {
 		out = append(out, fmt.Sprintf("steps act on group %q, the manifest's is %q", gp.GroupID, target))
+	}
+	if gp.Rename != "" {
+		differ("rename to", gp.Rename, g.Name)
+	}
+	if gp.SetOwner != nil {
+		differ("owner change to", gp.SetOwner.ID, operatorOf(g))
 	}
 
 	desired := memberSet{}

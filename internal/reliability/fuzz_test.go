@@ -17,6 +17,7 @@ import (
 	"groupsync/internal/vendors"
 	"groupsync/internal/vendors/lunkr"
 	"groupsync/internal/vendors/simfault"
+	"groupsync/internal/vendors/wecom"
 	"groupsync/internal/vendors/yunzhijia"
 )
 
@@ -44,7 +45,7 @@ var badIDSeeds = []string{
 // The package decoders have their own targets: FuzzDecodeEnvelope
 // (yunzhijia), FuzzDecode (lunkr), FuzzLoad (spec) for manifests.
 func FuzzVendorAnswers(f *testing.F) {
-	for _, dir := range []string{"../vendors/yunzhijia/testdata", "../vendors/lunkr/testdata"} {
+	for _, dir := range []string{"../vendors/yunzhijia/testdata", "../vendors/lunkr/testdata", "../vendors/wecom/testdata"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*response.json"))
 		for _, name := range files {
 			b, err := os.ReadFile(name)
@@ -83,6 +84,9 @@ func FuzzVendorAnswers(f *testing.F) {
 			`{"code":"10000","var":{"groupId":"10001","members":[{"userId":"%s","email":"a@example.com"}]}}`,
 			`{"code":"10000","var":{"groupId":"10001","members":[{"userId":"7","email":"%s"}]}}`,
 			`{"code":"10000","data":{"topic":[{"userId":"%s","userName":"g"}]}}`,
+			`{"errcode":0,"errmsg":"ok","chatid":"%s"}`,
+			`{"errcode":0,"chat_info":{"chatid":"%s","owner":"a","userlist":["a","b"]}}`,
+			`{"errcode":0,"chat_info":{"chatid":"CHATID","owner":"%[1]s","userlist":["a","%[1]s"]}}`,
 		} {
 			f.Add(uint16(200), []byte(fmt.Sprintf(tmpl, bad)))
 		}
@@ -90,6 +94,7 @@ func FuzzVendorAnswers(f *testing.F) {
 	for _, enc := range simfault.TokenEncodings {
 		f.Add(uint16(200), []byte(`{"success":false,"error":"refused accessToken=TOKEN[`+enc+`]","errorCode":400}`))
 		f.Add(uint16(200), []byte(`{"code":"10001","msg":"refused accessToken=TOKEN[`+enc+`]"}`))
+		f.Add(uint16(200), []byte(`{"errcode":40058,"errmsg":"refused access_token=TOKEN[`+enc+`]"}`))
 		f.Add(uint16(500), []byte(`internal error for /x?accessToken=TOKEN[`+enc+`]`))
 	}
 	f.Fuzz(func(t *testing.T, status uint16, body []byte) {
@@ -124,7 +129,7 @@ func fuzzCalls(base string) []fuzzCall {
 		return &vendors.Transport{BaseURL: base, HTTP: vendors.NewHTTPClient(5 * time.Second),
 			Token: vendors.StaticToken("p", fuzzToken), MaxAttempts: 1}
 	}
-	y, l := yunzhijia.New(transport()), lunkr.New(transport())
+	y, l, w := yunzhijia.New(transport()), lunkr.New(transport()), wecom.New(transport())
 	const uid, gid = "5b503ee9e4b02abb5318b23e", "5e0000000000000000000001"
 	// A read's ids must all be of the vendor's shape: they are cached in
 	// the state and shown.
@@ -168,6 +173,27 @@ func fuzzCalls(base string) []fuzzCall {
 		{"lunkr", "groups/create", true, func(ctx context.Context) (string, error) {
 			return l.CreateGroup(ctx, vendors.CreateRequest{Name: "g", Type: "topic", Members: []string{"a@example.com"}})
 		}},
+		{"wecom", "appchat/get", false, func(ctx context.Context) (string, error) {
+			g, err := w.ReadGroup(ctx, "CHATID", "")
+			if g != nil {
+				for _, m := range g.Members {
+					if !wecom.IsUserID(m.ID) {
+						return "", fmt.Errorf("read returned member %+q", m)
+					}
+				}
+				if g.Owner != "" && !wecom.IsUserID(g.Owner) {
+					return "", fmt.Errorf("read returned owner %+q", g.Owner)
+				}
+				return g.ID, err
+			}
+			return "", err
+		}},
+		{"wecom", "appchat/create", true, func(ctx context.Context) (string, error) {
+			return w.CreateGroup(ctx, vendors.CreateRequest{ID: "CHATID", Name: "g", Owner: "a", Members: []string{"b"}})
+		}},
+		{"wecom", "appchat/update", false, func(ctx context.Context) (string, error) {
+			return "-", w.UpdateGroup(ctx, "CHATID", "", vendors.GroupUpdate{Name: "n", Owner: "a", Add: []string{"b"}, Remove: []string{"c"}})
+		}},
 		{"lunkr", "groups/list", false, func(ctx context.Context) (string, error) {
 			refs, err := l.ListGroups(ctx, "a@example.com")
 			for _, r := range refs {
@@ -197,6 +223,8 @@ func validID(vendor, call, id string) bool {
 		return true
 	case vendor == "yunzhijia":
 		return yunzhijia.IsID(id)
+	case vendor == "wecom":
+		return wecom.IsChatID(id)
 	}
 	return lunkr.IsGroupID(id)
 }

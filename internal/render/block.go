@@ -66,6 +66,12 @@ func newBlock(g *reconcile.GroupPlan) block {
 	if len(g.SameNameOrphans) > 0 {
 		b.items = append(b.items, renameItem(g.SameNameOrphans))
 	}
+	if g.Rename != "" {
+		b.items = append(b.items, item{mark: reconcile.ActionUpdate, text: "rename to " + quote(g.Rename)})
+	}
+	if g.SetOwner != nil {
+		b.items = append(b.items, item{mark: reconcile.ActionUpdate, text: "owner: " + label(*g.SetOwner)})
+	}
 	if len(g.Add) > 0 {
 		b.items = append(b.items, item{mark: reconcile.ActionCreate, text: "add members: " + labels(g.Add)})
 	}
@@ -104,6 +110,10 @@ func createLine(g *reconcile.GroupPlan) string {
 		facts = append(facts, "type "+clean(c.Type))
 	}
 	facts = append(facts, count(len(c.Members), "member"))
+	if c.ID != "" {
+		// A lost create of an id groupsync chose, which a read did not find.
+		facts = append(facts, "sent again with id "+clean(c.ID))
+	}
 	if len(c.Subscribers) > 0 || c.Type == "sysTopic" {
 		facts = append(facts, count(len(c.Subscribers), "subscriber"))
 	}

@@ -336,6 +336,12 @@ func changes(g *reconcile.GroupPlan) string {
 	if len(g.SameNameOrphans) > 0 {
 		out = append(out, "same name as "+clean(strings.Join(g.SameNameOrphans, ", "))+": renamed?")
 	}
+	if g.Rename != "" {
+		out = append(out, "rename")
+	}
+	if g.SetOwner != nil {
+		out = append(out, "new owner")
+	}
 	if len(g.Add) > 0 {
 		out = append(out, "add "+count(len(g.Add), "member"))
 	}

@@ -19,6 +19,12 @@ func SummaryLine(s reconcile.Summary) string {
 	if s.RemoveMembers > 0 {
 		parts = append(parts, count(s.RemoveMembers, "member")+" to remove")
 	}
+	if s.Renames > 0 {
+		parts = append(parts, count(s.Renames, "group")+" to rename")
+	}
+	if s.OwnerChanges > 0 {
+		parts = append(parts, count(s.OwnerChanges, "owner")+" to change")
+	}
 	parts = append(parts,
 		count(s.Notices, "notice"),
 		count(s.Banners, "banner"))

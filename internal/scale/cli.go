@@ -103,7 +103,7 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 	}
 	defer sims.close()
 	mdir := filepath.Join(dir, "manifest")
-	if err := writeManifest(mdir, sc, sims.yzjURL, sims.lunkrURL); err != nil {
+	if err := writeManifest(mdir, sc, sims.yzjURL, sims.lunkrURL, sims.wecomURL); err != nil {
 		return nil, err
 	}
 	db := filepath.Join(dir, "groupsync.db")
@@ -153,7 +153,7 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 func runStep(ctx context.Context, bin, dir string, args []string, r *StepResult) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "YZJ_TOKEN="+token, "LUNKR_TOKEN="+token)
+	cmd.Env = append(os.Environ(), "YZJ_TOKEN="+token, "LUNKR_TOKEN="+token, "WECOM_TOKEN="+token)
 	if pdir := os.Getenv("GROUPSYNC_BENCH_PROFILE"); pdir != "" {
 		cmd.Env = append(cmd.Env, "GROUPSYNC_CPUPROFILE="+filepath.Join(pdir, r.Step+".cpu"))
 	}
@@ -190,14 +190,14 @@ func tail(s string, n int) string {
 // split a large one: the providers and people in one file, the groups in
 // files of groupsPerFile. The providers have no rate limit to speak of, so
 // that the bound is the latency's.
-func writeManifest(dir string, sc Scenario, yzjURL, lunkrURL string) error {
+func writeManifest(dir string, sc Scenario, yzjURL, lunkrURL, wecomURL string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	write := func(name string, data []byte) error {
 		return os.WriteFile(filepath.Join(dir, name), data, 0o600)
 	}
-	if err := write("00-people.yaml", sc.headYAML(yzjURL, lunkrURL, 1e6)); err != nil {
+	if err := write("00-people.yaml", sc.headYAML(yzjURL, lunkrURL, wecomURL, 1e6)); err != nil {
 		return err
 	}
 	for lo := 0; lo < sc.Groups; lo += groupsPerFile {
@@ -218,6 +218,6 @@ func seedState(ctx context.Context, path string, sc Scenario, sims *simProcess) 
 	if err != nil {
 		return err
 	}
-	w := &World{Scenario: sc, Manifest: sc.Manifest(sims.yzjURL, sims.lunkrURL), Store: store}
+	w := &World{Scenario: sc, Manifest: sc.Manifest(sims.yzjURL, sims.lunkrURL, sims.wecomURL), Store: store}
 	return errors.Join(w.seed(ctx), store.Close())
 }

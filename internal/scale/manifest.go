@@ -13,13 +13,19 @@ import (
 const (
 	yzjProvider   = "kingdee"
 	lunkrProvider = "coremail"
+	wecomProvider = "wework"
 	opsHandle     = "ops"
 )
 
 // person k of the scenario's directory.
-func handle(k int) string   { return fmt.Sprintf("p%05d", k) }
-func yzjUID(k int) string   { return fmt.Sprintf("5b%022x", k+1) }
-func lunkrID(k int) string  { return fmt.Sprintf("p%05d@example.com", k) }
+func handle(k int) string  { return fmt.Sprintf("p%05d", k) }
+func yzjUID(k int) string  { return fmt.Sprintf("5b%022x", k+1) }
+func lunkrID(k int) string { return fmt.Sprintf("p%05d@example.com", k) }
+func wecomID(k int) string { return handle(k) }
+
+// opsWeCom is the owner of every WeCom group, not one of its members.
+const opsWeCom = "ops.owner"
+
 func groupKey(i int) string { return fmt.Sprintf("team-%05d", i) }
 func groupName(i int) string {
 	return fmt.Sprintf("Team %05d", i)
@@ -51,39 +57,50 @@ func update(i int) spec.Notice {
 const (
 	yzjVendor   spec.Vendor = "yunzhijia"
 	lunkrVendor spec.Vendor = "lunkr"
+	wecomVendor spec.Vendor = "wecom"
 )
 
 // Manifest builds the resolved manifest of the scenario directly, with the
 // providers' endpoints at the given base URLs. It equals what spec.Load
-// makes of YAML(yzjURL, lunkrURL), positions, files and digest aside.
-func (s Scenario) Manifest(yzjURL, lunkrURL string) *spec.Manifest {
+// makes of YAML(yzjURL, lunkrURL, wecomURL), positions, files and digest
+// aside.
+func (s Scenario) Manifest(yzjURL, lunkrURL, wecomURL string) *spec.Manifest {
 	n := s.people()
 	m := &spec.Manifest{
 		Providers: map[string]*spec.Provider{
 			yzjProvider: {Name: yzjProvider, Vendor: yzjVendor, Endpoint: yzjURL, TokenEnv: "YZJ_TOKEN",
 				Operator: opsUID, OperatorHandle: opsHandle},
 			lunkrProvider: {Name: lunkrProvider, Vendor: lunkrVendor, Endpoint: lunkrURL, TokenEnv: "LUNKR_TOKEN"},
+			wecomProvider: {Name: wecomProvider, Vendor: wecomVendor, Endpoint: wecomURL, TokenEnv: "WECOM_TOKEN"},
 		},
 		People: make(map[string]spec.Person, n+1),
 		Groups: make([]*spec.Group, 0, s.Groups),
 		Files:  []string{"(scale) " + s.String()},
 	}
-	m.People[opsHandle] = spec.Person{Handle: opsHandle, IDs: map[spec.Vendor]string{yzjVendor: opsUID}}
+	m.People[opsHandle] = spec.Person{Handle: opsHandle, IDs: map[spec.Vendor]string{yzjVendor: opsUID, wecomVendor: opsWeCom}}
 	yzj := make([]spec.Member, n)
 	lunkr := make([]spec.Member, n)
+	wecom := make([]spec.Member, n)
 	for k := range n {
 		h := handle(k)
 		yzj[k] = spec.Member{Handle: h, ID: yzjUID(k)}
 		lunkr[k] = spec.Member{Handle: h, ID: lunkrID(k)}
-		m.People[h] = spec.Person{Handle: h, IDs: map[spec.Vendor]string{yzjVendor: yzj[k].ID, lunkrVendor: lunkr[k].ID}}
+		wecom[k] = spec.Member{Handle: h, ID: wecomID(k)}
+		m.People[h] = spec.Person{Handle: h, IDs: map[spec.Vendor]string{yzjVendor: yzj[k].ID, lunkrVendor: lunkr[k].ID, wecomVendor: wecom[k].ID}}
 	}
 	for i := range s.Groups {
 		g := &spec.Group{Key: groupKey(i), Name: groupName(i), Members: make([]spec.Member, s.Members)}
 		dir := yzj
-		if s.onLunkr(i) {
+		switch {
+		case s.onLunkr(i):
 			g.Provider, g.Vendor, g.Type = lunkrProvider, lunkrVendor, spec.TypeTopic
 			dir = lunkr
-		} else {
+		case s.onWeCom(i):
+			g.Provider, g.Vendor = wecomProvider, wecomVendor
+			g.Owner = &spec.Member{Handle: opsHandle, ID: opsWeCom}
+			g.Prune = s.pruned(i)
+			dir = wecom
+		default:
 			g.Provider, g.Vendor = yzjProvider, yzjVendor
 			g.Owner = &spec.Member{Handle: opsHandle, ID: opsUID}
 			g.Prune = s.pruned(i)
@@ -103,15 +120,15 @@ func (s Scenario) Manifest(yzjURL, lunkrURL string) *spec.Manifest {
 }
 
 // YAML writes the scenario's manifest as a user would, for spec.Load.
-func (s Scenario) YAML(yzjURL, lunkrURL string) []byte {
-	b := bytes.NewBuffer(s.headYAML(yzjURL, lunkrURL, 0))
+func (s Scenario) YAML(yzjURL, lunkrURL, wecomURL string) []byte {
+	b := bytes.NewBuffer(s.headYAML(yzjURL, lunkrURL, wecomURL, 0))
 	s.groupsYAML(b, 0, s.Groups)
 	return b.Bytes()
 }
 
 // headYAML is the manifest's version, providers and people; rateLimit, when
 // not 0, is every provider's.
-func (s Scenario) headYAML(yzjURL, lunkrURL string, rateLimit float64) []byte {
+func (s Scenario) headYAML(yzjURL, lunkrURL, wecomURL string, rateLimit float64) []byte {
 	var b bytes.Buffer
 	limit := ""
 	if rateLimit > 0 {
@@ -120,9 +137,10 @@ func (s Scenario) headYAML(yzjURL, lunkrURL string, rateLimit float64) []byte {
 	fmt.Fprintf(&b, "version: 1\nproviders:\n")
 	fmt.Fprintf(&b, "  %s:\n    vendor: yunzhijia\n    endpoint: %s\n    token: ${YZJ_TOKEN}\n    operator: %s\n%s", yzjProvider, yzjURL, opsHandle, limit)
 	fmt.Fprintf(&b, "  %s:\n    vendor: lunkr\n    endpoint: %s\n    token: ${LUNKR_TOKEN}\n%s", lunkrProvider, lunkrURL, limit)
-	fmt.Fprintf(&b, "people:\n  %s: {yunzhijia: %s}\n", opsHandle, opsUID)
+	fmt.Fprintf(&b, "  %s:\n    vendor: wecom\n    endpoint: %s\n    token: ${WECOM_TOKEN}\n%s", wecomProvider, wecomURL, limit)
+	fmt.Fprintf(&b, "people:\n  %s: {yunzhijia: %s, wecom: %s}\n", opsHandle, opsUID, opsWeCom)
 	for k := range s.people() {
-		fmt.Fprintf(&b, "  %s: {yunzhijia: %s, lunkr: %s}\n", handle(k), yzjUID(k), lunkrID(k))
+		fmt.Fprintf(&b, "  %s: {yunzhijia: %s, lunkr: %s, wecom: %s}\n", handle(k), yzjUID(k), lunkrID(k), wecomID(k))
 	}
 	return b.Bytes()
 }
@@ -132,9 +150,15 @@ func (s Scenario) groupsYAML(b *bytes.Buffer, lo, hi int) {
 	b.WriteString("groups:\n")
 	for i := lo; i < hi; i++ {
 		fmt.Fprintf(b, "  - key: %s\n    name: %s\n", groupKey(i), groupName(i))
-		if s.onLunkr(i) {
+		switch {
+		case s.onLunkr(i):
 			fmt.Fprintf(b, "    provider: %s\n", lunkrProvider)
-		} else {
+		case s.onWeCom(i):
+			fmt.Fprintf(b, "    provider: %s\n    owner: %s\n", wecomProvider, opsHandle)
+			if s.pruned(i) {
+				b.WriteString("    prune: true\n")
+			}
+		default:
 			fmt.Fprintf(b, "    provider: %s\n", yzjProvider)
 			if s.pruned(i) {
 				b.WriteString("    prune: true\n")

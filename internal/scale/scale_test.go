@@ -23,7 +23,7 @@ import (
 // with a new notice, a tenth pruned (half of those holding extra members).
 func drifted(g, m int, latency time.Duration, parallelism int, rate float64) Scenario {
 	return Scenario{
-		Groups: g, Members: m, LunkrEvery: 10,
+		Groups: g, Members: m, LunkrEvery: 10, WeComEvery: 10,
 		MissingGroups: 0.1, MissingMembers: 0.01, NewNotices: 0.05, Pruned: 0.1,
 		Latency: latency, Parallelism: parallelism, Rate: rate,
 	}
@@ -33,7 +33,7 @@ func drifted(g, m int, latency time.Duration, parallelism int, rate float64) Sce
 // are the minimum, and the apply converges. Nothing here is timed.
 func TestSmoke(t *testing.T) {
 	ctx := context.Background()
-	sc := drifted(100, 20, time.Millisecond, 32, 0)
+	sc := drifted(200, 20, time.Millisecond, 32, 0) // 200: the WeCom tenth has a create and updates
 	w, err := NewWorld(ctx, t.TempDir(), sc)
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +50,19 @@ func TestSmoke(t *testing.T) {
 	}
 	if want.Creates == 0 || want.Adds == 0 || want.Removes == 0 || want.Posts == 0 {
 		t.Errorf("the scenario has no drift of some kind: %+v", want)
+	}
+	wecomCreates, wecomUpdates := 0, 0
+	for i := range sc.Groups {
+		switch {
+		case !sc.onWeCom(i):
+		case sc.missing(i):
+			wecomCreates++
+		case sc.lacking(i) > 0 || sc.extras(i) > 0:
+			wecomUpdates++
+		}
+	}
+	if wecomCreates == 0 || wecomUpdates == 0 {
+		t.Errorf("the WeCom tenth has %d creates and %d updates: want some of each", wecomCreates, wecomUpdates)
 	}
 
 	// A second plan reads every group once and finds nothing to do.
@@ -78,17 +91,17 @@ func TestSmoke(t *testing.T) {
 // TestManifestIsValid checks that the directly built manifest is what
 // spec.Load makes of the same scenario written as YAML.
 func TestManifestIsValid(t *testing.T) {
-	sc := Scenario{Groups: 40, Members: 6, LunkrEvery: 3, MissingGroups: 0.2, MissingMembers: 0.05, NewNotices: 0.3, Pruned: 0.3}
-	const yzjURL, lunkrURL = "http://127.0.0.1:8081/", "http://127.0.0.1:8082/"
+	sc := Scenario{Groups: 40, Members: 6, LunkrEvery: 3, WeComEvery: 4, MissingGroups: 0.2, MissingMembers: 0.05, NewNotices: 0.3, Pruned: 0.3}
+	const yzjURL, lunkrURL, wecomURL = "http://127.0.0.1:8081/", "http://127.0.0.1:8082/", "http://127.0.0.1:8083/"
 	path := filepath.Join(t.TempDir(), "groups.yaml")
-	if err := os.WriteFile(path, sc.YAML(yzjURL, lunkrURL), 0o600); err != nil {
+	if err := os.WriteFile(path, sc.YAML(yzjURL, lunkrURL, wecomURL), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	loaded, err := spec.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	built := sc.Manifest(yzjURL, lunkrURL)
+	built := sc.Manifest(yzjURL, lunkrURL, wecomURL)
 	opts := cmp.Options{
 		cmpopts.IgnoreFields(spec.Manifest{}, "Files", "Digest"),
 		cmpopts.IgnoreTypes(spec.Pos{}),

@@ -15,6 +15,10 @@ type Scenario struct {
 	// means Yunzhijia only. Lunkr cannot add members, so member drift is
 	// only made on Yunzhijia groups.
 	LunkrEvery int
+	// WeComEvery puts every n-th group (n ≥ 2; the one before Lunkr's
+	// pick) on WeCom; 0 means none. A WeCom group's adds and removes are
+	// one appchat/update.
+	WeComEvery int
 	// MissingGroups is the share of groups that do not exist yet: apply
 	// creates them with all their members and posts their notices.
 	MissingGroups float64
@@ -81,6 +85,11 @@ func (s Scenario) onLunkr(i int) bool {
 	return s.LunkrEvery > 0 && i%s.LunkrEvery == s.LunkrEvery-1
 }
 
+// onWeCom reports whether group i is on WeCom.
+func (s Scenario) onWeCom(i int) bool {
+	return s.WeComEvery > 1 && !s.onLunkr(i) && i%s.WeComEvery == s.WeComEvery-2
+}
+
 // missing reports whether group i does not exist on the vendor yet.
 func (s Scenario) missing(i int) bool { return share(i, saltMissingGroup, s.MissingGroups) }
 
@@ -110,13 +119,13 @@ func (s Scenario) extras(i int) int {
 // newNotice reports whether group i has a notice not posted yet. A missing
 // group posts every notice it has after its create.
 func (s Scenario) newNotice(i int) bool {
-	return !s.onLunkr(i) && share(i, saltNewNotice, s.NewNotices)
+	return !s.onLunkr(i) && !s.onWeCom(i) && share(i, saltNewNotice, s.NewNotices)
 }
 
 // notices is how many notices group i has in the manifest.
 func (s Scenario) notices(i int) int {
 	switch {
-	case s.onLunkr(i):
+	case s.onLunkr(i) || s.onWeCom(i):
 		return 0
 	case s.newNotice(i):
 		return 2
@@ -140,7 +149,8 @@ func (c Calls) Total() int { return c.Reads + c.Creates + c.Adds + c.Removes + c
 // MinCalls is the minimum of SPEC section 4 for a plan and an apply of the
 // scenario: one read per existing group, one create per missing group, one
 // add-members call per group lacking members, one remove call per pruned
-// group holding extra members, one post per notice not posted yet.
+// group holding extra members, one post per notice not posted yet; on
+// WeCom, one appchat/update (an add) carries both the adds and the removes.
 func (s Scenario) MinCalls() Calls {
 	var c Calls
 	for i := range s.Groups {
@@ -150,6 +160,12 @@ func (s Scenario) MinCalls() Calls {
 			c.Posts += s.notices(i)
 		default:
 			c.Reads++
+			if s.onWeCom(i) {
+				if s.lacking(i) > 0 || s.extras(i) > 0 {
+					c.Adds++
+				}
+				continue
+			}
 			if s.lacking(i) > 0 {
 				c.Adds++
 			}

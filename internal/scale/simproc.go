@@ -27,7 +27,7 @@ const simEnv = "GROUPSYNC_SCALE_SIM"
 // started as a simulator process (simEnv set), and reports whether it was,
 // with the error that ended the serving. A test binary's TestMain calls it
 // first and, when it was one, exits instead of running tests. The process
-// prints one line on stdout, "sim YZJ_URL LUNKR_URL CONTROL_URL", and
+// prints one line on stdout, "sim YZJ_URL LUNKR_URL WECOM_URL CONTROL_URL", and
 // serves until its stdin closes.
 //
 // The simulators run in their own process so that the benchmark's peak RSS
@@ -53,13 +53,18 @@ func serveSims(raw string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	seedVendors(sc, yzj, lk)
-	yzjSrv, lunkrSrv := httptest.NewServer(yzj), httptest.NewServer(lk)
+	wc, err := newSim(wecomVendor)
+	if err != nil {
+		return err
+	}
+	seedVendors(sc, yzj, lk, wc)
+	yzjSrv, lunkrSrv, wecomSrv := httptest.NewServer(yzj), httptest.NewServer(lk), httptest.NewServer(wc)
 	defer yzjSrv.Close()
 	defer lunkrSrv.Close()
-	ctl := httptest.NewServer(simControl(yzj, lk))
+	defer wecomSrv.Close()
+	ctl := httptest.NewServer(simControl(yzj, lk, wc))
 	defer ctl.Close()
-	if _, err := fmt.Fprintf(stdout, "sim %s/ %s/ %s\n", yzjSrv.URL, lunkrSrv.URL, ctl.URL); err != nil {
+	if _, err := fmt.Fprintf(stdout, "sim %s/ %s/ %s/ %s\n", yzjSrv.URL, lunkrSrv.URL, wecomSrv.URL, ctl.URL); err != nil {
 		return fmt.Errorf("announce the simulators' addresses: %w", err)
 	}
 	_, _ = io.Copy(io.Discard, stdin) // until the parent closes it or dies
@@ -76,16 +81,19 @@ func newSim(v spec.Vendor) (vendors.Simulator, error) {
 }
 
 // seedVendors puts the scenario's existing groups in the simulators.
-func seedVendors(sc Scenario, yzj, lk vendors.Simulator) {
-	m := sc.Manifest("", "")
+func seedVendors(sc Scenario, yzj, lk, wc vendors.Simulator) {
+	m := sc.Manifest("", "", "")
 	for i, g := range m.Groups {
 		if sc.missing(i) {
 			continue
 		}
 		live := sc.liveGroup(i, g)
-		if g.Vendor == lunkrVendor {
+		switch g.Vendor {
+		case lunkrVendor:
 			lk.SeedGroup(live)
-		} else {
+		case wecomVendor:
+			wc.SeedGroup(live)
+		default:
 			yzj.SeedGroup(live)
 		}
 	}
@@ -105,14 +113,21 @@ func (s Scenario) liveGroup(i int, g *spec.Group) vendors.Group {
 	for _, m := range members {
 		live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
 	}
+	extraID := yzjUID
+	if g.Vendor == wecomVendor {
+		extraID = wecomID
+	}
 	for k := range s.extras(i) {
-		live.Members = append(live.Members, vendors.LiveMember{ID: yzjUID(s.member(i, s.Members+k))})
+		live.Members = append(live.Members, vendors.LiveMember{ID: extraID(s.member(i, s.Members+k))})
 	}
 	if g.Owner != nil {
 		// The owner (the operator) made the group: it is a manager and a
 		// member.
-		live.Managers = []string{opsUID}
-		live.Members = append(live.Members, vendors.LiveMember{ID: opsUID})
+		live.Managers = []string{g.Owner.ID}
+		live.Members = append(live.Members, vendors.LiveMember{ID: g.Owner.ID})
+		if g.Vendor == wecomVendor {
+			live.Owner = g.Owner.ID // WeCom's read names the owner
+		}
 	}
 	return live
 }
@@ -121,6 +136,9 @@ func (s Scenario) liveGroup(i int, g *spec.Group) vendors.Group {
 func (s Scenario) groupID(i int) string {
 	if s.onLunkr(i) {
 		return fmt.Sprintf("%d", 70_000_000+i)
+	}
+	if s.onWeCom(i) {
+		return fmt.Sprintf("wc%030d", i) // a chatid: 32 of [0-9a-zA-Z]
 	}
 	return fmt.Sprintf("5f%022x", i)
 }
@@ -133,7 +151,7 @@ type simStatus struct {
 
 // simControl serves POST /start?latency=D (set the latency, zero the call
 // counts and the peak RSS) and GET /status (simStatus).
-func simControl(yzj, lk vendors.Simulator) http.Handler {
+func simControl(yzj, lk, wc vendors.Simulator) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
 		latency, err := time.ParseDuration(r.URL.Query().Get("latency"))
@@ -141,23 +159,23 @@ func simControl(yzj, lk vendors.Simulator) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		yzj.SetLatency(latency)
-		lk.SetLatency(latency)
-		yzj.ResetCalls()
-		lk.ResetCalls()
+		for _, s := range []vendors.Simulator{yzj, lk, wc} {
+			s.SetLatency(latency)
+			s.ResetCalls()
+		}
 		resetPeakRSS()
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(simStatus{Calls: countCalls(yzj.Calls(), lk.Calls()), PeakRSS: peakRSS()})
+		_ = json.NewEncoder(w).Encode(simStatus{Calls: countCalls(yzj.Calls(), lk.Calls(), wc.Calls()), PeakRSS: peakRSS()})
 	})
 	return mux
 }
 
 // countCalls sorts the simulators' call counts by kind, as each vendor's
 // descriptor names its calls.
-func countCalls(yzj, lk map[string]int) Calls {
+func countCalls(yzj, lk, wc map[string]int) Calls {
 	var c Calls
-	for v, calls := range map[spec.Vendor]map[string]int{yzjVendor: yzj, lunkrVendor: lk} {
+	for v, calls := range map[spec.Vendor]map[string]int{yzjVendor: yzj, lunkrVendor: lk, wecomVendor: wc} {
 		d, _ := vendors.Lookup(string(v))
 		for name, n := range calls {
 			kind := vendors.CallOther
@@ -188,6 +206,7 @@ type simProcess struct {
 	cmd              *exec.Cmd
 	stdin            io.WriteCloser
 	yzjURL, lunkrURL string
+	wecomURL         string
 	ctlURL           string
 	http             *http.Client
 }
@@ -224,11 +243,11 @@ func startSims(sc Scenario) (*simProcess, error) {
 		p.close()
 		return nil, fmt.Errorf("simulator process: read its first line: %w", err)
 	}
-	if len(f) != 4 || f[0] != "sim" {
+	if len(f) != 5 || f[0] != "sim" {
 		p.close()
 		return nil, fmt.Errorf("simulator process: unexpected first line %q", line)
 	}
-	p.yzjURL, p.lunkrURL, p.ctlURL = f[1], f[2], f[3]
+	p.yzjURL, p.lunkrURL, p.wecomURL, p.ctlURL = f[1], f[2], f[3], f[4]
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	return p, nil
 }

@@ -54,7 +54,7 @@ func NewWorldAt(ctx context.Context, dir string, sc Scenario, loc string) (*Worl
 		return nil, err
 	}
 	w := &World{Scenario: sc, sims: sims}
-	w.Manifest = sc.Manifest(sims.yzjURL, sims.lunkrURL)
+	w.Manifest = sc.Manifest(sims.yzjURL, sims.lunkrURL, sims.wecomURL)
 	w.Clients = clients(w.Manifest, sc.Rate)
 	store, err := state.Open(loc)
 	if err != nil {

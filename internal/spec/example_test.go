@@ -14,14 +14,16 @@ func TestExampleManifest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("examples/groups.yaml: %v", err)
 	}
-	if len(m.People) != 8 || len(m.Groups) != 6 || len(m.Groups) > 20 {
-		t.Errorf("%d people, %d groups; want 8 and 6", len(m.People), len(m.Groups))
+	if len(m.People) != 8 || len(m.Groups) != 8 || len(m.Groups) > 20 {
+		t.Errorf("%d people, %d groups; want 8 and 8", len(m.People), len(m.Groups))
 	}
 	kingdee := &Provider{Name: "kingdee", Vendor: Yunzhijia, Endpoint: "https://www.yunzhijia.com/gateway/",
 		Auth: &Auth{Values: map[string]string{"eid": "10109"}, Env: map[string]string{"secret": "YZJ_IM_SECRET"}}, Operator: "5b90c663e4b0216ee04a768c", OperatorHandle: "erin", Workspace: "10109", RateLimit: 20}
 	coremail := &Provider{Name: "coremail", Vendor: Lunkr, Endpoint: "https://api.lunkr.cn/api/",
 		Auth: &Auth{Values: map[string]string{"clientId": "lk-app-1"}, Env: map[string]string{"clientSecret": "LUNKR_APP_SECRET"}}}
-	if diff := cmp.Diff(map[string]*Provider{"kingdee": kingdee, "coremail": coremail}, m.Providers,
+	wework := &Provider{Name: "wework", Vendor: Vendor("wecom"), Endpoint: "https://qyapi.weixin.qq.com/cgi-bin/",
+		Auth: &Auth{Values: map[string]string{"corpId": "ww0123456789abcdef"}, Env: map[string]string{"corpSecret": "WECOM_SECRET"}}}
+	if diff := cmp.Diff(map[string]*Provider{"kingdee": kingdee, "coremail": coremail, "wework": wework}, m.Providers,
 		cmpopts.IgnoreFields(Provider{}, "Pos")); diff != "" {
 		t.Errorf("providers (-want +got):\n%s", diff)
 	}
@@ -49,6 +51,15 @@ func TestExampleManifest(t *testing.T) {
 		if diff := cmp.Diff(w, byKey[w.Key], cmpopts.IgnoreFields(Group{}, "Pos"), cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("group %s (-want +got):\n%s", w.Key, diff)
 		}
+	}
+
+	frank := Member{Handle: "frank", ID: "frank.z"}
+	fs := byKey["field-sales"]
+	if fs == nil || fs.Owner == nil || *fs.Owner != frank || len(fs.Members) != 3 || !fs.Prune {
+		t.Errorf("field-sales = %+v, want owner frank (frank.z), 3 members, prune", fs)
+	}
+	if ss := byKey["support-shift"]; ss == nil || ss.GroupID != "wrSupportShift2024" {
+		t.Errorf("support-shift = %+v, want the pinned chatid", ss)
 	}
 
 	rc := byKey["release-crew"]

@@ -60,7 +60,8 @@ func checkInvariants(t *testing.T, m *Manifest) {
 		if g.Key == "" || p == nil || g.Vendor != p.Vendor {
 			t.Fatalf("group %+v: bad key, provider or vendor", g)
 		}
-		if (g.Vendor == Yunzhijia) != (g.Owner != nil) || (g.Vendor == Lunkr) != (g.Type != "") {
+		d, _ := lookup(g.Vendor)
+		if d == nil || (d.Fields.Owner != vendors.OwnerNone) != (g.Owner != nil) || (len(d.Fields.Types) > 0) != (g.Type != "") {
 			t.Fatalf("group %s: owner %v, type %q on %s", g.Key, g.Owner, g.Type, g.Vendor)
 		}
 		for _, mem := range append(append([]Member{}, g.Members...), g.Subscribers...) {

@@ -26,6 +26,9 @@ func (b *builder) addGroup(r *rawGroup) {
 			b.vendorGroup(c, d)
 		}
 		c.g.Members = b.resolveAll(c.p.Vendor, r.members, c.label+": member")
+		if d, ok := lookup(c.p.Vendor); ok {
+			b.vendorLimits(c, d)
+		}
 		b.groupID(c)
 		b.groupPrune(c)
 	}

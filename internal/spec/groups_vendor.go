@@ -3,6 +3,7 @@ package spec
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"groupsync/internal/vendors"
 )
@@ -34,6 +35,39 @@ func (b *builder) vendorGroup(c *groupCheck, d *vendors.Vendor) {
 	}
 	if c.r.memberItems == 0 && f.MembersRequired {
 		b.errs.add(c.r.pos, "%s: a %s group needs at least one member (or a groupId to adopt an existing group)", c.label, d.Name)
+	}
+}
+
+// vendorLimits checks the group's name length and member count against
+// the vendor's limits (the owner counts as a member); the least members
+// hold for a group to create, not one adopted by groupId.
+func (b *builder) vendorLimits(c *groupCheck, d *vendors.Vendor) {
+	f := d.Fields
+	if f.NameMaxLen > 0 && c.r.name.set {
+		if n := utf8.RuneCountInString(c.r.name.val); n > f.NameMaxLen {
+			b.errs.add(c.r.name.pos, "%s: name has %d characters: a %s group's name has at most %d", c.label, n, d.Name, f.NameMaxLen)
+		}
+	}
+	if f.MembersMin <= 0 && f.MembersMax <= 0 || c.r.memberItems != len(c.g.Members) {
+		return // a member that did not resolve is reported already
+	}
+	ids := map[string]bool{}
+	for _, m := range c.g.Members {
+		ids[m.ID] = true
+	}
+	if c.g.Owner != nil {
+		ids[c.g.Owner.ID] = true
+	}
+	at := c.r.pos
+	if pos, given := c.r.fields["members"]; given {
+		at = pos
+	}
+	_, pinned := c.r.fields["groupId"]
+	switch n := len(ids); {
+	case f.MembersMax > 0 && n > f.MembersMax:
+		b.errs.add(at, "%s: %d members (owner included): a %s group has at most %d", c.label, n, d.Name, f.MembersMax)
+	case f.MembersMin > 0 && n < f.MembersMin && !pinned && c.r.memberItems > 0:
+		b.errs.add(at, "%s: %d member(s) (owner included): a %s group has at least %d", c.label, n, d.Name, f.MembersMin)
 	}
 }
 

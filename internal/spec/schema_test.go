@@ -218,6 +218,7 @@ var notExpressible = map[string]string{
 	"subscribers-not-systopic":     "needs the group's type and vendor together",
 	"type-on-yunzhijia":            "needs the group's provider's vendor",
 	"yunzhijia-no-owner":           "needs the provider's operator",
+	"wecom-rules":                  "name length, member counts and the owner depend on the group's provider's vendor",
 }
 
 // TestSchemaRejectsInvalid: every invalid manifest the schema can express

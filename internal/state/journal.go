@@ -52,7 +52,7 @@ type Intent struct {
 	Kind      IntentKind
 	Name      string // group name (create) or notice title
 	Hash      string // content hash for posts, "" for create
-	GroupID   string // target group for posts, "" for create
+	GroupID   string // target group for posts; for a create, the id groupsync chose (a vendor with Capabilities.ChosenID), else ""
 	StartedAt time.Time
 	// AttemptedAt is when the last attempt of the call ended with an
 	// unknown outcome (zero when only StartedAt is known, as after a crash).

@@ -35,6 +35,10 @@ type Vendor struct {
 	// Auth is how a token is had from an app's credentials (`auth:`); nil
 	// when the vendor takes no auth block (token or tokenCommand only).
 	Auth *Auth
+	// CreatesPerApply, when positive, is the most groups of the vendor one
+	// apply may create (WeCom: 1,000 a day); the plan blocks the creates
+	// past it.
+	CreatesPerApply int
 	// PathRateLimit is the default limit of calls per second to each API
 	// path when the provider sets no rateLimit; 0 is none.
 	PathRateLimit float64
@@ -113,6 +117,13 @@ type Fields struct {
 	// groupId needs neither).
 	NameRequired    bool
 	MembersRequired bool
+	// NameMaxLen, when positive, is the most characters a group's name may
+	// have (WeCom 50).
+	NameMaxLen int
+	// MembersMin and MembersMax, when positive, bound a group's members,
+	// its owner included (WeCom 2 to 2,000); MembersMin holds for a group
+	// to create only.
+	MembersMin, MembersMax int
 	// Workspace says that a provider takes `workspace:` (an id of the
 	// tenant, for links).
 	Workspace bool

@@ -38,6 +38,10 @@ type Transport struct {
 	Limiter *rate.Limiter // one limit for every call; nil means none
 	Logger  *slog.Logger  // nil means no logging
 
+	// TokenParam is the query parameter the access token goes in;
+	// "" means accessToken (WeCom's is access_token).
+	TokenParam string
+
 	// PathLimit, when positive and Limiter is nil, limits each Call.Path
 	// (each vendor endpoint) on its own to this many calls per second: the
 	// vendors publish their limits per API, not per client.
@@ -253,7 +257,11 @@ func (t *Transport) newRequest(ctx context.Context, c Call, body []byte, tok str
 	for k, v := range c.Query {
 		q[k] = v
 	}
-	q.Set("accessToken", tok)
+	param := t.TokenParam
+	if param == "" {
+		param = "accessToken"
+	}
+	q.Set(param, tok)
 	u := t.BaseURL + c.Path + "?" + q.Encode()
 	var rd io.Reader
 	if body != nil {
@@ -332,9 +340,10 @@ func (t *Transport) classify(c Call, tok string, resp *http.Response, data []byt
 		if ve.Err != nil {
 			ve.Err = redactedError{t.Token.Redact(ve.Err.Error())}
 		}
-		// A vendor code for rate limiting (Lunkr 10008) says the call was
-		// refused, not made: any call may retry it, as after a 429.
-		return attemptResult{token: tok, err: ve, unauthorized: errors.Is(ve, ErrUnauthorized), retry: errors.Is(ve, ErrRateLimited)}
+		// A vendor code for rate limiting (Lunkr 10008, WeCom 45009) or for
+		// a busy system (WeCom -1) says the call was refused, not made: any
+		// call may retry it, as after a 429 or a 503.
+		return attemptResult{token: tok, err: ve, unauthorized: errors.Is(ve, ErrUnauthorized), retry: errors.Is(ve, ErrRateLimited) || errors.Is(ve, ErrTransient)}
 	}
 	cause := redactedError{t.Token.Redact(err.Error())}
 	// A decoder's error already says "unreadable answer: …": said once.

@@ -23,6 +23,19 @@ type Capabilities struct {
 	Banners       bool // post group banners
 	ListGroups    bool // list the groups of a user (used to recover unknown creates)
 	History       bool // create a merged message history
+
+	// Rename and ChangeOwner: an existing group's name and owner can be
+	// changed (WeCom appchat/update).
+	Rename      bool
+	ChangeOwner bool
+	// ChosenID: the client chooses a new group's id (CreateRequest.ID), so
+	// the id is journaled before the create is sent, and a lost create is
+	// settled by reading that id: found, it is bound; not found, the create
+	// is sent again with the same id, which the vendor refuses to make twice.
+	ChosenID bool
+	// OneUpdate: one call (Updater.UpdateGroup) carries every change of a
+	// group (name, owner, adds, removes); the client is an Updater.
+	OneUpdate bool
 }
 
 // LiveMember is a member as a vendor reports it. Yunzhijia fills ID only;
@@ -40,7 +53,8 @@ type Group struct {
 	Type        string       `json:"type,omitempty"`
 	CreateTime  int64        `json:"createTime,omitempty"` // Unix milliseconds; 0 when unknown
 	Managers    []string     `json:"managers,omitempty"`
-	Members     []LiveMember `json:"members"` // includes managers
+	Owner       string       `json:"owner,omitempty"` // the owner's id, where the vendor reads one (WeCom)
+	Members     []LiveMember `json:"members"`         // includes managers
 	Subscribers []LiveMember `json:"subscribers,omitempty"`
 	// Info says that the group's name and current notice were read (a full
 	// read: Yunzhijia groupInfo); Notice is then the current notice, nil
@@ -77,6 +91,37 @@ type CreateRequest struct {
 	Type        string   // Lunkr group type; empty means topic
 	Members     []string // vendor ids of every desired member
 	Subscribers []string // Lunkr sysTopic only
+	// ID is the id the client chose for the group (Capabilities.ChosenID),
+	// journaled before the call; "" lets the vendor choose.
+	ID string
+	// Owner is the group's owner where the vendor takes one apart from the
+	// operator (WeCom); "" means the operator, if any.
+	Owner string
+}
+
+// GroupUpdate is every change of one group, sent as one call by a vendor
+// with Capabilities.OneUpdate. Empty fields change nothing.
+type GroupUpdate struct {
+	Name   string
+	Owner  string
+	Add    []string
+	Remove []string
+}
+
+// Updater is a Client whose vendor changes a group in one call
+// (Capabilities.OneUpdate).
+type Updater interface {
+	Client
+	// UpdateGroup sends u as one call; it is idempotent and retried like
+	// AddMembers.
+	UpdateGroup(ctx context.Context, groupID, operator string, u GroupUpdate) error
+}
+
+// IDChooser is a Client that chooses new groups' ids (Capabilities.ChosenID).
+type IDChooser interface {
+	Client
+	// NewGroupID returns a fresh random group id of the vendor's form.
+	NewGroupID() (string, error)
 }
 
 // Notice is a group notice: the one type the manifest (spec), the plan

@@ -7,6 +7,7 @@ package registry
 import (
 	"groupsync/internal/vendors"
 	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/wecom"
 	"groupsync/internal/vendors/yunzhijia"
 )
 
@@ -15,4 +16,5 @@ import (
 func init() {
 	vendors.Register(yunzhijia.Descriptor)
 	vendors.Register(lunkr.Descriptor)
+	vendors.Register(wecom.Descriptor)
 }
