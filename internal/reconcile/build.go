@@ -445,8 +445,13 @@ func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors
 		}
 	}
 	if len(extra) > 0 {
-		gp.Drift = append(gp.Drift, Drift{Kind: DriftExtraMember, Members: extra,
-			Fix: "not in manifest, no removal API"})
+		// A vendor that can remove does so only under prune (which takes
+		// these back out of the drift): say how to turn it on.
+		fix := "not in manifest, no removal API"
+		if caps.RemoveMembers && !g.Prune {
+			fix = "not in manifest (prune is off: set prune: true to remove)"
+		}
+		gp.Drift = append(gp.Drift, Drift{Kind: DriftExtraMember, Members: extra, Fix: fix})
 	}
 	if d, ok := vendors.Lookup(string(g.Vendor)); ok && d.Fields.SubscribersType != "" && g.Type == d.Fields.SubscribersType {
 		missing, extra := diffMembers(nil, g.Subscribers, live.Subscribers)

@@ -189,7 +189,7 @@ type DriftKind string
 const (
 	DriftMissingMember     DriftKind = "missing-member"     // the vendor cannot add members
 	DriftMissingSubscriber DriftKind = "missing-subscriber" // the vendor cannot add subscribers
-	DriftExtraMember       DriftKind = "extra-member"       // no removal API
+	DriftExtraMember       DriftKind = "extra-member"       // prune off, protected, or no removal API
 	DriftExtraSubscriber   DriftKind = "extra-subscriber"
 	DriftName              DriftKind = "name" // no rename API
 	DriftType              DriftKind = "type"

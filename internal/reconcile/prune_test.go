@@ -96,11 +96,11 @@ func TestPlanPrune(t *testing.T) {
 			fix:   keptFix,
 		},
 		{
-			name:  "prune off: drift as before",
+			name:  "prune off: drift that says how to turn it on",
 			group: yzjGroup("crew", bob),
 			live:  withManagers(live(yzjID, alice, bob, carol), alice),
 			kept:  []string{carol},
-			fix:   "not in manifest, no removal API",
+			fix:   "not in manifest (prune is off: set prune: true to remove)",
 		},
 	}
 	for _, tt := range tests {
