@@ -5,7 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"groupsync/internal/vendors/jsonscan"
 )
 
 // wireUsers is a list of users (members, subscribers). It decodes the
@@ -29,156 +30,39 @@ func (us *wireUsers) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// userScanner reads a JSON value that encoding/json has already found
-// valid; ok turns false at the first thing it does not handle.
-type userScanner struct {
-	b  string // the whole value: the strings read are slices of it, one allocation for all
-	i  int
-	ok bool
-}
-
-func (s *userScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// peek returns the next byte after white space, 0 at the end.
-func (s *userScanner) peek() byte {
-	s.ws()
-	if s.i >= len(s.b) {
-		return 0
-	}
-	return s.b[s.i]
-}
-
-// expect consumes c after white space.
-func (s *userScanner) expect(c byte) {
-	if s.peek() != c {
-		s.ok = false
-		return
-	}
-	s.i++
-}
-
-// str reads a string with no escapes, valid UTF-8.
-func (s *userScanner) str() string {
-	if s.peek() != '"' {
-		s.ok = false
-		return ""
-	}
-	start := s.i + 1
-	end := start
-	ascii := true
-	for end < len(s.b) {
-		c := s.b[end]
-		if c == '"' {
-			break
-		}
-		if c == '\\' || c < 0x20 {
-			s.ok = false
-			return ""
-		}
-		ascii = ascii && c < utf8.RuneSelf
-		end++
-	}
-	if end >= len(s.b) || !ascii && !utf8.ValidString(s.b[start:end]) {
-		s.ok = false
-		return ""
-	}
-	s.i = end + 1
-	return s.b[start:end]
-}
-
-// literal reads a number, true, false or null as written.
-func (s *userScanner) literal() string {
-	s.ws()
-	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			break
-		}
-		s.i++
-	}
-	lit := s.b[start:s.i]
-	if lit != "null" && lit != "true" && lit != "false" && !isJSONNumber(lit) {
-		s.ok = false
-	}
-	return lit
-}
-
-// isJSONNumber reports whether lit is a number as JSON writes one.
-func isJSONNumber(lit string) bool {
-	i := 0
-	digits := func() bool {
-		start := i
-		for i < len(lit) && lit[i] >= '0' && lit[i] <= '9' {
-			i++
-		}
-		return i > start
-	}
-	if i < len(lit) && lit[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(lit) && lit[i] == '0':
-		i++
-	case !digits():
-		return false
-	}
-	if i < len(lit) && lit[i] == '.' {
-		i++
-		if !digits() {
-			return false
-		}
-	}
-	if i < len(lit) && (lit[i] == 'e' || lit[i] == 'E') {
-		i++
-		if i < len(lit) && (lit[i] == '+' || lit[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	return i == len(lit)
-}
+// userScanner reads a user list that encoding/json has already found
+// valid; OK turns false at the first thing it does not handle.
+type userScanner struct{ jsonscan.Scanner }
 
 func isNumber(lit string) bool { return lit != "" && (lit[0] == '-' || lit[0] >= '0' && lit[0] <= '9') }
 
 // scanUsers decodes a list of users in one pass, or reports false.
 func scanUsers(b []byte) (wireUsers, bool) {
-	s := &userScanner{b: string(b), ok: true}
+	s := &userScanner{*jsonscan.New(string(b))}
 	us, _ := s.users(0)
-	return us, s.ok && s.end()
+	return us, s.OK && s.End()
 }
 
 // users reads a list of users, or null (nil, true); hint is how many the
 // answer says there are (memberCount, when it came first), a capacity.
 func (s *userScanner) users(hint int) (us wireUsers, null bool) {
-	if s.peek() == 'n' {
-		if s.literal() != "null" {
-			s.ok = false
+	if s.Peek() == 'n' {
+		if s.Literal() != "null" {
+			s.OK = false
 		}
 		return nil, true
 	}
-	s.expect('[')
+	s.Expect('[')
 	out := make(wireUsers, 0, min(max(hint, 0), 4096))
-	if s.peek() == ']' {
-		s.i++
+	if s.Peek() == ']' {
+		s.I++
 		return out, false
 	}
-	for s.ok {
+	for s.OK {
 		var u wireUser
-		switch s.peek() {
+		switch s.Peek() {
 		case '"':
-			v := s.str()
+			v := s.Str()
 			if strings.Contains(v, "@") {
 				u.Email = v
 			} else {
@@ -187,19 +71,19 @@ func (s *userScanner) users(hint int) (us wireUsers, null bool) {
 		case '{':
 			u = s.user()
 		default:
-			s.ok = false
+			s.OK = false
 			return nil, false
 		}
 		out = append(out, u)
-		switch s.peek() {
+		switch s.Peek() {
 		case ',':
-			s.i++
+			s.I++
 			continue
 		case ']':
-			s.i++
+			s.I++
 			return out, false
 		}
-		s.ok = false
+		s.OK = false
 	}
 	return nil, false
 }
@@ -207,9 +91,9 @@ func (s *userScanner) users(hint int) (us wireUsers, null bool) {
 // scanInfo decodes groups/info's var in one pass, or reports false: then
 // encoding/json decodes it, with its errors.
 func scanInfo(b []byte) (wireInfo, bool) {
-	s := &userScanner{b: string(b), ok: true}
+	s := &userScanner{*jsonscan.New(string(b))}
 	w := s.info()
-	return w, s.ok && s.end()
+	return w, s.OK && s.End()
 }
 
 // scanInfoAnswer decodes a whole groups/info answer in one pass when it is
@@ -218,33 +102,33 @@ func scanInfo(b []byte) (wireInfo, bool) {
 // their errors. What it accepts is valid JSON: it checks what it reads.
 func scanInfoAnswer(body []byte) (wireInfo, bool) {
 	var w wireInfo
-	s := &userScanner{b: string(body), ok: true}
-	s.expect('{')
+	s := &userScanner{*jsonscan.New(string(body))}
+	s.Expect('{')
 	code, hasVar := "", false
-	for s.ok {
-		key := s.str()
-		s.expect(':')
+	for s.OK {
+		key := s.Str()
+		s.Expect(':')
 		switch {
-		case !s.ok:
-		case key == "code" && s.peek() == '"':
-			code = s.str()
+		case !s.OK:
+		case key == "code" && s.Peek() == '"':
+			code = s.Str()
 		case key == "code":
-			if code = s.literal(); !isNumber(code) {
-				s.ok = false
+			if code = s.Literal(); !isNumber(code) {
+				s.OK = false
 			}
-		case key == "var" && s.peek() == '{':
+		case key == "var" && s.Peek() == '{':
 			w, hasVar = s.info(), true
 		default:
-			s.ok = false
+			s.OK = false
 		}
-		switch s.peek() {
+		switch s.Peek() {
 		case ',':
-			s.i++
+			s.I++
 		case '}':
-			s.i++
-			return w, s.ok && s.end() && hasVar && code == CodeOK
+			s.I++
+			return w, s.OK && s.End() && hasVar && code == CodeOK
 		default:
-			s.ok = false
+			s.OK = false
 		}
 	}
 	return w, false
@@ -253,18 +137,18 @@ func scanInfoAnswer(body []byte) (wireInfo, bool) {
 // info reads groups/info's var.
 func (s *userScanner) info() wireInfo {
 	var w wireInfo
-	s.expect('{')
-	if s.peek() == '}' {
-		s.i++
+	s.Expect('{')
+	if s.Peek() == '}' {
+		s.I++
 		return w
 	}
-	for s.ok {
-		key := s.str()
-		s.expect(':')
-		if !s.ok {
+	for s.OK {
+		key := s.Str()
+		s.Expect(':')
+		if !s.OK {
 			break
 		}
-		switch c := s.peek(); {
+		switch c := s.Peek(); {
 		case key == "members" || key == "subscribers":
 			us, null := s.users(int(w.MemberCount))
 			switch {
@@ -276,7 +160,7 @@ func (s *userScanner) info() wireInfo {
 				w.Members = &us
 			}
 		case c == '"':
-			v := s.str()
+			v := s.Str()
 			switch key {
 			case "groupId":
 				w.GroupID = text(v)
@@ -288,9 +172,9 @@ func (s *userScanner) info() wireInfo {
 				s.unknown(key, infoFields)
 			}
 		case c == '{' || c == '[':
-			s.ok = false // a nested value: encoding/json's
+			s.OK = false // a nested value: encoding/json's
 		default:
-			lit := s.literal()
+			lit := s.Literal()
 			switch {
 			case lit == "null":
 				// null leaves a field as it was (members and subscribers
@@ -303,7 +187,7 @@ func (s *userScanner) info() wireInfo {
 			case key == "createTime" || key == "memberCount":
 				n, err := strconv.ParseInt(lit, 10, 64)
 				if err != nil {
-					s.ok = false
+					s.OK = false
 				}
 				if key == "createTime" {
 					w.CreateTime = integer(n)
@@ -314,14 +198,14 @@ func (s *userScanner) info() wireInfo {
 				s.unknown(key, infoFields)
 			}
 		}
-		switch s.peek() {
+		switch s.Peek() {
 		case ',':
-			s.i++
+			s.I++
 		case '}':
-			s.i++
+			s.I++
 			return w
 		default:
-			s.ok = false
+			s.OK = false
 		}
 	}
 	return w
@@ -332,28 +216,22 @@ var (
 	userFields = []string{"userId", "email", "userName", "role"}
 )
 
-// end reports whether only white space is left.
-func (s *userScanner) end() bool {
-	s.ws()
-	return s.i == len(s.b)
-}
-
 // user reads one user object.
 func (s *userScanner) user() wireUser {
 	var u wireUser
-	s.expect('{')
-	if s.peek() == '}' {
-		s.i++
+	s.Expect('{')
+	if s.Peek() == '}' {
+		s.I++
 		return u
 	}
-	for s.ok {
-		key := s.str()
-		s.expect(':')
-		if !s.ok {
+	for s.OK {
+		key := s.Str()
+		s.Expect(':')
+		if !s.OK {
 			return u
 		}
-		if s.peek() == '"' {
-			v := s.str()
+		if s.Peek() == '"' {
+			v := s.Str()
 			switch key {
 			case "userId":
 				u.UserID = text(v)
@@ -365,10 +243,10 @@ func (s *userScanner) user() wireUser {
 				s.unknown(key, userFields)
 			}
 		} else {
-			lit := s.literal()
+			lit := s.Literal()
 			switch {
-			case s.peek() != ',' && s.peek() != '}':
-				s.ok = false // a nested value
+			case s.Peek() != ',' && s.Peek() != '}':
+				s.OK = false // a nested value
 			case lit == "null":
 				if key == "role" {
 					u.Role = nil
@@ -380,24 +258,24 @@ func (s *userScanner) user() wireUser {
 			case key == "role" && isNumber(lit):
 				n, err := strconv.ParseInt(lit, 10, 64)
 				if err != nil {
-					s.ok = false
+					s.OK = false
 				}
 				r := integer(n)
 				u.Role = &r
 			case isKnown(key):
-				s.ok = false // a type encoding/json refuses: its error
+				s.OK = false // a type encoding/json refuses: its error
 			default:
 				s.unknown(key, userFields)
 			}
 		}
-		switch s.peek() {
+		switch s.Peek() {
 		case ',':
-			s.i++
+			s.I++
 		case '}':
-			s.i++
+			s.I++
 			return u
 		default:
-			s.ok = false
+			s.OK = false
 		}
 	}
 	return u
@@ -412,7 +290,7 @@ func isKnown(key string) bool {
 func (s *userScanner) unknown(key string, known []string) {
 	for _, k := range known {
 		if strings.EqualFold(k, key) {
-			s.ok = false
+			s.OK = false
 		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 const moduleRoot = "../../.."
 
 // notVendors are the packages under internal/vendors that are not a vendor.
-var notVendors = []string{"registry", "simfault", "vendorstest"}
+var notVendors = []string{"jsonscan", "registry", "simfault", "vendorstest"}
 
 // vendorPackages lists the import paths of the vendor packages: every
 // directory under internal/vendors but the ones above.

@@ -1,6 +1,6 @@
 package yunzhijia
 
-import "unicode/utf8"
+import "groupsync/internal/vendors/jsonscan"
 
 // scanGroupUsers decodes the common success answer of groupUsers in one
 // pass, without reflection: {"data": {"managerIds": [...],
@@ -11,14 +11,14 @@ import "unicode/utf8"
 // JSON: it checks what it reads.
 func scanGroupUsers(body []byte) (groupUsersData, bool) {
 	var d groupUsersData
-	s := &scanner{b: body, ok: true}
+	s := &scanner{*jsonscan.New(string(body))}
 	var seen [4]bool
 	success := false
-	s.expect('{')
-	for s.ok {
-		key := s.str()
-		s.expect(':')
-		if !s.ok {
+	s.Expect('{')
+	for s.OK {
+		key := s.Str()
+		s.Expect(':')
+		if !s.OK {
 			break
 		}
 		i := -1
@@ -28,35 +28,35 @@ func scanGroupUsers(body []byte) (groupUsersData, bool) {
 			d = s.data()
 		case "success":
 			i = 1
-			success = s.literal() == "true"
+			success = s.Literal() == "true"
 		case "errorCode":
 			i = 2
-			if lit := s.literal(); lit != "null" && !isNumber(lit) {
-				s.ok = false
+			if lit := s.Literal(); lit != "null" && !jsonscan.IsNumber(lit) {
+				s.OK = false
 			}
 		case "error":
 			i = 3
-			if s.peek() == '"' {
-				s.str()
-			} else if s.literal() != "null" {
-				s.ok = false
+			if s.Peek() == '"' {
+				s.Str()
+			} else if s.Literal() != "null" {
+				s.OK = false
 			}
 		default:
-			s.ok = false
+			s.OK = false
 		}
 		if i < 0 || seen[i] {
-			s.ok = false
+			s.OK = false
 			break
 		}
 		seen[i] = true
-		switch s.peek() {
+		switch s.Peek() {
 		case ',':
-			s.i++
+			s.I++
 		case '}':
-			s.i++
-			return d, s.ok && s.end() && success && seen[0]
+			s.I++
+			return d, s.OK && s.End() && success && seen[0]
 		default:
-			s.ok = false
+			s.OK = false
 		}
 	}
 	return d, false
@@ -65,22 +65,22 @@ func scanGroupUsers(body []byte) (groupUsersData, bool) {
 // data reads groupUsers' data object.
 func (s *scanner) data() groupUsersData {
 	var d groupUsersData
-	s.expect('{')
-	if s.peek() == '}' {
-		s.i++
+	s.Expect('{')
+	if s.Peek() == '}' {
+		s.I++
 		return d
 	}
 	var seen [2]bool
-	for s.ok {
-		key := s.str()
-		s.expect(':')
+	for s.OK {
+		key := s.Str()
+		s.Expect(':')
 		var ids []string
-		if s.peek() == 'n' {
-			if s.literal() != "null" {
-				s.ok = false
+		if s.Peek() == 'n' {
+			if s.Literal() != "null" {
+				s.OK = false
 			}
 		} else {
-			ids = s.strings()
+			ids = s.Strings()
 		}
 		switch {
 		case key == "managerIds" && !seen[0]:
@@ -88,148 +88,21 @@ func (s *scanner) data() groupUsersData {
 		case key == "participantIds" && !seen[1]:
 			d.ParticipantIDs, seen[1] = ids, true
 		default:
-			s.ok = false
+			s.OK = false
 		}
-		switch s.peek() {
+		switch s.Peek() {
 		case ',':
-			s.i++
+			s.I++
 		case '}':
-			s.i++
+			s.I++
 			return d
 		default:
-			s.ok = false
+			s.OK = false
 		}
 	}
 	return d
 }
 
-// scanner reads JSON that it checks as it goes; ok turns false at the
+// scanner reads JSON that it checks as it goes; OK turns false at the
 // first thing it does not handle.
-type scanner struct {
-	b  []byte
-	i  int
-	ok bool
-}
-
-func (s *scanner) peek() byte {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-			continue
-		}
-		return s.b[s.i]
-	}
-	return 0
-}
-
-func (s *scanner) end() bool { return s.peek() == 0 && s.i == len(s.b) }
-
-func (s *scanner) expect(c byte) {
-	if s.peek() != c {
-		s.ok = false
-		return
-	}
-	s.i++
-}
-
-// str reads a string with no escape and no control character, valid UTF-8.
-func (s *scanner) str() string {
-	if s.peek() != '"' {
-		s.ok = false
-		return ""
-	}
-	start := s.i + 1
-	end := start
-	for end < len(s.b) && s.b[end] != '"' {
-		if s.b[end] == '\\' || s.b[end] < 0x20 {
-			s.ok = false
-			return ""
-		}
-		end++
-	}
-	if end >= len(s.b) || !utf8.Valid(s.b[start:end]) {
-		s.ok = false
-		return ""
-	}
-	s.i = end + 1
-	return string(s.b[start:end])
-}
-
-// strings reads a list of strings; [] is an empty list, not nil.
-func (s *scanner) strings() []string {
-	s.expect('[')
-	out := []string{}
-	if s.peek() == ']' {
-		s.i++
-		return out
-	}
-	for s.ok {
-		out = append(out, s.str())
-		switch s.peek() {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return out
-		default:
-			s.ok = false
-		}
-	}
-	return nil
-}
-
-// literal reads true, false, null or a number.
-func (s *scanner) literal() string {
-	s.peek()
-	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			break
-		}
-		s.i++
-	}
-	lit := string(s.b[start:s.i])
-	if lit != "null" && lit != "true" && lit != "false" && !isNumber(lit) {
-		s.ok = false
-	}
-	return lit
-}
-
-// isNumber reports whether lit is a number as JSON writes one.
-func isNumber(lit string) bool {
-	i := 0
-	digits := func() bool {
-		start := i
-		for i < len(lit) && lit[i] >= '0' && lit[i] <= '9' {
-			i++
-		}
-		return i > start
-	}
-	if i < len(lit) && lit[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(lit) && lit[i] == '0':
-		i++
-	case !digits():
-		return false
-	}
-	if i < len(lit) && lit[i] == '.' {
-		i++
-		if !digits() {
-			return false
-		}
-	}
-	if i < len(lit) && (lit[i] == 'e' || lit[i] == 'E') {
-		i++
-		if i < len(lit) && (lit[i] == '+' || lit[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	return i == len(lit)
-}
+type scanner struct{ jsonscan.Scanner }
