@@ -17,7 +17,7 @@ import (
 	"groupsync/internal/state"
 )
 
-const stateSynopsis = `state list [--format text|json] | state runs [--limit N] [--format text|json] | state show KEY | state import KEY GROUPID --provider NAME [-f PATH...] [--force] | state forget KEY [--yes] | state resolve KEY posted|not-posted [--hash HASH] | state unlock LOCK_ID [--yes] | state copy FROM TO [--force]`
+const stateSynopsis = `state list [--format text|json] | state runs [--limit N] [--format text|json] | state show KEY | state import KEY GROUPID --provider NAME [-f PATH...] [--force] | state forget KEY [--yes] [--settle D] | state resolve KEY posted|not-posted [--hash HASH] | state unlock LOCK_ID [--yes] | state copy FROM TO [--force]`
 
 func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("state", stateSynopsis, "groupsync state import legacy-room 5bee7172e4b0f6bbaa32b4bf --provider kingdee")
@@ -31,6 +31,7 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 		force    bool
 		format   string
 		limit    int
+		settle   time.Duration
 	)
 	a.addCommon(fs, &c)
 	fs.StringVar(&provider, "provider", "", "provider `name` of an imported group")
@@ -39,6 +40,7 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	fs.IntVar(&limit, "limit", 20, "runs: how many of the latest runs to show (0: all)")
 	fs.StringVar(&hash, "hash", "", "resolve only the notice or banner with this content `hash` (the plan's fix names it)")
 	addLockStale(fs, &stale)
+	addSettle(fs, &settle)
 	fs.Var(&files, "f", "manifest `file or directory` (repeatable): import checks the provider and the id against it")
 	fs.BoolVar(&force, "force", false, "import: rebind a key already bound to another group; copy: replace a target state that is not empty")
 	pos, err := a.parseArgs(fs, args)
@@ -113,6 +115,9 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	case "import":
 		return a.stateImport(ctx, store, pos[1], pos[2], provider, files, force)
 	case "forget":
+		if err := a.refuseSettling(ctx, store, pos[1], settle); err != nil {
+			return err
+		}
 		if !yes && !a.confirm(fmt.Sprintf("Forget %s? Its group is left as it is on the vendor; the next apply creates a new one unless the manifest pins an id. Type 'yes': ", pos[1])) {
 			return errors.New("state forget cancelled (use --yes when not on a terminal)")
 		}
@@ -356,4 +361,25 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// refuseSettling refuses to forget a key whose create of unknown outcome is
+// still settling: the vendor may yet make its group, and a forgotten key is
+// created again by the next apply, so forgetting it now could make the
+// group twice (SPEC section 7.7).
+func (a *app) refuseSettling(ctx context.Context, store *state.Store, key string, settle time.Duration) error {
+	intents, err := store.OpenIntents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range intents {
+		if in.Key != key || in.Kind != state.IntentCreate {
+			continue
+		}
+		if until := in.LastAttempt().Add(settle); a.now().Before(until) {
+			return fmt.Errorf("the create of %s last sent at %s has an unknown outcome and is settling until %s: the vendor may still make its group, and forgetting %s now could create it twice; nothing was changed\nhint: wait until then and look for the group on the vendor (`groupsync plan` finds it where the vendor can list groups); pin it with groupId: or `groupsync state import` if it is there; --settle 0 forgets at once",
+				key, in.LastAttempt().Local().Format(time.TimeOnly), until.Local().Format(time.TimeOnly), key)
+		}
+	}
+	return nil
 }

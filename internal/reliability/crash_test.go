@@ -357,8 +357,10 @@ func (r *crashRig) resolveByHand(tally map[string]int, resolve bool) int {
 				ids := r.w.groupsNamed(g.Vendor, g.Name)
 				switch len(ids) {
 				case 0:
-					// On a terminal, forget asks; --yes is the answer.
-					r.cli.runOK(t, append(fixCommand(t, is.Fix, "state forget"), "--yes"))
+					// On a terminal, forget asks; --yes is the answer. The
+					// person's --settle is their plan's: forget refuses a
+					// create still settling by it.
+					r.cli.runOK(t, append(fixCommand(t, is.Fix, "state forget"), "--yes", "--settle", r.o.settle.String()))
 					tally["forget"]++
 				case 1:
 					r.cli.runOK(t, replaceArg(fixCommand(t, is.Fix, "state import"), "ID", ids[0]))
