@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,19 +67,22 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err := checkRunTimeout(f.runTimeout); err != nil {
 		return err
 	}
-	var saved *reconcile.Plan
+	var (
+		saved *reconcile.Plan
+		m     *spec.Manifest
+	)
 	switch {
 	case len(pos) == 1 && len(f.files) == 0:
-		if saved, err = readPlan(pos[0]); err != nil {
+		if saved, m, err = a.loadSaved(pos[0]); err != nil {
 			return err
 		}
 		f.files = saved.ManifestFiles
 	case len(pos) > 0:
 		return fmt.Errorf("apply takes either -f PATH... or one saved plan file, not %q\nhint: groupsync apply -f groups.yaml, or groupsync plan -f groups.yaml --out plan.json && groupsync apply plan.json", strings.Join(pos, " "))
-	}
-	m, err := a.load(f.files)
-	if err != nil {
-		return err
+	default:
+		if m, err = a.load(f.files); err != nil {
+			return err
+		}
 	}
 	if saved != nil && saved.ManifestDigest != m.Digest {
 		return fmt.Errorf("the manifest changed since the plan %s was saved; nothing was changed\nhint: make a new plan with `groupsync plan -f %s --out %s`, review it and apply that", pos[0], strings.Join(f.files, " -f "), pos[0])
@@ -363,4 +367,43 @@ func blockedGroups(p *reconcile.Plan) []string {
 		}
 	}
 	return keys
+}
+
+// loadSaved reads the saved plan at path and loads the manifests it names.
+// The plan is decoded while the manifests load: both are work an apply does
+// before its first call, and each takes a core.
+func (a *app) loadSaved(path string) (*reconcile.Plan, *spec.Manifest, error) {
+	data, err := readPlanFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := planManifests(data)
+	if len(files) == 0 {
+		// Not a plan as groupsync writes one: decodePlan says what is wrong.
+		p, err := decodePlan(path, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		files = p.ManifestFiles
+	}
+	type decoded struct {
+		p   *reconcile.Plan
+		err error
+	}
+	done := make(chan decoded, 1)
+	go func() {
+		p, err := decodePlan(path, data)
+		done <- decoded{p, err}
+	}()
+	m, lerr := a.load(files)
+	d := <-done
+	switch {
+	case d.err != nil:
+		return nil, nil, d.err
+	case lerr != nil:
+		return nil, nil, lerr
+	case !slices.Equal(d.p.ManifestFiles, files):
+		return nil, nil, fmt.Errorf("%s names its manifests twice, differently: it is not a plan groupsync saved; nothing was changed", path)
+	}
+	return d.p, m, nil
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -200,6 +202,15 @@ func savePlan(path string, p *reconcile.Plan) error {
 }
 
 func readPlan(path string) (*reconcile.Plan, error) {
+	data, err := readPlanFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return decodePlan(path, data)
+}
+
+// readPlanFile reads a saved plan's bytes.
+func readPlanFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
@@ -207,6 +218,39 @@ func readPlan(path string) (*reconcile.Plan, error) {
 		}
 		return nil, fmt.Errorf("read saved plan: %w", err)
 	}
+	return data, nil
+}
+
+// planManifests returns the manifestFiles a saved plan names near its
+// start, without decoding the rest (nil when it cannot tell: decodePlan
+// then says why).
+func planManifests(data []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if t == "manifestFiles" {
+			var files []string
+			if dec.Decode(&files) != nil {
+				return nil
+			}
+			return files
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// decodePlan decodes a saved plan read from path.
+func decodePlan(path string, data []byte) (*reconcile.Plan, error) {
 	p, err := reconcile.DecodeSaved(data)
 	var fv *reconcile.FormatVersionError
 	switch {
