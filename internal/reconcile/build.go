@@ -432,7 +432,7 @@ func (s memberSet) has(id, email string) bool {
 
 func planMembers(gp *GroupPlan, g *spec.Group, live *vendors.Group, caps vendors.Capabilities) {
 	var owner *spec.Member // desired first, when not among the members
-	if g.Owner != nil && !slices.ContainsFunc(g.Members, func(m spec.Member) bool { return m.ID == g.Owner.ID }) {
+	if g.Owner != nil && !slices.ContainsFunc(g.Members, func(m *spec.Member) bool { return m.ID == g.Owner.ID }) {
 		owner = g.Owner
 	}
 	missing, extra := diffMembers(owner, g.Members, live.Members)
@@ -491,7 +491,7 @@ var memberSetPool = sync.Pool{New: func() any { return &memberSets{live: memberS
 // diffMembers returns the desired members (first, when not nil, then
 // desired) not live and the live members not desired, each in their input
 // order. It is linear in both sizes.
-func diffMembers(first *spec.Member, desired []spec.Member, live []vendors.LiveMember) (missing, extra []Member) {
+func diffMembers(first *spec.Member, desired []*spec.Member, live []vendors.LiveMember) (missing, extra []Member) {
 	sets := memberSetPool.Get().(*memberSets)
 	defer func() {
 		clear(sets.live)
@@ -502,14 +502,14 @@ func diffMembers(first *spec.Member, desired []spec.Member, live []vendors.LiveM
 	for _, m := range live {
 		liveSet.add(m.ID, m.Email)
 	}
-	check := func(m spec.Member) {
+	check := func(m *spec.Member) {
 		want.add(m.ID, "")
 		if !liveSet.has(m.ID, "") {
 			missing = append(missing, Member{Handle: m.Handle, ID: m.ID})
 		}
 	}
 	if first != nil {
-		check(*first)
+		check(first)
 	}
 	for _, m := range desired {
 		check(m)

@@ -33,7 +33,7 @@ func yzjGroup(key string, members ...string) *spec.Group {
 	g := &spec.Group{Key: key, Provider: "kingdee", Vendor: spec.Vendor("yunzhijia"), Name: "发布讨论组",
 		Owner: &spec.Member{Handle: "alice", ID: alice}}
 	for _, m := range members {
-		g.Members = append(g.Members, spec.Member{ID: m})
+		g.Members = append(g.Members, &spec.Member{ID: m})
 	}
 	return g
 }
@@ -41,7 +41,7 @@ func yzjGroup(key string, members ...string) *spec.Group {
 func lunkrGroup(key string, members ...string) *spec.Group {
 	g := &spec.Group{Key: key, Provider: "coremail", Vendor: spec.Vendor("lunkr"), Name: "运维", Type: spec.TypeTopic}
 	for _, m := range members {
-		g.Members = append(g.Members, spec.Member{ID: m})
+		g.Members = append(g.Members, &spec.Member{ID: m})
 	}
 	return g
 }

@@ -45,7 +45,7 @@ func TestLunkrRecoveryNeedsProofOfCreateTime(t *testing.T) {
 			defer srv.Close()
 			c := lunkr.New(&vendors.Transport{BaseURL: srv.URL + "/", Token: vendors.StaticToken("coremail", "tok"), MaxAttempts: 1})
 			g := &spec.Group{Key: "dev", Provider: "coremail", Vendor: spec.Vendor("lunkr"), Name: "研发讨论", Type: spec.TypeTopic,
-				Members: []spec.Member{{ID: "alice@example.com"}}}
+				Members: []*spec.Member{{ID: "alice@example.com"}}}
 			m := &spec.Manifest{Groups: []*spec.Group{g}}
 			intents := []state.Intent{{ID: 1, Key: "dev", Provider: "coremail", Kind: state.IntentCreate, Name: g.Name, StartedAt: started}}
 			obs := reconcile.Observe(context.Background(), m, nil, intents, map[string]vendors.Client{"coremail": c}, 1, time.Now)["dev"]
@@ -92,7 +92,7 @@ func TestLunkrRecoverySearchesTheNameSent(t *testing.T) {
 			defer srv.Close()
 			c := lunkr.New(&vendors.Transport{BaseURL: srv.URL + "/", Token: vendors.StaticToken("coremail", "tok"), MaxAttempts: 1})
 			g := &spec.Group{Key: "dev", Provider: "coremail", Vendor: spec.Vendor("lunkr"), Name: tt.manifest, Type: spec.TypeTopic,
-				Members: []spec.Member{{ID: "alice@example.com"}}}
+				Members: []*spec.Member{{ID: "alice@example.com"}}}
 			m := &spec.Manifest{Groups: []*spec.Group{g}}
 			intents := []state.Intent{{ID: 1, Key: "dev", Provider: "coremail", Kind: state.IntentCreate, Name: tt.sent, StartedAt: started}}
 			obs := reconcile.Observe(context.Background(), m, nil, intents, map[string]vendors.Client{"coremail": c}, 1, time.Now)
@@ -128,7 +128,7 @@ func TestLunkrRecoverySearchesTheMemberAndTypeSent(t *testing.T) {
 	c := lunkr.New(&vendors.Transport{BaseURL: srv.URL + "/", Token: vendors.StaticToken("coremail", "tok"), MaxAttempts: 1})
 	// Since the lost create, the manifest put bob first and made it a topic.
 	g := &spec.Group{Key: "ops", Provider: "coremail", Vendor: spec.Vendor("lunkr"), Name: "运维广播", Type: spec.TypeTopic,
-		Members: []spec.Member{{ID: "bob@example.com"}, {ID: "alice@example.com"}}}
+		Members: []*spec.Member{{ID: "bob@example.com"}, {ID: "alice@example.com"}}}
 	m := &spec.Manifest{Groups: []*spec.Group{g}}
 	intents := []state.Intent{{ID: 1, Key: "ops", Provider: "coremail", Kind: state.IntentCreate, Name: "运维广播",
 		Type: spec.TypeSysTopic, Member: "alice@example.com", StartedAt: started}}

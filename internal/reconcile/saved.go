@@ -3,8 +3,11 @@ package reconcile
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
@@ -35,27 +38,62 @@ func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, po
 			chosen[in.Key] = in.GroupID
 		}
 	}
-	var out []string
+	twice := make([]bool, len(p.Groups))
 	seen := make(map[string]bool, len(p.Groups))
 	for i := range p.Groups {
+		twice[i] = seen[p.Groups[i].Key]
+		seen[p.Groups[i].Key] = true
+	}
+	// The groups are checked on every core: this check stands between a
+	// saved plan and its first call. Each keeps its findings, in plan order.
+	found := make([][]string, len(p.Groups))
+	inChunks(len(p.Groups), func(i int) {
 		gp := &p.Groups[i]
-		if seen[gp.Key] {
-			out = append(out, fmt.Sprintf("group %s: planned twice", gp.Key))
-			continue
+		if twice[i] {
+			found[i] = []string{fmt.Sprintf("group %s: planned twice", gp.Key)}
+			return
 		}
-		seen[gp.Key] = true
 		g := groups[gp.Key]
 		if g == nil {
 			if gp.changes() {
-				out = append(out, fmt.Sprintf("group %s: not in the manifest", gp.Key))
+				found[i] = []string{fmt.Sprintf("group %s: not in the manifest", gp.Key)}
 			}
-			continue
+			return
 		}
 		for _, d := range checkGroup(gp, g, bindings, posts, creates, chosen) {
-			out = append(out, fmt.Sprintf("group %s: %s", gp.Key, d))
+			found[i] = append(found[i], fmt.Sprintf("group %s: %s", gp.Key, d))
 		}
+	})
+	var out []string
+	for _, f := range found {
+		out = append(out, f...)
 	}
 	return out
+}
+
+// inChunks calls fn(i) for every i < n, on GOMAXPROCS goroutines taking
+// consecutive chunks of i; fn must be safe to call concurrently.
+func inChunks(n int, fn func(i int)) {
+	const chunk = 64
+	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // A plan has three forms: this package's Plan, what the planner and the
@@ -164,12 +202,20 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 		if (c.IntentID != 0 || c.ID != "") && !resend {
 			out = append(out, fmt.Sprintf("create sends id %q under intent %d: the group has no such open create", c.ID, c.IntentID))
 		}
-		var want GroupPlan
-		planCreate(&want, g)
-		differ("create name", c.Name, want.Create.Name)
-		differ("create type", c.Type, want.Create.Type)
-		differ("create members", joinIDs(c.Members), joinIDs(want.Create.Members))
-		differ("create subscribers", joinIDs(c.Subscribers), joinIDs(want.Create.Subscribers))
+		differ("create name", c.Name, g.Name)
+		differ("create type", c.Type, g.Type)
+		owner := ""
+		if g.Owner != nil {
+			owner = g.Owner.ID
+		}
+		// As planCreate lists them; the lists are joined only to say how
+		// they differ.
+		if !sameIDs(c.Members, g.Members, owner) || !sameIDs(c.Subscribers, g.Subscribers, "") {
+			var want GroupPlan
+			planCreate(&want, g)
+			differ("create members", joinIDs(c.Members), joinIDs(want.Create.Members))
+			differ("create subscribers", joinIDs(c.Subscribers), joinIDs(want.Create.Subscribers))
+		}
 	} else if (gp.updates() || len(gp.Notices) > 0 || len(gp.Banners) > 0) && (target == "" || gp.GroupID != target) {
 		out = append(out, fmt.Sprintf("steps act on group %q, the manifest's is %q", gp.GroupID, target))
 	}
@@ -180,17 +226,22 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 		differ("owner change to", gp.SetOwner.ID, operatorOf(g))
 	}
 
-	desired := memberSet{}
-	if g.Owner != nil {
-		desired.add(g.Owner.ID, "")
-	}
-	for _, mb := range g.Members {
-		desired.add(mb.ID, "")
-	}
-	for _, mb := range gp.Add {
-		if !desired.has(mb.ID, "") {
-			out = append(out, fmt.Sprintf("adds member %q, who is not one of its members", mb.ID))
+	if len(gp.Add) > 0 {
+		sets := memberSetPool.Get().(*memberSets)
+		desired := sets.want
+		if g.Owner != nil {
+			desired.add(g.Owner.ID, "")
 		}
+		for _, mb := range g.Members {
+			desired.add(mb.ID, "")
+		}
+		for _, mb := range gp.Add {
+			if !desired.has(mb.ID, "") {
+				out = append(out, fmt.Sprintf("adds member %q, who is not one of its members", mb.ID))
+			}
+		}
+		clear(desired)
+		memberSetPool.Put(sets)
 	}
 	posted := posts[g.Key]
 	if t.Bind != nil && t.Bind.Kind == BindRename {
@@ -199,6 +250,21 @@ func checkGroup(gp *GroupPlan, g *spec.Group, bindings map[string]state.Binding,
 	}
 	out = append(out, checkPosts(gp, g, posted)...)
 	return out
+}
+
+// sameIDs reports whether got holds the ids of want, less skip, in order.
+func sameIDs(got []Member, want []*spec.Member, skip string) bool {
+	i := 0
+	for _, w := range want {
+		if skip != "" && w.ID == skip {
+			continue
+		}
+		if i == len(got) || got[i].ID != w.ID {
+			return false
+		}
+		i++
+	}
+	return i == len(got)
 }
 
 // checkPosts returns the notices and banners of gp that are not the

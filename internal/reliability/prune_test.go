@@ -55,7 +55,7 @@ func (w *vendorWorld) checkListedKept(t testing.TB, m *spec.Manifest, bound map[
 		for _, lm := range live.Members {
 			in[lm.ID] = true
 		}
-		want := append([]spec.Member{*g.Owner}, g.Members...)
+		want := append([]*spec.Member{g.Owner}, g.Members...)
 		for _, mem := range want {
 			if !in[mem.ID] {
 				t.Errorf("%s: group %s: %s, listed in the manifest, is not in the group", when, g.Key, mem.ID)

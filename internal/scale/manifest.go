@@ -78,18 +78,18 @@ func (s Scenario) Manifest(yzjURL, lunkrURL, wecomURL string) *spec.Manifest {
 		Files:  []string{"(scale) " + s.String()},
 	}
 	m.People[opsHandle] = spec.Person{Handle: opsHandle, IDs: map[spec.Vendor]string{yzjVendor: opsUID, wecomVendor: opsWeCom}}
-	yzj := make([]spec.Member, n)
-	lunkr := make([]spec.Member, n)
-	wecom := make([]spec.Member, n)
+	yzj := make([]*spec.Member, n)
+	lunkr := make([]*spec.Member, n)
+	wecom := make([]*spec.Member, n)
 	for k := range n {
 		h := handle(k)
-		yzj[k] = spec.Member{Handle: h, ID: yzjUID(k)}
-		lunkr[k] = spec.Member{Handle: h, ID: lunkrID(k)}
-		wecom[k] = spec.Member{Handle: h, ID: wecomID(k)}
+		yzj[k] = &spec.Member{Handle: h, ID: yzjUID(k)}
+		lunkr[k] = &spec.Member{Handle: h, ID: lunkrID(k)}
+		wecom[k] = &spec.Member{Handle: h, ID: wecomID(k)}
 		m.People[h] = spec.Person{Handle: h, IDs: map[spec.Vendor]string{yzjVendor: yzj[k].ID, lunkrVendor: lunkr[k].ID, wecomVendor: wecom[k].ID}}
 	}
 	for i := range s.Groups {
-		g := &spec.Group{Key: groupKey(i), Name: groupName(i), Members: make([]spec.Member, s.Members)}
+		g := &spec.Group{Key: groupKey(i), Name: groupName(i), Members: make([]*spec.Member, s.Members)}
 		dir := yzj
 		switch {
 		case s.onLunkr(i):

@@ -32,15 +32,15 @@ func TestExampleManifest(t *testing.T) {
 	for _, g := range m.Groups {
 		byKey[g.Key] = g
 	}
-	alice := Member{Handle: "alice", ID: "5b503ee9e4b02abb5318b23e"}
-	bob := Member{Handle: "bob", ID: "5b6cea82e4b05df05b3efc2b"}
-	grace := Member{Handle: "grace", ID: "5bb4082ae4b09f6e7d3c1a68"}
+	alice := &Member{Handle: "alice", ID: "5b503ee9e4b02abb5318b23e"}
+	bob := &Member{Handle: "bob", ID: "5b6cea82e4b05df05b3efc2b"}
+	grace := &Member{Handle: "grace", ID: "5bb4082ae4b09f6e7d3c1a68"}
 	want := []*Group{
-		{Key: "legacy-room", Provider: "kingdee", Vendor: Yunzhijia, Owner: &alice, GroupID: "5bee7172e4b0f6bbaa32b4bf",
-			Members: []Member{bob, grace}},
+		{Key: "legacy-room", Provider: "kingdee", Vendor: Yunzhijia, Owner: alice, GroupID: "5bee7172e4b0f6bbaa32b4bf",
+			Members: []*Member{bob, grace}},
 		{Key: "ops-broadcast", Provider: "coremail", Vendor: Lunkr, Type: TypeSysTopic, Name: "运维广播",
-			Members: []Member{{Handle: "erin", ID: "erin@example.com"}},
-			Subscribers: []Member{
+			Members: []*Member{{Handle: "erin", ID: "erin@example.com"}},
+			Subscribers: []*Member{
 				{Handle: "alice", ID: "alice@example.com"}, {Handle: "bob", ID: "bob@example.com"},
 				{Handle: "carol", ID: "carol@example.com"}, {Handle: "dave", ID: "dave@example.com"},
 				{Handle: "frank", ID: "frank@example.com"}, {Handle: "grace", ID: "grace@example.com"},
@@ -53,9 +53,9 @@ func TestExampleManifest(t *testing.T) {
 		}
 	}
 
-	frank := Member{Handle: "frank", ID: "frank.z"}
+	frank := &Member{Handle: "frank", ID: "frank.z"}
 	fs := byKey["field-sales"]
-	if fs == nil || fs.Owner == nil || *fs.Owner != frank || len(fs.Members) != 3 || !fs.Prune {
+	if fs == nil || fs.Owner == nil || *fs.Owner != *frank || len(fs.Members) != 3 || !fs.Prune {
 		t.Errorf("field-sales = %+v, want owner frank (frank.z), 3 members, prune", fs)
 	}
 	if ss := byKey["support-shift"]; ss == nil || ss.GroupID != "wrSupportShift2024" {

@@ -64,7 +64,7 @@ func checkInvariants(t *testing.T, m *Manifest) {
 		if d == nil || (d.Fields.Owner != vendors.OwnerNone) != (g.Owner != nil) || (len(d.Fields.Types) > 0) != (g.Type != "") {
 			t.Fatalf("group %s: owner %v, type %q on %s", g.Key, g.Owner, g.Type, g.Vendor)
 		}
-		for _, mem := range append(append([]Member{}, g.Members...), g.Subscribers...) {
+		for _, mem := range append(append([]*Member{}, g.Members...), g.Subscribers...) {
 			if _, ok := normalizeID(g.Vendor, mem.ID); !ok {
 				t.Fatalf("group %s: member %+v is not a %s id", g.Key, mem, g.Vendor)
 			}

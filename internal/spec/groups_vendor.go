@@ -112,7 +112,7 @@ func (b *builder) owner(c *groupCheck, rule vendors.OwnerRule) {
 	if _, given := c.r.fields["owner"]; given {
 		if c.r.owner.set {
 			if m, ok := b.resolve(c.p.Vendor, c.r.owner, c.label+": owner"); ok {
-				c.g.Owner = &m
+				c.g.Owner = m
 			}
 		}
 		return

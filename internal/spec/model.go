@@ -108,9 +108,12 @@ type Group struct {
 	// group's calls: its owner, else its provider's operator (never nil on
 	// a valid Yunzhijia group). Nil on Lunkr. Members does not include it
 	// implicitly; it may also be listed there.
-	Owner       *Member
-	Members     []Member
-	Subscribers []Member // Lunkr sysTopic only
+	Owner *Member
+	// Members and Subscribers are shared: every group that lists a person
+	// holds the same *Member (a manifest of 10 million memberships holds a
+	// pointer each, not two strings). Never modify one through a group.
+	Members     []*Member
+	Subscribers []*Member // Lunkr sysTopic only
 	Notices     []Notice
 	Banners     []Banner
 	GroupID     string   // pinned vendor group id (adoption); empty when not pinned

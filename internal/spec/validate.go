@@ -101,26 +101,26 @@ func (b *builder) checkPreviously() {
 
 // resolve turns a handle or raw id into a member of vendor v. what prefixes
 // the error ("group x: member").
-func (b *builder) resolve(v Vendor, s scalar, what string) (Member, bool) {
+func (b *builder) resolve(v Vendor, s scalar, what string) (*Member, bool) {
 	if person, ok := b.m.People[s.val]; ok {
 		if id, ok := person.IDs[v]; ok {
-			return Member{Handle: s.val, ID: id}, true
+			return &Member{Handle: s.val, ID: id}, true
 		}
 		if !b.badPersonID[s.val+"/"+string(v)] {
 			b.errs.add(s.pos, "%s: %s has no %s id in people: add one, or write the %s id itself", what, s.val, v, v)
 		}
-		return Member{}, false
+		return nil, false
 	}
 	if id, ok := normalizeID(v, s.val); ok {
-		return Member{ID: id}, true
+		return &Member{ID: id}, true
 	}
 	b.errs.add(s.pos, "%s: unknown handle %q: not in people and not %s", what, s.val, idForm(v))
-	return Member{}, false
+	return nil, false
 }
 
 // resolveAll resolves a list of handles or ids and refuses duplicates.
-func (b *builder) resolveAll(v Vendor, items []scalar, what string) []Member {
-	out := make([]Member, 0, len(items))
+func (b *builder) resolveAll(v Vendor, items []scalar, what string) []*Member {
+	out := make([]*Member, 0, len(items))
 	if b.resolved == nil {
 		b.resolved = map[Vendor]map[string]resolvedMember{}
 		b.slotOf = map[string]int{}
@@ -138,11 +138,10 @@ func (b *builder) resolveAll(v Vendor, items []scalar, what string) []Member {
 			if !ok {
 				continue
 			}
+			// A handle or an id resolves alike in every group: every list
+			// that names it shares one Member.
 			r = resolvedMember{m: m, slot: b.slot(v, m.ID)}
-			if m.Handle != "" {
-				// A handle of people resolves alike in every group.
-				cache[s.val] = r
-			}
+			cache[s.val] = r
 		}
 		if b.mark[r.slot] == b.gen {
 			prev := items[b.at[r.slot]]
@@ -158,7 +157,7 @@ func (b *builder) resolveAll(v Vendor, items []scalar, what string) []Member {
 // resolvedMember is a handle resolved once for every list it is in, with
 // the slot of its id (see slot).
 type resolvedMember struct {
-	m    Member
+	m    *Member
 	slot int
 }
 
