@@ -211,17 +211,25 @@ var longestCounts = [numKinds]int{9999999, 9999999, 9999999, 9999999, 9999999}
 
 // cacheNote says the plan comes from the cache, and when that was read.
 func cacheNote(p *reconcile.Plan) string {
-	s := "> [!NOTE]\n> **From the cache:** this plan was made with `--refresh=false` from the state's cache of earlier reads, not from the vendors"
-	c := p.Cache
+	return "> [!NOTE]\n> **From the cache:** this plan was made with `--refresh=false` from the state's cache of earlier reads, not from the vendors; " +
+		cacheSpan(p.Cache) + ". What changed on the vendors since is not shown."
+}
+
+// cacheLine is cacheNote for the terminal: the last line of a text plan
+// made from the cache.
+func cacheLine(p *reconcile.Plan) string {
+	return "From the cache (--refresh=false), not the vendors: " + cacheSpan(p.Cache) + "; what changed on the vendors since is not shown."
+}
+
+// cacheSpan says when the cached reads of a plan were made.
+func cacheSpan(c *reconcile.CacheSpan) string {
 	switch {
 	case c == nil || c.Newest.IsZero():
-		s += "; the cache held no read of these groups"
+		return "the cache held no read of these groups"
 	case c.Oldest.Equal(c.Newest):
-		s += "; the groups were read at " + stamp(c.Newest)
-	default:
-		s += "; the groups were read between " + stamp(c.Oldest) + " and " + stamp(c.Newest)
+		return "the groups were read at " + stamp(c.Newest)
 	}
-	return s + ". What changed on the vendors since is not shown."
+	return "the groups were read between " + stamp(c.Oldest) + " and " + stamp(c.Newest)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

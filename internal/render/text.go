@@ -55,6 +55,11 @@ func Text(w io.Writer, p *reconcile.Plan, o Options) error {
 	}
 	ew.line("")
 	ew.line(SummaryLine(p.Summary))
+	if p.Cache != nil {
+		// Said last, where a long plan's reader looks: this plan did not
+		// read the vendors.
+		ew.line(cacheLine(p))
+	}
 	return ew.err
 }
 

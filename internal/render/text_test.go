@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -160,6 +161,7 @@ func TestTextKeyColumn(t *testing.T) {
 }
 
 func TestTextNothingShown(t *testing.T) {
+	noon := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
 		plan *reconcile.Plan
@@ -169,6 +171,15 @@ func TestTextNothingShown(t *testing.T) {
 			"No changes. The groups match the manifests.\n\nPlan: 0 groups to create, 0 members to add, 0 notices, 0 banners; 0 drift warnings.\n"},
 		{"orphans only", &reconcile.Plan{Orphans: []string{"a", "b"}},
 			"state keys not in any manifest (left alone; run `groupsync state forget KEY`): a, b\n\nPlan: 0 groups to create, 0 members to add, 0 notices, 0 banners; 0 drift warnings.\n"},
+		{"from an empty cache", &reconcile.Plan{Cache: &reconcile.CacheSpan{}},
+			"No changes. The groups match the manifests.\n\nPlan: 0 groups to create, 0 members to add, 0 notices, 0 banners; 0 drift warnings.\n" +
+				"From the cache (--refresh=false), not the vendors: the cache held no read of these groups; what changed on the vendors since is not shown.\n"},
+		{"from the cache, read at once", &reconcile.Plan{Cache: &reconcile.CacheSpan{Oldest: noon, Newest: noon}},
+			"No changes. The groups match the manifests.\n\nPlan: 0 groups to create, 0 members to add, 0 notices, 0 banners; 0 drift warnings.\n" +
+				"From the cache (--refresh=false), not the vendors: the groups were read at 2026-11-29T12:00:00Z; what changed on the vendors since is not shown.\n"},
+		{"from the cache, read over time", &reconcile.Plan{Cache: &reconcile.CacheSpan{Oldest: noon.Add(-time.Hour), Newest: noon}},
+			"No changes. The groups match the manifests.\n\nPlan: 0 groups to create, 0 members to add, 0 notices, 0 banners; 0 drift warnings.\n" +
+				"From the cache (--refresh=false), not the vendors: the groups were read between 2026-11-29T11:00:00Z and 2026-11-29T12:00:00Z; what changed on the vendors since is not shown.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
