@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Errors callers branch on with errors.Is.
@@ -64,20 +65,48 @@ func Open(path string) (*Store, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		return nil, fmt.Errorf("open state file %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path, closed: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
 	defer cancel()
-	if err := migrate(ctx, db, sqliteDialect, path); err != nil {
+	var db *sql.DB
+	for {
+		var err error
+		if db, err = sql.Open("sqlite", dsn(path)); err != nil {
+			return nil, fmt.Errorf("open state file %s: %w", path, err)
+		}
+		err = migrate(ctx, db, sqliteDialect, path)
+		if err == nil {
+			break
+		}
 		db.Close()
-		return nil, err
+		// Turning a new file to WAL takes its lock without the busy
+		// handler: two processes opening a new state at once would fail
+		// the later one with SQLITE_BUSY instead of letting it wait.
+		if !isBusy(err) || !pause(ctx, 20*time.Millisecond) {
+			return nil, err
+		}
 	}
+	s := &Store{db: db, path: path, closed: make(chan struct{})}
 	s.commits.prepare(ctx, db)
 	s.prepareStatements(ctx)
 	return s, nil
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// pause waits d, or until ctx ends: it reports whether ctx is still live.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // dsn builds the modernc.org/sqlite data source name. Every transaction

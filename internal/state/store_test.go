@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -165,5 +166,33 @@ func TestErrorsAreLowerCaseAndNameTheKey(t *testing.T) {
 	}
 	if !errors.Is(errs["forget"], ErrNotFound) || !errors.Is(errs["rename"], ErrNotFound) {
 		t.Errorf("forget, rename of an unknown key: %v, %v; want ErrNotFound", errs["forget"], errs["rename"])
+	}
+}
+
+// TestOpenFreshConcurrently: processes that open a new state file at once
+// all open it (one creates the schema; the others wait for it), none fails
+// with SQLITE_BUSY.
+func TestOpenFreshConcurrently(t *testing.T) {
+	for round := range 30 {
+		path := filepath.Join(t.TempDir(), "fresh.db")
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := Open(path)
+				if err == nil {
+					err = s.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, opener %d: %v", round, i, err)
+			}
+		}
 	}
 }
