@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"groupsync/internal/reconcile"
@@ -190,13 +191,70 @@ func (a *app) noColor() bool {
 	return set
 }
 
+// savePlan writes the saved plan group by group (at 50,000 groups the
+// document is hundreds of MB) through writeAtomic.
 func savePlan(path string, p *reconcile.Plan) error {
-	data, err := reconcile.EncodeSaved(p)
+	if err := writeAtomic(path, func(w io.Writer) error { return reconcile.WriteSaved(w, p) }); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes a file of mode 0600 at path through a temporary file
+// in its directory, synced and renamed onto it: a crash or a full disk
+// never leaves a truncated file where a good one was. A symbolic link is
+// written through, as os.WriteFile does.
+func writeAtomic(path string, write func(w io.Writer) error) (err error) {
+	if fi, err := os.Lstat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			return &os.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
+		case fi.Mode()&os.ModeSymlink != 0:
+			if target, err := filepath.EvalSymlinks(path); err == nil {
+				path = target
+			}
+		}
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			pe.Path = path // the temporary name means nothing to the user
+		}
 		return err
 	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("save plan: %w", err)
+	closed := false
+	defer func() {
+		if err != nil {
+			if !closed {
+				tmp.Close()
+			}
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 256<<10)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	closed = true
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// The rename is durable once the directory is: best effort, as some
+	// file systems cannot sync a directory.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
 	}
 	return nil
 }
