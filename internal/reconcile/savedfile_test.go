@@ -24,8 +24,8 @@ func richPlan() *Plan {
 		ProviderErrors: []ProviderError{{Provider: "coremail", Message: "no token \xff\xfe", Fix: "set LUNKR_TOKEN"}},
 		Groups: []GroupPlan{
 			{Key: "create", Provider: "kingdee", Vendor: "yunzhijia", Name: "发布讨论组", GroupID: Placeholder, Operator: alice,
-				Owner:  &Member{Handle: "alice", ID: alice},
-				Create: &CreateStep{Name: "发布讨论组", Type: "topic", Members: []Member{{Handle: "bob", ID: bob}, {ID: carol}}, Subscribers: []Member{{ID: other}}},
+				Owner:   &Member{Handle: "alice", ID: alice},
+				Create:  &CreateStep{Name: "发布讨论组", Type: "topic", Members: []Member{{Handle: "bob", ID: bob}, {ID: carol}}, Subscribers: []Member{{ID: other}}},
 				Notices: []PostStep{{Hash: ContentHash(n), Title: n.Title, Notice: &n}},
 				Banners: []PostStep{{Hash: ContentHash(b), Title: b.Title, Banner: &b}}, SameNameOrphans: []string{"old-key"}},
 			{Key: "resend", Provider: "wecom", Vendor: "wecom", Name: "chat", GroupID: Placeholder,
