@@ -1,7 +1,11 @@
 package reconcile
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -68,6 +72,42 @@ func BenchmarkDecodeSaved(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := DecodeSaved(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadSaved reads the plan of BenchmarkDecodeSaved from a file,
+// as apply PLANFILE does.
+func BenchmarkReadSaved(b *testing.B) {
+	data, err := EncodeSaved(benchPlan(10000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "plan.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, fast, err := readSaved(f)
+		f.Close()
+		if err != nil || !fast {
+			b.Fatalf("one pass: %v, %v", fast, err)
+		}
+	}
+}
+
+func BenchmarkWriteSaved(b *testing.B) {
+	p := benchPlan(10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteSaved(bufio.NewWriter(io.Discard), p); err != nil {
 			b.Fatal(err)
 		}
 	}

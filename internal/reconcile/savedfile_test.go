@@ -2,7 +2,11 @@ package reconcile
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +116,147 @@ func TestWriteSavedWriteError(t *testing.T) {
 	if err := WriteSaved(&failWriter{n: len(data)}, p); err != nil {
 		t.Errorf("all %d bytes written: %v", len(data), err)
 	}
+}
+
+// TestSavedFieldsAreTheTags: the one-pass decoder knows every field of the
+// plan's types, by the names their json tags give, in order.
+func TestSavedFieldsAreTheTags(t *testing.T) {
+	for _, tt := range []struct {
+		v      any
+		fields []string
+	}{
+		{Plan{}, planFields}, {CacheSpan{}, cacheFields}, {Summary{}, summaryFields}, {Member{}, memberFields},
+		{GroupPlan{}, groupFields}, {Bind{}, bindFields}, {CreateStep{}, createFields}, {PostStep{}, postFields},
+		{Notice{}, noticeFields}, {Banner{}, bannerFields}, {Drift{}, driftFields}, {Issue{}, issueFields},
+		{ProviderError{}, providerErrorFields},
+	} {
+		typ := reflect.TypeOf(tt.v)
+		var tags []string
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" || !f.IsExported() {
+				t.Errorf("%s.%s: no json name; the decoder reads named fields only", typ.Name(), f.Name)
+			}
+			tags = append(tags, name)
+		}
+		if !slices.Equal(tags, tt.fields) {
+			t.Errorf("%s: the decoder reads %q, the type has %q", typ.Name(), tt.fields, tags)
+		}
+	}
+}
+
+// samePlan reports whether a and b are the same plan, their times equal
+// and in the same zone (a zone is a pointer DeepEqual would compare).
+func samePlan(t *testing.T, a, b *Plan) bool {
+	t.Helper()
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if a == nil {
+		return true
+	}
+	sameTime := func(x, y time.Time) bool { return x.Equal(y) && x.String() == y.String() }
+	ac, bc := *a, *b
+	if !sameTime(ac.CreatedAt, bc.CreatedAt) {
+		return false
+	}
+	ac.CreatedAt, bc.CreatedAt = time.Time{}, time.Time{}
+	if (ac.Cache == nil) != (bc.Cache == nil) {
+		return false
+	}
+	if ac.Cache != nil {
+		if !sameTime(ac.Cache.Oldest, bc.Cache.Oldest) || !sameTime(ac.Cache.Newest, bc.Cache.Newest) {
+			return false
+		}
+		ac.Cache, bc.Cache = &CacheSpan{}, &CacheSpan{}
+	}
+	return reflect.DeepEqual(&ac, &bc)
+}
+
+// chunkReader reads at most n bytes a call, so that every token falls
+// across the decoder's reads somewhere.
+type chunkReader struct {
+	r *bytes.Reader
+	n int
+}
+
+func (c *chunkReader) Read(b []byte) (int, error) {
+	if len(b) > c.n {
+		b = b[:c.n]
+	}
+	return c.r.Read(b)
+}
+
+func (c *chunkReader) Seek(off int64, whence int) (int64, error) { return c.r.Seek(off, whence) }
+
+// TestReadSavedIsDecodeSaved: a plan groupsync wrote is decoded in one
+// pass, into what DecodeSaved makes of it, however the reads fall.
+func TestReadSavedIsDecodeSaved(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		p    *Plan
+	}{
+		{"every field", richPlan()},
+		{"bench", benchPlan(300)},
+		{"zero", &Plan{FormatVersion: FormatVersion}},
+	} {
+		data, err := EncodeSaved(tt.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := DecodeSaved(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 2, 3, 7, 64, 4096, len(data)} {
+			got, fast, err := readSaved(&chunkReader{bytes.NewReader(data), n})
+			if err != nil || !fast {
+				t.Fatalf("%s, %d-byte reads: fast %v, %v", tt.name, n, fast, err)
+			}
+			if !samePlan(t, got, want) {
+				t.Errorf("%s, %d-byte reads: ReadSaved differs from DecodeSaved:\n%+v\nwant:\n%+v", tt.name, n, got, want)
+			}
+		}
+	}
+}
+
+// FuzzReadSaved: ReadSaved gives what DecodeSaved gives, plan or error
+// message, for any file; what its one pass decodes, DecodeSaved decodes
+// the same.
+func FuzzReadSaved(f *testing.F) {
+	rich, _ := EncodeSaved(richPlan())
+	compact, _ := json.Marshal(richPlan())
+	for _, s := range []string{
+		string(rich), string(compact), string(rich[:len(rich)/2]), string(rich) + "x",
+		`{"formatVersion":1,"formatVersion":1,"groups":[]}`,
+		`{"formatVersion":1,"x":2}`,
+		`{"FormatVersion":1}`,
+		`{"formatVersion":1,"groups":[{"k\u0065y":"a","key":"b"}]}`,
+		`{"formatVersion":1,"groups":[null,{"key":null,"owner":null,"addMembers":[null],"create":{"members":[]}}],"summary":null,"createdAt":null,"orphans":[null,"a"]}`,
+		`{"formatVersion":1.0}`, `{"formatVersion":1e0}`, `{"formatVersion":-0}`, `{"formatVersion":01}`, `{"formatVersion":-}`,
+		`{"formatVersion":1,"stateSerial":99999999999999999999}`, `{"formatVersion":1,"stateSerial":-9223372036854775808}`,
+		`{"formatVersion":1,"stateSerial":999999999999999999}`, `{"formatVersion":1,"stateSerial":1000000000000000000}`,
+		"{\"formatVersion\":1}\x00", " {\"formatVersion\":1}  \n", `{"formatVersion":1} {}`,
+		"{\"formatVersion\":1,\"groups\":[{\"key\":\"a\\\"b\\\\c\\u00e9\\ud800\",\"name\":\"\xff\xfe\",\"vendor\":\"é\"}]}",
+		"{\"formatVersion\":1,\"groups\":[{\"key\":\"a\x01b\"}]}",
+		`{"formatVersion":1,"createdAt":"2026-11-29T11:14:27+08:00"}`, `{"formatVersion":1,"createdAt":"2026-11-29T11:14:27\u005a"}`,
+		`{"formatVersion":1,"createdAt":"bad"}`, `{"formatVersion":1,"createdAt":5}`,
+		`{"formatVersion":"1"}`, `{"formatVersion":1,"groups":{}}`, `{"formatVersion":1,"refreshed":"true"}`, `{"formatVersion":1,"refreshed":tru}`,
+		`{"formatVersion":2}`, `null`, `[]`, ``, `{}`, `{"formatVersion":1,}`, `{"formatVersion":1,"groups":[{},]}`,
+		`{"formatVersion":1,"groups":[{"addMembers":[{"id":"a","id":"b"}]}],"summary":{"create":"x"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := DecodeSaved(data)
+		for _, n := range []int{len(data) + 1, 1 + len(data)%7} {
+			got, fast, err := readSaved(&chunkReader{bytes.NewReader(data), n})
+			if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+				t.Fatalf("%d-byte reads (one pass: %v): error %v, DecodeSaved's %v", n, fast, err, werr)
+			}
+			if !samePlan(t, got, want) {
+				t.Fatalf("%d-byte reads (one pass: %v): ReadSaved differs from DecodeSaved:\n%+v\nwant:\n%+v", n, fast, got, want)
+			}
+		}
+	})
 }
