@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,4 +117,99 @@ func TestWriteAtomic(t *testing.T) {
 			t.Errorf("writeAtomic(%s): %v, want %s", tt.path, err, tt.want)
 		}
 	}
+}
+
+// TestReadPlanAsBefore: a saved plan read where it is (a file or a pipe)
+// is what decoding its bytes gave, and a corrupt or edited one is refused
+// with the same message.
+func TestReadPlanAsBefore(t *testing.T) {
+	_, _, planFile := savedPlanSetup(t)
+	good, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The refusal before streaming: decodePlan of the file's bytes.
+	before := func(path string, data []byte) (*reconcile.Plan, error) {
+		p, err := reconcile.DecodeSaved(data)
+		var fv *reconcile.FormatVersionError
+		switch {
+		case errors.As(err, &fv):
+			return nil, errors.New("saved plan " + path + " has format version " + strconv.Itoa(fv.Have) + "; this groupsync reads " + strconv.Itoa(reconcile.FormatVersion) + ": make the plan again")
+		case err != nil:
+			return nil, errors.New(path + " is not a saved plan: " + err.Error() + "\nhint: to apply a manifest, name it with -f: groupsync apply -f " + path)
+		}
+		return p, nil
+	}
+	edit := func(from, to string) []byte { return bytes.Replace(good, []byte(from), []byte(to), 1) }
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{
+		{"as saved", good},
+		{"truncated", good[:len(good)/2]},
+		{"not JSON", []byte("groups:\n  - key: a\n")},
+		{"empty", nil},
+		{"format version 2", edit(`"formatVersion": 1`, `"formatVersion": 2`)},
+		{"a string for a number", edit(`"stateSerial": `, `"stateSerial": "1", "x": `)},
+		{"a field given twice", edit(`"refreshed": `, `"refreshed": false, "refreshed": `)},
+		{"an unknown field", edit(`"refreshed": `, `"future": [1, {"a": null}], "refreshed": `)},
+		{"more after the plan", append(slices.Clip(good), "{}"...)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "plan.json")
+			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			want, werr := before(path, tt.data)
+			got, err := readPlan(path)
+			if fmt.Sprint(err) != fmt.Sprint(werr) {
+				t.Errorf("error:\n%v\nbefore:\n%v", err, werr)
+			}
+			if !reflect.DeepEqual(got, want) && !bytes.Equal(encode(t, got), encode(t, want)) {
+				t.Errorf("plan %+v, before %+v", got, want)
+			}
+		})
+	}
+	t.Run("a pipe", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("/dev/fd")
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		go func() {
+			w.Write(good)
+			w.Close()
+		}()
+		got, err := readPlan(fmt.Sprintf("/dev/fd/%d", r.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := before("", good)
+		if !bytes.Equal(encode(t, got), encode(t, want)) {
+			t.Error("the plan read from a pipe differs")
+		}
+	})
+	for _, tt := range []struct{ path, want string }{
+		{filepath.Dir(planFile), filepath.Dir(planFile) + " is a directory, not a saved plan\nhint: to apply the manifests in it, name it with -f: groupsync apply -f " + filepath.Dir(planFile)},
+		{planFile + ".missing", "read saved plan: open " + planFile + ".missing: no such file or directory"},
+	} {
+		if _, err := readPlan(tt.path); fmt.Sprint(err) != tt.want {
+			t.Errorf("readPlan(%s): %v, want %s", tt.path, err, tt.want)
+		}
+	}
+}
+
+func encode(t *testing.T, p *reconcile.Plan) []byte {
+	t.Helper()
+	if p == nil {
+		return nil
+	}
+	data, err := reconcile.EncodeSaved(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
