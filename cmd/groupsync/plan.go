@@ -204,16 +204,18 @@ func savePlan(path string, p *reconcile.Plan) error {
 // writeAtomic writes a file of mode 0600 at path through a temporary file
 // in its directory, synced and renamed onto it: a crash or a full disk
 // never leaves a truncated file where a good one was. A symbolic link is
-// written through, as os.WriteFile does.
+// written through, and a device or a pipe (/dev/stdout) written to, as
+// os.WriteFile does.
 func writeAtomic(path string, write func(w io.Writer) error) (err error) {
-	if fi, err := os.Lstat(path); err == nil {
+	if fi, err := os.Stat(path); err == nil {
 		switch {
 		case fi.IsDir():
 			return &os.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
-		case fi.Mode()&os.ModeSymlink != 0:
-			if target, err := filepath.EvalSymlinks(path); err == nil {
-				path = target
-			}
+		case !fi.Mode().IsRegular():
+			return writeInPlace(path, write) // no file to replace
+		}
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			path = target
 		}
 	}
 	dir := filepath.Dir(path)
@@ -258,6 +260,23 @@ func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// writeInPlace writes to path directly.
+func writeInPlace(path string, write func(w io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func readPlan(path string) (*reconcile.Plan, error) {

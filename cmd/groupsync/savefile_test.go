@@ -107,6 +107,16 @@ func TestWriteAtomic(t *testing.T) {
 		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
 	}
 
+	// A device is written to, not replaced.
+	if runtime.GOOS == "linux" {
+		if err := writeAtomic("/dev/null", func(w io.Writer) error { _, err := io.WriteString(w, "nothing"); return err }); err != nil {
+			t.Errorf("/dev/null: %v", err)
+		}
+		if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			t.Errorf("/dev/null is now %v (%v)", fi.Mode(), err)
+		}
+	}
+
 	// Errors name the path asked for, as os.WriteFile's did.
 	for _, tt := range []struct{ path, want string }{
 		{dir, "open " + dir + ": is a directory"},
