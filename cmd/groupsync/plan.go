@@ -234,6 +234,10 @@ func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 				tmp.Close()
 			}
 			os.Remove(tmp.Name())
+			var pe *os.PathError
+			if errors.As(err, &pe) && pe.Path == tmp.Name() {
+				pe.Path = path
+			}
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 256<<10)
