@@ -236,6 +236,7 @@ func FuzzReadSaved(f *testing.F) {
 		`{"formatVersion":1.0}`, `{"formatVersion":1e0}`, `{"formatVersion":-0}`, `{"formatVersion":01}`, `{"formatVersion":-}`,
 		`{"formatVersion":1,"stateSerial":99999999999999999999}`, `{"formatVersion":1,"stateSerial":-9223372036854775808}`,
 		`{"formatVersion":1,"stateSerial":999999999999999999}`, `{"formatVersion":1,"stateSerial":1000000000000000000}`,
+		`{"formatVersion":4294967297}`, `{"formatVersion":1,"summary":{"create":-2147483649}}`, // too big for a 32-bit int
 		"{\"formatVersion\":1}\x00", " {\"formatVersion\":1}  \n", `{"formatVersion":1} {}`,
 		"{\"formatVersion\":1,\"groups\":[{\"key\":\"a\\\"b\\\\c\\u00e9\\ud800\",\"name\":\"\xff\xfe\",\"vendor\":\"é\"}]}",
 		"{\"formatVersion\":1,\"groups\":[{\"key\":\"a\x01b\"}]}",
