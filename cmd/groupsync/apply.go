@@ -373,14 +373,15 @@ func blockedGroups(p *reconcile.Plan) []string {
 // The plan is decoded while the manifests load: both are work an apply does
 // before its first call, and each takes a core.
 func (a *app) loadSaved(path string) (*reconcile.Plan, *spec.Manifest, error) {
-	data, err := readPlanFile(path)
+	src, closeSrc, err := openPlanFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	files := planManifests(data)
+	defer closeSrc() // after the decode: it is waited for below
+	files := planManifests(fromStart(src))
 	if len(files) == 0 {
 		// Not a plan as groupsync writes one: decodePlan says what is wrong.
-		p, err := decodePlan(path, data)
+		p, err := decodePlan(path, src)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -392,7 +393,7 @@ func (a *app) loadSaved(path string) (*reconcile.Plan, *spec.Manifest, error) {
 	}
 	done := make(chan decoded, 1)
 	go func() {
-		p, err := decodePlan(path, data)
+		p, err := decodePlan(path, src)
 		done <- decoded{p, err}
 	}()
 	m, lerr := a.load(files)

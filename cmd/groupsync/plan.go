@@ -9,8 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"groupsync/internal/reconcile"
@@ -190,42 +192,144 @@ func (a *app) noColor() bool {
 	return set
 }
 
+// savePlan writes the saved plan group by group (at 50,000 groups the
+// document is hundreds of MB) through writeAtomic.
 func savePlan(path string, p *reconcile.Plan) error {
-	data, err := reconcile.EncodeSaved(p)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := writeAtomic(path, func(w io.Writer) error { return reconcile.WriteSaved(w, p) }); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	return nil
 }
 
+// writeAtomic writes a file of mode 0600 at path through a temporary file
+// in its directory, synced and renamed onto it: a crash or a full disk
+// never leaves a truncated file where a good one was. A symbolic link is
+// written through, and a device or a pipe (/dev/stdout) written to, as
+// os.WriteFile does.
+func writeAtomic(path string, write func(w io.Writer) error) (err error) {
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			return &os.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
+		case !fi.Mode().IsRegular():
+			return writeInPlace(path, write) // no file to replace
+		}
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			path = target
+		}
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			pe.Path = path // the temporary name means nothing to the user
+		}
+		return err
+	}
+	closed := false
+	defer func() {
+		if err != nil {
+			if !closed {
+				tmp.Close()
+			}
+			os.Remove(tmp.Name())
+			var pe *os.PathError
+			if errors.As(err, &pe) && pe.Path == tmp.Name() {
+				pe.Path = path
+			}
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 256<<10)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	closed = true
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// The rename is durable once the directory is: best effort, as some
+	// file systems cannot sync a directory.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// writeInPlace writes to path directly.
+func writeInPlace(path string, write func(w io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 func readPlan(path string) (*reconcile.Plan, error) {
-	data, err := readPlanFile(path)
+	src, done, err := openPlanFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return decodePlan(path, data)
+	defer done()
+	return decodePlan(path, src)
 }
 
-// readPlanFile reads a saved plan's bytes.
-func readPlanFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+// openPlanFile opens a saved plan to be read where it is, as many times as
+// needed (its head for the manifests, then the whole): the file itself
+// when it is a regular file, else (a pipe) its bytes, read whole. done
+// closes it.
+func openPlanFile(path string) (src io.ReaderAt, done func(), err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
-			return nil, fmt.Errorf("%s is a directory, not a saved plan\nhint: to apply the manifests in it, name it with -f: groupsync apply -f %s", path, path)
-		}
-		return nil, fmt.Errorf("read saved plan: %w", err)
+		return nil, nil, fmt.Errorf("read saved plan: %w", err)
 	}
-	return data, nil
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		f.Close()
+		return nil, nil, fmt.Errorf("read saved plan: %w", err)
+	case fi.IsDir():
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is a directory, not a saved plan\nhint: to apply the manifests in it, name it with -f: groupsync apply -f %s", path, path)
+	case fi.Mode().IsRegular():
+		return f, func() { f.Close() }, nil
+	}
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read saved plan: %w", err)
+	}
+	return bytes.NewReader(data), func() {}, nil
+}
+
+// fromStart reads src from its first byte.
+func fromStart(src io.ReaderAt) *io.SectionReader {
+	return io.NewSectionReader(src, 0, math.MaxInt64)
 }
 
 // planManifests returns the manifestFiles a saved plan names near its
-// start, without decoding the rest (nil when it cannot tell: decodePlan
-// then says why).
-func planManifests(data []byte) []string {
-	dec := json.NewDecoder(bytes.NewReader(data))
+// start, reading no further (nil when it cannot tell: decodePlan then says
+// why).
+func planManifests(r io.Reader) []string {
+	dec := json.NewDecoder(r)
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil
 	}
@@ -249,11 +353,31 @@ func planManifests(data []byte) []string {
 	return nil
 }
 
-// decodePlan decodes a saved plan read from path.
-func decodePlan(path string, data []byte) (*reconcile.Plan, error) {
-	p, err := reconcile.DecodeSaved(data)
+// errorReader keeps the first error of r other than io.EOF: a file that
+// cannot be read is not "not a saved plan".
+type errorReader struct {
+	r   io.ReadSeeker
+	err error
+}
+
+func (e *errorReader) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+func (e *errorReader) Seek(off int64, whence int) (int64, error) { return e.r.Seek(off, whence) }
+
+// decodePlan decodes the saved plan src read from path, streaming.
+func decodePlan(path string, src io.ReaderAt) (*reconcile.Plan, error) {
+	r := &errorReader{r: fromStart(src)}
+	p, err := reconcile.ReadSaved(r)
 	var fv *reconcile.FormatVersionError
 	switch {
+	case r.err != nil:
+		return nil, fmt.Errorf("read saved plan: %w", r.err)
 	case errors.As(err, &fv):
 		return nil, fmt.Errorf("saved plan %s has format version %d; this groupsync reads %d: make the plan again", path, fv.Have, reconcile.FormatVersion)
 	case err != nil:

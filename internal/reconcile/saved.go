@@ -99,7 +99,8 @@ func inChunks(n int, fn func(i int)) {
 // A plan has three forms: this package's Plan, what the planner and the
 // apply use; the public JSON document (`plan --format json`, render.JSON:
 // formatVersion 1, its fields as Plan's tags name them); and the saved plan
-// file (`plan --out`), that document read back by DecodeSaved. A file may
+// file (`plan --out`, WriteSaved), that document read back by ReadSaved
+// (DecodeSaved of its bytes). A file may
 // have been edited since it was saved, so the fields derived from the steps
 // (each group's action and the summary) are recomputed when it is read,
 // never taken from it, and its steps are checked by CheckSaved.
@@ -111,7 +112,8 @@ func (e *FormatVersionError) Error() string {
 	return fmt.Sprintf("format version %d; this groupsync reads %d", e.Have, FormatVersion)
 }
 
-// EncodeSaved is the saved plan file of p: its JSON document, indented.
+// EncodeSaved is the saved plan file of p: its JSON document, indented,
+// whole. WriteSaved writes the same bytes group by group.
 func EncodeSaved(p *Plan) ([]byte, error) {
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
@@ -121,7 +123,8 @@ func EncodeSaved(p *Plan) ([]byte, error) {
 }
 
 // DecodeSaved reads a saved plan file: its document, of this format
-// version, with the derived fields recomputed from the steps.
+// version, with the derived fields recomputed from the steps. ReadSaved
+// does the same from a reader, cheaper.
 func DecodeSaved(data []byte) (*Plan, error) {
 	var p Plan
 	if err := json.Unmarshal(data, &p); err != nil {
