@@ -10,18 +10,23 @@ import (
 	"groupsync/internal/state"
 )
 
-// cacheBatch is how many groups' reads the apply's cache writer saves at
-// most in one transaction: it bounds the memory their reads take and how
-// long the journal's commits, which share the writer's transactions, wait
-// for one.
-const cacheBatch = 256
+// The apply's cache writer saves the reads of at least cacheMinBatch
+// groups in one transaction (fewer only when the apply ended), so that it
+// does not add a commit per group or two to the journal's, and at most
+// cacheBatch: that bounds the memory their reads take and how long the
+// journal's commits, which share the writer's transactions, wait for one.
+const (
+	cacheMinBatch = 64
+	cacheBatch    = 256
+)
 
 // appliedCache records in the cached reads what the apply did, as it goes,
 // so that a plan from the cache afterwards starts from it: each group's
 // result is queued as its apply ends, and one goroutine takes what is
-// queued, up to cacheBatch groups at a time, loads their cached reads,
-// brings them up to date (reconcile.AppliedRead) and saves them. When the
-// apply ends, only what is still queued is left to save. A group is queued
+// queued, once there is enough of it and up to cacheBatch groups at a time,
+// loads their cached reads, brings them up to date (reconcile.AppliedRead)
+// and saves them. When the apply ends, only what is still queued is left
+// to save. A group is queued
 // only once its apply ended (its journal committed), so a crash leaves the
 // cached reads of the groups saved so far right, and claims nothing that
 // was not done.
@@ -68,8 +73,11 @@ func (c *appliedCache) add(r reconcile.GroupResult) {
 	}
 	c.mu.Lock()
 	c.queue = append(c.queue, r)
+	enough := len(c.queue) >= cacheMinBatch
 	c.mu.Unlock()
-	c.more.Signal()
+	if enough {
+		c.more.Signal()
+	}
 }
 
 // close saves what is still queued, waits for the writer, and logs the
@@ -104,12 +112,13 @@ func (c *appliedCache) run(ctx context.Context) {
 	}
 }
 
-// take waits for results and takes up to cacheBatch of them; last is set
-// when the apply ended and nothing else is queued.
+// take waits for cacheMinBatch results, or the end of the apply, and
+// takes up to cacheBatch of them; last is set when the apply ended and
+// nothing else is queued.
 func (c *appliedCache) take() (batch []reconcile.GroupResult, last bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.queue) == 0 && !c.closed {
+	for len(c.queue) < cacheMinBatch && !c.closed {
 		c.more.Wait()
 	}
 	n := min(len(c.queue), cacheBatch)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -63,53 +64,66 @@ func cachedMembers(t *testing.T, store *state.Store, key string) []string {
 func TestFlowCachesAsTheApplyGoes(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	groups := func(members string) string {
-		return `
-  - {key: a, provider: kingdee, name: A, members: [` + members + `]}
-  - {key: b, provider: kingdee, name: B, members: [` + members + `]}
-  - {key: c, provider: kingdee, name: C, members: [` + members + `]}
-`
+	// Enough groups ended for the writer to save a batch before the apply
+	// ends, and one more, the last, whose call is held.
+	n := converge.CacheMinBatch + 1
+	keys := make([]string, n)
+	groups := func(members ...string) string {
+		var b strings.Builder
+		for i := range keys {
+			keys[i] = fmt.Sprintf("g%03d", i)
+			fmt.Fprintf(&b, "\n  - {key: %s, provider: kingdee, name: G%03d, members: [\"%s\"]}", keys[i], i, strings.Join(members, `", "`))
+		}
+		return b.String() + "\n"
 	}
-	if rep := w.flow(converge.Limits{MaxNewGroups: 3}).Run(ctx, w.load(t, groups(`"`+alice+`"`)), nil); rep.Err != nil || rep.Result.Created != 3 {
+	if rep := w.flow(converge.Limits{MaxNewGroups: n}).Run(ctx, w.load(t, groups(alice)), nil); rep.Err != nil || rep.Result.Created != n {
 		t.Fatalf("creating the groups: %+v", rep)
 	}
-	b, ok, err := w.store.Binding(ctx, "c")
+	last := keys[n-1]
+	b, ok, err := w.store.Binding(ctx, last)
 	if err != nil || !ok {
-		t.Fatalf("binding of c: %v %v", ok, err)
+		t.Fatalf("binding of %s: %v %v", last, ok, err)
 	}
 	held := &blockingClient{Client: w.clients["kingdee"], group: b.GroupID, started: make(chan struct{}), release: make(chan struct{})}
 	w.clients = map[string]vendors.Client{"kingdee": held}
 	f := w.flow(converge.Limits{})
-	saved := make(chan []string, 10)
+	saved := make(chan []string, n)
 	converge.OnCached(f, func(keys []string) { saved <- keys })
 	ended := make(chan converge.Report)
-	go func() { ended <- f.Run(ctx, w.load(t, groups(`"`+alice+`", "`+bob+`"`)), nil) }()
+	go func() { ended <- f.Run(ctx, w.load(t, groups(alice, bob)), nil) }()
 
-	<-held.started
-	// Were a and b cached only when the apply ends, this would wait until
+	select {
+	case <-held.started:
+	case rep := <-ended:
+		t.Fatalf("the apply ended without a call to %s: %+v", last, rep)
+	}
+	// Were the reads cached only when the apply ends, this would wait until
 	// go test's -timeout.
-	for cached := map[string]bool{}; !cached["a"] || !cached["b"]; {
+	for cached := map[string]bool{}; len(cached) < n-1; {
 		for _, k := range <-saved {
+			if k == last {
+				t.Fatalf("%s was cached while its call is held", last)
+			}
 			cached[k] = true
 		}
 	}
 	both, before := []string{alice, bob, operator}, []string{alice, operator}
 	slices.Sort(both)
 	slices.Sort(before)
-	for _, key := range []string{"a", "b"} {
+	for _, key := range keys[:n-1] {
 		if got := cachedMembers(t, w.store, key); !slices.Equal(got, both) {
-			t.Errorf("while c's call is in flight, %s's cached members are %v, want %v", key, got, both)
+			t.Errorf("while %s's call is in flight, %s's cached members are %v, want %v", last, key, got, both)
 		}
 	}
-	if got := cachedMembers(t, w.store, "c"); !slices.Equal(got, before) {
-		t.Errorf("while c's call is in flight, c's cached members are %v, want %v", got, before)
+	if got := cachedMembers(t, w.store, last); !slices.Equal(got, before) {
+		t.Errorf("while its call is in flight, %s's cached members are %v, want %v", last, got, before)
 	}
 	close(held.release)
-	if rep := <-ended; rep.Err != nil || rep.Result.Added != 3 {
-		t.Fatalf("report %+v, want 3 members added", rep)
+	if rep := <-ended; rep.Err != nil || rep.Result.Added != n {
+		t.Fatalf("report %+v, want %d members added", rep, n)
 	}
-	if got := cachedMembers(t, w.store, "c"); !slices.Equal(got, both) {
-		t.Errorf("after the apply, c's cached members are %v, want %v", got, both)
+	if got := cachedMembers(t, w.store, last); !slices.Equal(got, both) {
+		t.Errorf("after the apply, %s's cached members are %v, want %v", last, got, both)
 	}
 }
 
