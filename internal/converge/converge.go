@@ -2,8 +2,8 @@
 // `run`, the scale benchmark and the reliability rig bring the vendors to
 // the manifest: make the plan (every provider's token first, then each
 // group planned as its read arrives), check the safety limits, ask for
-// approval, apply, cache what the apply did, and record the run in the
-// state's history. The command keeps its flags, its wiring and its output,
+// approval, apply (caching what each group's apply did as it ends), and
+// record the run in the state's history. The command keeps its flags, its wiring and its output,
 // which it gives the flow as functions.
 package converge
 
