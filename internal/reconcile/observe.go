@@ -332,7 +332,8 @@ func AppliedRead(g *GroupPlan, r GroupResult, cached map[string]state.Read, now 
 		if r.Added == 0 && r.Removed == 0 {
 			return c, true
 		}
-		c.Group.Members = slices.Clone(c.Group.Members)
+		// A copy, with room for the members added.
+		c.Group.Members = append(make([]vendors.LiveMember, 0, len(c.Group.Members)+len(g.Add)), c.Group.Members...)
 		if r.Added > 0 {
 			for _, m := range g.Add {
 				c.Group.Members = append(c.Group.Members, vendors.LiveMember{ID: m.ID})
