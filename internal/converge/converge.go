@@ -2,8 +2,8 @@
 // `run`, the scale benchmark and the reliability rig bring the vendors to
 // the manifest: make the plan (every provider's token first, then each
 // group planned as its read arrives), check the safety limits, ask for
-// approval, apply, cache what the apply did, and record the run in the
-// state's history. The command keeps its flags, its wiring and its output,
+// approval, apply (caching what each group's apply did as it ends), and
+// record the run in the state's history. The command keeps its flags, its wiring and its output,
 // which it gives the flow as functions.
 package converge
 
@@ -125,6 +125,10 @@ type Flow struct {
 	OnGroup func(reconcile.GroupResult)
 	// Applied is called once the apply ended and its effects are cached.
 	Applied func(p *reconcile.Plan, res *reconcile.Result)
+
+	// cached is called with the keys of each batch of reads the apply
+	// cached (see appliedCache); for tests.
+	cached func(keys []string)
 }
 
 // Report is what one plan and apply did.
@@ -268,9 +272,16 @@ func (f *Flow) planAndApply(ctx context.Context, m *spec.Manifest, p *reconcile.
 	if f.Applying != nil {
 		f.Applying(p)
 	}
-	ap := &reconcile.Applier{Clients: f.Clients, Journal: f.Store, Parallelism: f.Parallelism, OnGroup: f.OnGroup}
+	cache := startAppliedCache(ctx, f.Store, p, f.now, f.log(), f.cached)
+	onGroup := func(r reconcile.GroupResult) {
+		cache.add(r)
+		if f.OnGroup != nil {
+			f.OnGroup(r)
+		}
+	}
+	ap := &reconcile.Applier{Clients: f.Clients, Journal: f.Store, Parallelism: f.Parallelism, OnGroup: onGroup}
 	rep.Result = ap.Apply(ctx, p)
-	f.cacheApplied(ctx, p, rep.Result)
+	cache.close()
 	if f.Applied != nil {
 		f.Applied(p, rep.Result)
 	}
@@ -293,21 +304,6 @@ func (f *Flow) log() *slog.Logger {
 		return slog.Default()
 	}
 	return f.Log
-}
-
-// cacheApplied records in the cached reads what the apply did, so that a
-// plan from the cache afterwards starts from it. Failing to is only logged:
-// the next refreshing plan reads the groups anyway. Only the cached reads of
-// the groups the apply changed are loaded.
-func (f *Flow) cacheApplied(ctx context.Context, p *reconcile.Plan, res *reconcile.Result) {
-	ctx = context.WithoutCancel(ctx)
-	cached, err := f.Store.CachedReads(ctx, reconcile.AppliedKeys(res))
-	if err == nil {
-		err = f.Store.SaveReads(ctx, reconcile.AppliedReads(p, res, cached, f.now()))
-	}
-	if err != nil {
-		f.log().Warn("could not cache what the apply did", "error", err.Error())
-	}
 }
 
 // CheckSafety runs before any change: a plan that creates too many groups

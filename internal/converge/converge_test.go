@@ -22,6 +22,8 @@ const token = "converge-token"
 // simulator, and a fresh state.
 type world struct {
 	m       *spec.Manifest
+	url     string // the simulator's
+	dir     string
 	store   *state.Store
 	sim     vendors.Simulator
 	clients map[string]vendors.Client
@@ -36,15 +38,30 @@ func newWorld(t *testing.T) *world {
 	w := &world{sim: d.Sim.New(token)}
 	srv := httptest.NewServer(w.sim)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	yaml := `version: 1
-providers:
-  kingdee: {vendor: yunzhijia, endpoint: "` + srv.URL + `/", token: "${T}", operator: "5b90c663e4b0216ee04a768c"}
-groups:
+	w.url, w.dir = srv.URL, t.TempDir()
+	w.m = w.load(t, `
   - {key: a, provider: kingdee, name: A, members: ["5b503ee9e4b02abb5318b23e"]}
   - {key: b, provider: kingdee, name: B, members: ["5b6cea82e4b05df05b3efc2b"]}
-`
-	path := filepath.Join(dir, "groups.yaml")
+`)
+	var err error
+	w.store, err = state.Open(filepath.Join(w.dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.store.Close() })
+	w.clients = map[string]vendors.Client{"kingdee": d.New(&vendors.Transport{BaseURL: srv.URL + "/", Token: vendors.StaticToken("kingdee", token)})}
+	return w
+}
+
+// load loads a manifest of groups (YAML list items) of the provider
+// kingdee, on the world's simulator.
+func (w *world) load(t *testing.T, groups string) *spec.Manifest {
+	t.Helper()
+	yaml := `version: 1
+providers:
+  kingdee: {vendor: yunzhijia, endpoint: "` + w.url + `/", token: "${T}", operator: "5b90c663e4b0216ee04a768c"}
+groups:` + groups
+	path := filepath.Join(w.dir, "groups.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -52,14 +69,7 @@ groups:
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.m = m
-	w.store, err = state.Open(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.store.Close() })
-	w.clients = map[string]vendors.Client{"kingdee": d.New(&vendors.Transport{BaseURL: srv.URL + "/", Token: vendors.StaticToken("kingdee", token)})}
-	return w
+	return m
 }
 
 func (w *world) flow(limits converge.Limits) *converge.Flow {

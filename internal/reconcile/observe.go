@@ -272,72 +272,83 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 	}
 	var out []state.Read
 	for _, r := range res.Groups {
-		g := byKey[r.Key]
-		switch {
-		case g == nil:
-		case r.Created && g.Create != nil:
-			live := vendors.Group{ID: r.GroupID, Type: g.Create.Type}
-			if g.Operator != "" {
-				// The creator is a member and manager.
-				live.Managers = []string{g.Operator}
-				live.Members = append(live.Members, vendors.LiveMember{ID: g.Operator})
-			}
-			if d, ok := vendors.Lookup(g.Vendor); ok && d.ReadsName {
-				live.Name = g.Create.Name
-			}
-			if d, ok := vendors.Lookup(g.Vendor); ok && d.Capabilities.ChangeOwner && g.Owner != nil {
-				live.Owner = g.Owner.ID
-			}
-			for _, m := range g.Create.Members {
-				live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
-			}
-			for _, m := range g.Create.Subscribers {
-				live.Subscribers = append(live.Subscribers, vendors.LiveMember{ID: m.ID})
-			}
-			out = append(out, state.Read{Key: g.Key, Provider: g.Provider, GroupID: r.GroupID, Group: live, ReadAt: now})
-		case r.Added > 0 || r.Removed > 0 || r.Notices > 0 || r.Renamed || r.OwnerSet:
-			c, ok := cached[g.Key]
-			if !ok || c.GroupID != r.GroupID {
-				continue
-			}
-			if r.Notices > 0 && c.Group.Info {
-				// A full read's current notice is now the last one posted;
-				// when some failed, which one is not known: forget the info.
-				c.Group.Notice, c.Group.Info = nil, false
-				if r.Notices == len(g.Notices) {
-					n := *g.Notices[len(g.Notices)-1].Notice
-					c.Group.Notice, c.Group.Info = &n, true
-				}
-			}
-			if r.Renamed {
-				c.Group.Name = g.Rename
-			}
-			if r.OwnerSet {
-				c.Group.Owner, c.Group.Managers = g.SetOwner.ID, []string{g.SetOwner.ID}
-			}
-			if r.Added == 0 && r.Removed == 0 {
-				c.ReadAt = now
+		if g := byKey[r.Key]; g != nil {
+			if c, ok := AppliedRead(g, r, cached, now); ok {
 				out = append(out, c)
-				continue
 			}
-			c.Group.Members = slices.Clone(c.Group.Members)
-			if r.Added > 0 {
-				for _, m := range g.Add {
-					c.Group.Members = append(c.Group.Members, vendors.LiveMember{ID: m.ID})
-				}
-			}
-			if r.Removed > 0 {
-				gone := make(map[string]bool, len(g.Remove))
-				for _, m := range g.Remove {
-					gone[m.ID] = true
-				}
-				c.Group.Members = slices.DeleteFunc(c.Group.Members, func(m vendors.LiveMember) bool { return gone[m.ID] })
-			}
-			c.ReadAt = now
-			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// AppliedRead is the read of g to cache after its apply r (see
+// AppliedReads), and false when there is none: r changed nothing a read
+// shows, or it needs the group's cached read (NeedsCachedRead) and cached
+// has none of the group r applied. An apply may cache its groups' reads
+// one batch at a time with it, as they end.
+func AppliedRead(g *GroupPlan, r GroupResult, cached map[string]state.Read, now time.Time) (state.Read, bool) {
+	switch {
+	case r.Created && g.Create != nil:
+		live := vendors.Group{ID: r.GroupID, Type: g.Create.Type}
+		if g.Operator != "" {
+			// The creator is a member and manager.
+			live.Managers = []string{g.Operator}
+			live.Members = append(live.Members, vendors.LiveMember{ID: g.Operator})
+		}
+		if d, ok := vendors.Lookup(g.Vendor); ok && d.ReadsName {
+			live.Name = g.Create.Name
+		}
+		if d, ok := vendors.Lookup(g.Vendor); ok && d.Capabilities.ChangeOwner && g.Owner != nil {
+			live.Owner = g.Owner.ID
+		}
+		for _, m := range g.Create.Members {
+			live.Members = append(live.Members, vendors.LiveMember{ID: m.ID})
+		}
+		for _, m := range g.Create.Subscribers {
+			live.Subscribers = append(live.Subscribers, vendors.LiveMember{ID: m.ID})
+		}
+		return state.Read{Key: g.Key, Provider: g.Provider, GroupID: r.GroupID, Group: live, ReadAt: now}, true
+	case NeedsCachedRead(r):
+		c, ok := cached[g.Key]
+		if !ok || c.GroupID != r.GroupID {
+			return state.Read{}, false
+		}
+		if r.Notices > 0 && c.Group.Info {
+			// A full read's current notice is now the last one posted;
+			// when some failed, which one is not known: forget the info.
+			c.Group.Notice, c.Group.Info = nil, false
+			if r.Notices == len(g.Notices) {
+				n := *g.Notices[len(g.Notices)-1].Notice
+				c.Group.Notice, c.Group.Info = &n, true
+			}
+		}
+		if r.Renamed {
+			c.Group.Name = g.Rename
+		}
+		if r.OwnerSet {
+			c.Group.Owner, c.Group.Managers = g.SetOwner.ID, []string{g.SetOwner.ID}
+		}
+		c.ReadAt = now
+		if r.Added == 0 && r.Removed == 0 {
+			return c, true
+		}
+		// A copy, with room for the members added.
+		c.Group.Members = append(make([]vendors.LiveMember, 0, len(c.Group.Members)+len(g.Add)), c.Group.Members...)
+		if r.Added > 0 {
+			for _, m := range g.Add {
+				c.Group.Members = append(c.Group.Members, vendors.LiveMember{ID: m.ID})
+			}
+		}
+		if r.Removed > 0 {
+			gone := make(map[string]bool, len(g.Remove))
+			for _, m := range g.Remove {
+				gone[m.ID] = true
+			}
+			c.Group.Members = slices.DeleteFunc(c.Group.Members, func(m vendors.LiveMember) bool { return gone[m.ID] })
+		}
+		return c, true
+	}
+	return state.Read{}, false
 }
 
 // AppliedKeys are the keys whose cached reads AppliedReads needs: those of
@@ -346,11 +357,23 @@ func AppliedReads(p *Plan, res *Result, cached map[string]state.Read, now time.T
 func AppliedKeys(res *Result) []string {
 	var keys []string
 	for _, r := range res.Groups {
-		if r.Added > 0 || r.Removed > 0 || r.Notices > 0 || r.Renamed || r.OwnerSet {
+		if NeedsCachedRead(r) {
 			keys = append(keys, r.Key)
 		}
 	}
 	return keys
+}
+
+// NeedsCachedRead reports whether AppliedRead needs the cached read of r's
+// group: r changed a group that was not created.
+func NeedsCachedRead(r GroupResult) bool {
+	return r.Added > 0 || r.Removed > 0 || r.Notices > 0 || r.Renamed || r.OwnerSet
+}
+
+// CachesRead reports whether AppliedRead may have a read to cache after
+// r: r created its group or changed it.
+func CachesRead(r GroupResult) bool {
+	return r.Created || NeedsCachedRead(r)
 }
 
 // forEach runs fn(0..n-1) on at most parallelism goroutines and stops

@@ -27,7 +27,10 @@ type Read struct {
 // transaction: caching ten thousand reads costs one commit, not ten thousand.
 // Rows go in a hundred to a statement, which saves PostgreSQL a round trip
 // per read. Of two reads of one key, the later wins. It does not change
-// Serial.
+// Serial. The transaction is the group commit's (see committer): reads
+// cached while an apply journals its calls wait in the process for the
+// journal's commits, and they for it, never on SQLite's busy handler; the
+// reads are encoded before it begins.
 func (s *Store) SaveReads(ctx context.Context, reads []Read) error {
 	if len(reads) == 0 {
 		return nil
@@ -36,7 +39,7 @@ func (s *Store) SaveReads(ctx context.Context, reads []Read) error {
 	if err != nil {
 		return fmt.Errorf("cache reads: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.groupTx(ctx, func(tx *sql.Tx) error {
 		for len(rows) > 0 {
 			n := min(len(rows), readsPerStatement)
 			q := upsertReads
