@@ -74,12 +74,17 @@ func (l *lazyGroups) each(fn func(*rawGroup)) {
 // splitGroups finds the groups: list of a file that can be read group by
 // group. It returns the file with the list's lines blank, and the groups;
 // ok is false when the file must be parsed whole.
-func splitGroups(d *decoder, data []byte) (head []byte, lazy *lazyGroups, ok bool) {
+//
+// With check false, the groups are neither checked for lineParser nor
+// parsed by yaml.v3 here, nor their bytes checked printable: the caller
+// (loadParallel) does that as it reads each group, and loads the files
+// again the sequential way when a group fails either.
+func splitGroups(d *decoder, data []byte, check bool) (head []byte, lazy *lazyGroups, ok bool) {
 	// A byte-order mark, a character YAML does not allow (yaml.v3 refuses
 	// the file for it, wherever it is: a comment the groups' lines drop
 	// too), a tab, a carriage return or a line break other than \n (the
 	// lines would not be what they seem): the file is parsed whole.
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || !printable(data) {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || (check && !printable(data)) {
 		return nil, nil, false
 	}
 	var (
@@ -149,6 +154,11 @@ func splitGroups(d *decoder, data []byte) (head []byte, lazy *lazyGroups, ok boo
 		regionEnd = len(data)
 	}
 	items[len(items)-1].end = regionEnd
+	// The items cover the list from its first item on and start at lines:
+	// the file is printable when these parts and every item are.
+	if !check && (!printable(data[:items[0].start]) || !printable(data[regionEnd:])) {
+		return nil, nil, false
+	}
 	// The head: the lines before the list, a blank line for each of its
 	// lines, the lines after it.
 	blanks := bytes.Count(data[regionStart:regionEnd], []byte("\n"))
@@ -156,7 +166,11 @@ func splitGroups(d *decoder, data []byte) (head []byte, lazy *lazyGroups, ok boo
 	head = append(head, data[:regionStart]...)
 	head = append(head, bytes.Repeat([]byte("\n"), blanks)...)
 	head = append(head, data[regionEnd:]...)
-	lazy = &lazyGroups{d: d, line: groupsLine, data: data, items: items, parsed: make([]*yaml.Node, len(items))}
+	lazy = &lazyGroups{d: d, line: groupsLine, data: data, items: items}
+	if !check {
+		return head, lazy, true
+	}
+	lazy.parsed = make([]*yaml.Node, len(items))
 	// Every group lineParser declines is parsed by yaml.v3 now, alone.
 	p := &lineParser{d: d}
 	for i, it := range items {
@@ -313,6 +327,11 @@ func (p *lineParser) item(text []byte, line int) *yaml.Node {
 	if !printable(text) {
 		return nil
 	}
+	return p.read(text, line)
+}
+
+// read is item for a text known printable.
+func (p *lineParser) read(text []byte, line int) *yaml.Node {
 	p.used, p.pused = 0, 0
 	lines := bytes.Split(bytes.TrimSuffix(text, []byte("\n")), []byte("\n"))
 	first := lines[0]
