@@ -419,7 +419,7 @@ func (p *lineParser) entry(text []byte, col, line int) (k, v *yaml.Node, ok bool
 	for i < len(text) && isWordByte(text[i]) {
 		i++
 	}
-	if i == col || i >= len(text) || text[i] != ':' || (i+1 < len(text) && text[i+1] != ' ') {
+	if i == col || i-col > maxKeyLen || i >= len(text) || text[i] != ':' || (i+1 < len(text) && text[i+1] != ' ') {
 		return nil, nil, false
 	}
 	key := text[col:i]
@@ -437,6 +437,10 @@ func (p *lineParser) entry(text []byte, col, line int) (k, v *yaml.Node, ok bool
 	}
 	return k, v, true
 }
+
+// maxKeyLen is the longest key lineParser reads: yaml.v3 refuses a key of
+// more than 1,024 characters.
+const maxKeyLen = 1000
 
 // strFields are the group fields whose value is read as a string: a
 // number there reads as its text, as yaml.v3's does.
@@ -594,7 +598,7 @@ func (p *lineParser) flowMap(text []byte, i, line int) (*yaml.Node, int) {
 		for i < len(text) && isWordByte(text[i]) {
 			i++
 		}
-		if i == ks || i+1 >= len(text) || text[i] != ':' || text[i+1] != ' ' || plainTag(text[ks:i]) != "!!str" {
+		if i == ks || i-ks > maxKeyLen || i+1 >= len(text) || text[i] != ':' || text[i+1] != ' ' || plainTag(text[ks:i]) != "!!str" {
 			return nil, 0
 		}
 		k := p.node(yaml.ScalarNode, "!!str", fieldName(text[ks:i]), line, ks+1)

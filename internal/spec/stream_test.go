@@ -60,6 +60,9 @@ var streamCases = []string{
 	"version: 1\ngroups:   # the teams\n  # first\n  - key: a   # the key\n    members: [ x , y ]  # two\n# end\npeople: {}\n",
 	"version: 1\ngroups:\n  - key: a\n    members: []\n    subscribers: [a, b,]\n",
 	"version: 1\ngroups:\n  - key: a\n    prune: yes\n    previously: [b]\n  - key: b\n",
+	// yaml.v3 refuses a key of more than 1,024 characters.
+	"version: 1\ngroups:\n  - key: a\n    " + strings.Repeat("k", 1025) + ": x\n",
+	"version: 1\ngroups:\n  - key: a\n    notices:\n      - {" + strings.Repeat("t", 1025) + ": x}\n",
 }
 
 func TestStreamAgrees(t *testing.T) {
