@@ -181,7 +181,8 @@ func startReaders(tasks []groupTask, procs int) *groupReaders {
 		r.ready[i] = make(chan *groupBlock, 1)
 	}
 	workers := min(procs, len(tasks))
-	r.free = make(chan *groupBlock, 2*workers+2)
+	// A block for each worker to fill, one ready and one being validated.
+	r.free = make(chan *groupBlock, workers+2)
 	for range cap(r.free) {
 		r.free <- &groupBlock{}
 	}

@@ -303,7 +303,10 @@ func (p *lineParser) node(kind yaml.Kind, tag, value string, line, col int) *yam
 	}
 	n := &p.nodes[p.used]
 	p.used++
-	*n = yaml.Node{Kind: kind, Tag: tag, Value: value, Line: line, Column: col}
+	// Field by field: a whole yaml.Node written while the collector marks
+	// costs a barrier for each of its pointers. The fields not set here
+	// are never set by p.
+	n.Kind, n.Tag, n.Value, n.Line, n.Column, n.Content = kind, tag, value, line, col, nil
 	return n
 }
 
