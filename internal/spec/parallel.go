@@ -28,8 +28,9 @@ import (
 var parallelLoad = true
 
 // blockGroups is how many groups a worker reads at a time: enough that
-// handing a block over costs little beside reading it.
-var blockGroups = 128
+// handing a block over costs little beside reading it, few enough that the
+// blocks out at once (their member lists) add little to the peak heap.
+var blockGroups = 32
 
 // fileLoad is one file read and split.
 type fileLoad struct {
