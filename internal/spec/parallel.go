@@ -82,16 +82,20 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 	r := startReaders(tasks, procs)
 	defer r.stop()
 
-	// The digest while the workers start on the groups: the same bytes in
-	// the same order as the sequential load's.
-	digest := sha256.New()
-	for i, f := range files {
-		if loads[i].read {
-			fmt.Fprintf(digest, "%s\x00%d\x00", f, len(loads[i].data))
-			digest.Write(loads[i].data)
-			loads[i].data = nil
+	// The digest meanwhile: the same bytes in the same order as the
+	// sequential load's.
+	digest := make(chan string, 1)
+	go func() {
+		h := sha256.New()
+		for i, f := range files {
+			if loads[i].read {
+				fmt.Fprintf(h, "%s\x00%d\x00", f, len(loads[i].data))
+				h.Write(loads[i].data)
+				loads[i].data = nil
+			}
 		}
-	}
+		digest <- hex.EncodeToString(h.Sum(nil))
+	}()
 
 	b := newBuilder(&errs)
 	b.heads(docs)
@@ -110,6 +114,7 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 			// Without aliases the budget never runs out; if it did, the
 			// sequential load says where.
 			if budget -= blk.spent; blk.redo || budget < 0 {
+				<-digest
 				return nil, nil, false
 			}
 			errs = append(errs, blk.errs...)
@@ -122,12 +127,13 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 		doc.lazy = nil
 	}
 	b.checkPreviously()
+	sum := <-digest
 	if len(errs) > 0 {
 		errs.Sort()
 		return nil, errs, true
 	}
 	b.m.Files = files
-	b.m.Digest = hex.EncodeToString(digest.Sum(nil))
+	b.m.Digest = sum
 	return b.m, nil, true
 }
 
