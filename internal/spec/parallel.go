@@ -1,12 +1,15 @@
 package spec
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"gopkg.in/yaml.v3"
 )
 
 // A large manifest loads on every core (loadParallel):
@@ -18,11 +21,14 @@ import (
 //     strictly in order and validates each group (builder.addGroup), so the
 //     manifest, its order and every message are what one goroutine makes.
 //
-// The groups are not checked before the load starts as splitGroups checks
-// them for the sequential load: a group that neither lineParser nor yaml.v3
-// alone reads, or one with a character YAML refuses, is found by a worker,
-// and the whole load is then done again the sequential way, which parses
-// such a file whole. Only a manifest in error can take that second load.
+// The groups of a file are not checked before the load starts, as
+// splitGroups checks them for the sequential load, unless a byte of the
+// file says a group may need its whole file (see checkFirst): a group that
+// neither lineParser nor yaml.v3 alone reads, or one with a character YAML
+// refuses, is found by a worker, and the whole load is then done again the
+// sequential way, which parses such a file whole. A manifest takes that
+// second load only when one of its groups does not parse, or holds a line
+// break other than \n.
 
 // parallelLoad turns on loadParallel; tests turn it off to compare.
 var parallelLoad = true
@@ -159,12 +165,26 @@ func readFiles(files []string, procs int) []fileLoad {
 					continue
 				}
 				fl.data, fl.read = data, true
-				fl.docs = parseFileWith(files[i], data, &fl.errs, strs, false)
+				fl.docs = parseFileWith(files[i], data, &fl.errs, strs, checkFirst(data))
 			}
 		}()
 	}
 	wg.Wait()
 	return loads
+}
+
+// checkFirst reports whether the groups of a file are checked before they
+// are read, as the sequential load checks them: a tab or a carriage return
+// makes the file parse whole, and an anchor or an alias may make a group
+// that reads only within its file. Other bytes are the rule, and finding
+// these costs little beside checking every group.
+func checkFirst(data []byte) bool {
+	for _, c := range []byte("\t\r&*") {
+		if bytes.IndexByte(data, c) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // groupReaders read the tasks' groups into blocks: ready[i] receives task
@@ -254,13 +274,21 @@ func readBlock(d *decoder, p *lineParser, t groupTask, blk *groupBlock) {
 			blk.spares, d.spare = append(blk.spares, d.spare), nil
 		}
 	}()
-	for _, it := range l.items[t.lo:t.hi] {
+	for i := t.lo; i < t.hi; i++ {
+		it := l.items[i]
 		text := l.data[it.start:it.end]
-		if !printable(text) {
+		var item *yaml.Node
+		line := 0
+		switch {
+		case l.parsed != nil && l.parsed[i] != nil:
+			// Checked first (see checkFirst), and declined by lineParser.
+			item, line = l.parsed[i], it.line-1
+		case !printable(text):
 			blk.redo = true
 			return
+		default:
+			item = p.read(text, it.line)
 		}
-		item, line := p.read(text, it.line), 0
 		if item == nil {
 			n, ok := parseAlone(text)
 			if !ok {

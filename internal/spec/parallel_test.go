@@ -93,6 +93,17 @@ func TestParallelLoadAgrees(t *testing.T) {
 		{"errors", parallelManifest(t, 4, 60, 700, true)},
 		{"one file", parallelManifest(t, 0, 0, 900, true)},
 		{"small files", parallelManifest(t, 9, 3, 0, true)},
+		{"checked first", parallelManifest(t, 2, 60, 300, true)},
+	}
+	// An asterisk: the big file's groups are checked before they are read
+	// (see checkFirst), those lineParser declines parsed then.
+	big := filepath.Join(cases[len(cases)-1].dir, "20-big.yaml")
+	data, err := os.ReadFile(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, append(data, "# *\n"...), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range cases {
 		var expandErrs ErrorList
@@ -124,17 +135,22 @@ func TestParallelLoadAgrees(t *testing.T) {
 }
 
 // TestParallelLoadRedone: a group that can only be read within its whole
-// file makes the parallel load give way to the sequential one, which Load
-// returns.
+// file is found first, or makes the parallel load give way to the
+// sequential one; either way Load gives what the sequential load does.
 func TestParallelLoadRedone(t *testing.T) {
 	defer func(n int) { blockGroups = n }(blockGroups)
 	blockGroups = 2
-	for _, bad := range []string{
-		"  - key: x\n    name: \"a\tb\"\n",        // a tab: the sequential load parses the file whole
-		"  - key: x\n    name: a\r\n",             // a carriage return
-		"  - key: x\n    name: [a\n",              // yaml.v3 cannot parse the group alone
-		"  - key: x\n    name: Team\u2028x\n",     // a line break yaml.v3 knows
-		"  - key: x\n    members: [p001, p001]\n", // an ordinary error: no redo
+	for _, c := range []struct {
+		group string
+		redo  bool
+	}{
+		{"  - key: x\n    name: \"a\tb\"\n", false},                         // a tab: the file is parsed whole
+		{"  - key: x\n    name: a\r\n", false},                              // a carriage return: likewise
+		{"  - key: x\n    name: &n a\n  - key: y\n    name: *n\n", false},   // an alias of another group
+		{"  - key: x\n    name: a*b\n    previously: [team-0001]\n", false}, // checked first for nothing
+		{"  - key: x\n    members: [p001, p001]\n", false},                  // an ordinary error
+		{"  - key: x\n    name: [a\n", true},                                // yaml.v3 cannot parse the group alone
+		{"  - key: x\n    name: Team\u2028x\n", true},                       // a line break yaml.v3 knows
 	} {
 		dir := parallelManifest(t, 2, 5, 0, true)
 		path := filepath.Join(dir, "10-groups-01.yaml")
@@ -142,14 +158,13 @@ func TestParallelLoadRedone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, append(data, bad...), 0o644); err != nil {
+		if err := os.WriteFile(path, append(data, c.group...), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var expandErrs ErrorList
 		files := expand([]string{dir}, &expandErrs)
-		_, _, ok := loadParallel(files, nil)
-		if redo := !strings.Contains(bad, "members"); ok == redo {
-			t.Errorf("%q: loadParallel ok = %v, want %v", bad, ok, !redo)
+		if _, _, ok := loadParallel(files, nil); ok == c.redo {
+			t.Errorf("%q: loadParallel ok = %v, want %v", c.group, ok, !c.redo)
 		}
 		loadBothWays(t, dir)
 	}
