@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,19 @@ import (
 func Load(paths ...string) (*Manifest, error) {
 	var errs ErrorList
 	files := expand(paths, &errs)
+	if parallelLoad && streamGroups && len(files) > 0 {
+		if m, list, ok := loadParallel(files, slices.Clone(errs)); ok {
+			if len(list) > 0 {
+				return nil, list
+			}
+			return m, nil
+		}
+	}
+	return loadSequential(files, errs)
+}
+
+// loadSequential is Load on one goroutine, errs holding expand's errors.
+func loadSequential(files []string, errs ErrorList) (*Manifest, error) {
 	digest := sha256.New()
 	strs := map[string]string{}
 	var docs []*rawDoc
@@ -194,8 +208,14 @@ func ioMessage(err error) string {
 // allows it are read later, one at a time (see splitGroups); strs holds the
 // strings interned over the load.
 func parseFile(file string, data []byte, errs *ErrorList, strs map[string]string) []*rawDoc {
+	return parseFileWith(file, data, errs, strs, true)
+}
+
+// parseFileWith is parseFile; check false leaves the groups unchecked (see
+// splitGroups).
+func parseFileWith(file string, data []byte, errs *ErrorList, strs map[string]string, check bool) []*rawDoc {
 	d := &decoder{file: file, errs: errs, budget: 2*len(data) + 1024, interned: strs}
-	if head, lazy, ok := splitGroups(d, data); ok && streamGroups {
+	if head, lazy, ok := splitGroups(d, data, check); ok && streamGroups {
 		var root yaml.Node
 		err := decodeNode(yaml.NewDecoder(bytes.NewReader(head)), &root)
 		if err == nil && len(root.Content) == 1 && headMatches(root.Content[0], lazy.line) {

@@ -74,12 +74,17 @@ func (l *lazyGroups) each(fn func(*rawGroup)) {
 // splitGroups finds the groups: list of a file that can be read group by
 // group. It returns the file with the list's lines blank, and the groups;
 // ok is false when the file must be parsed whole.
-func splitGroups(d *decoder, data []byte) (head []byte, lazy *lazyGroups, ok bool) {
+//
+// With check false, the groups are neither checked for lineParser nor
+// parsed by yaml.v3 here, nor their bytes checked printable: the caller
+// (loadParallel) does that as it reads each group, and loads the files
+// again the sequential way when a group fails either.
+func splitGroups(d *decoder, data []byte, check bool) (head []byte, lazy *lazyGroups, ok bool) {
 	// A byte-order mark, a character YAML does not allow (yaml.v3 refuses
 	// the file for it, wherever it is: a comment the groups' lines drop
 	// too), a tab, a carriage return or a line break other than \n (the
 	// lines would not be what they seem): the file is parsed whole.
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || !printable(data) {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || (check && !printable(data)) {
 		return nil, nil, false
 	}
 	var (
@@ -149,6 +154,11 @@ func splitGroups(d *decoder, data []byte) (head []byte, lazy *lazyGroups, ok boo
 		regionEnd = len(data)
 	}
 	items[len(items)-1].end = regionEnd
+	// The items cover the list from its first item on and start at lines:
+	// the file is printable when these parts and every item are.
+	if !check && (!printable(data[:items[0].start]) || !printable(data[regionEnd:])) {
+		return nil, nil, false
+	}
 	// The head: the lines before the list, a blank line for each of its
 	// lines, the lines after it.
 	blanks := bytes.Count(data[regionStart:regionEnd], []byte("\n"))
@@ -156,7 +166,11 @@ func splitGroups(d *decoder, data []byte) (head []byte, lazy *lazyGroups, ok boo
 	head = append(head, data[:regionStart]...)
 	head = append(head, bytes.Repeat([]byte("\n"), blanks)...)
 	head = append(head, data[regionEnd:]...)
-	lazy = &lazyGroups{d: d, line: groupsLine, data: data, items: items, parsed: make([]*yaml.Node, len(items))}
+	lazy = &lazyGroups{d: d, line: groupsLine, data: data, items: items}
+	if !check {
+		return head, lazy, true
+	}
+	lazy.parsed = make([]*yaml.Node, len(items))
 	// Every group lineParser declines is parsed by yaml.v3 now, alone.
 	p := &lineParser{d: d}
 	for i, it := range items {
@@ -289,7 +303,10 @@ func (p *lineParser) node(kind yaml.Kind, tag, value string, line, col int) *yam
 	}
 	n := &p.nodes[p.used]
 	p.used++
-	*n = yaml.Node{Kind: kind, Tag: tag, Value: value, Line: line, Column: col}
+	// Field by field: a whole yaml.Node written while the collector marks
+	// costs a barrier for each of its pointers. The fields not set here
+	// are never set by p.
+	n.Kind, n.Tag, n.Value, n.Line, n.Column, n.Content = kind, tag, value, line, col, nil
 	return n
 }
 
@@ -313,6 +330,11 @@ func (p *lineParser) item(text []byte, line int) *yaml.Node {
 	if !printable(text) {
 		return nil
 	}
+	return p.read(text, line)
+}
+
+// read is item for a text known printable.
+func (p *lineParser) read(text []byte, line int) *yaml.Node {
 	p.used, p.pused = 0, 0
 	lines := bytes.Split(bytes.TrimSuffix(text, []byte("\n")), []byte("\n"))
 	first := lines[0]
@@ -400,7 +422,7 @@ func (p *lineParser) entry(text []byte, col, line int) (k, v *yaml.Node, ok bool
 	for i < len(text) && isWordByte(text[i]) {
 		i++
 	}
-	if i == col || i >= len(text) || text[i] != ':' || (i+1 < len(text) && text[i+1] != ' ') {
+	if i == col || i-col > maxKeyLen || i >= len(text) || text[i] != ':' || (i+1 < len(text) && text[i+1] != ' ') {
 		return nil, nil, false
 	}
 	key := text[col:i]
@@ -418,6 +440,10 @@ func (p *lineParser) entry(text []byte, col, line int) (k, v *yaml.Node, ok bool
 	}
 	return k, v, true
 }
+
+// maxKeyLen is the longest key lineParser reads: yaml.v3 refuses a key of
+// more than 1,024 characters.
+const maxKeyLen = 1000
 
 // strFields are the group fields whose value is read as a string: a
 // number there reads as its text, as yaml.v3's does.
@@ -575,7 +601,7 @@ func (p *lineParser) flowMap(text []byte, i, line int) (*yaml.Node, int) {
 		for i < len(text) && isWordByte(text[i]) {
 			i++
 		}
-		if i == ks || i+1 >= len(text) || text[i] != ':' || text[i+1] != ' ' || plainTag(text[ks:i]) != "!!str" {
+		if i == ks || i-ks > maxKeyLen || i+1 >= len(text) || text[i] != ':' || text[i+1] != ' ' || plainTag(text[ks:i]) != "!!str" {
 			return nil, 0
 		}
 		k := p.node(yaml.ScalarNode, "!!str", fieldName(text[ks:i]), line, ks+1)

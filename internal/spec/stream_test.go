@@ -13,17 +13,25 @@ import (
 
 // loadBothWays loads paths with the groups read one at a time and with
 // every file parsed whole, and reports any difference in the manifest or
-// the errors.
+// the errors. The groups read one at a time are read both in parallel, in
+// blocks of two groups, and sequentially.
 func loadBothWays(t *testing.T, paths ...string) {
 	t.Helper()
+	defer func(n int) { blockGroups = n }(blockGroups)
+	blockGroups = 2
 	m1, err1 := Load(paths...)
+	parallelLoad = false
+	m3, err3 := Load(paths...)
 	streamGroups = false
 	m2, err2 := Load(paths...)
-	streamGroups = true
-	if fmt.Sprint(err1) != fmt.Sprint(err2) {
-		t.Fatalf("errors differ:\nstreamed:\n%v\nwhole:\n%v", err1, err2)
+	streamGroups, parallelLoad = true, true
+	if fmt.Sprint(err1) != fmt.Sprint(err2) || fmt.Sprint(err3) != fmt.Sprint(err2) {
+		t.Fatalf("errors differ:\nstreamed in parallel:\n%v\nstreamed:\n%v\nwhole:\n%v", err1, err3, err2)
 	}
 	if diff := cmp.Diff(m2, m1); diff != "" {
+		t.Fatalf("manifests differ (-whole +streamed in parallel):\n%s", diff)
+	}
+	if diff := cmp.Diff(m2, m3); diff != "" {
 		t.Fatalf("manifests differ (-whole +streamed):\n%s", diff)
 	}
 }
@@ -52,6 +60,9 @@ var streamCases = []string{
 	"version: 1\ngroups:   # the teams\n  # first\n  - key: a   # the key\n    members: [ x , y ]  # two\n# end\npeople: {}\n",
 	"version: 1\ngroups:\n  - key: a\n    members: []\n    subscribers: [a, b,]\n",
 	"version: 1\ngroups:\n  - key: a\n    prune: yes\n    previously: [b]\n  - key: b\n",
+	// yaml.v3 refuses a key of more than 1,024 characters.
+	"version: 1\ngroups:\n  - key: a\n    " + strings.Repeat("k", 1025) + ": x\n",
+	"version: 1\ngroups:\n  - key: a\n    notices:\n      - {" + strings.Repeat("t", 1025) + ": x}\n",
 }
 
 func TestStreamAgrees(t *testing.T) {

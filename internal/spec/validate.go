@@ -38,7 +38,22 @@ type claim struct {
 }
 
 func build(docs []*rawDoc, errs *ErrorList) *Manifest {
-	b := &builder{
+	b := newBuilder(errs)
+	b.heads(docs)
+	for _, doc := range docs {
+		for _, g := range doc.groups {
+			b.addGroup(g)
+		}
+		if doc.lazy != nil {
+			doc.lazy.each(b.addGroup)
+		}
+	}
+	b.checkPreviously()
+	return b.m
+}
+
+func newBuilder(errs *ErrorList) *builder {
+	return &builder{
 		errs:         errs,
 		m:            &Manifest{Providers: map[string]*Provider{}, People: map[string]Person{}},
 		rawProviders: map[string]*rawProvider{},
@@ -49,6 +64,11 @@ func build(docs []*rawDoc, errs *ErrorList) *Manifest {
 		claims:       map[string]claim{},
 		groupIDs:     map[string]claim{},
 	}
+}
+
+// heads adds what the groups are checked against: every document's
+// version, providers and people.
+func (b *builder) heads(docs []*rawDoc) {
 	for _, doc := range docs {
 		b.version(doc)
 		for _, p := range doc.providers {
@@ -61,16 +81,6 @@ func build(docs []*rawDoc, errs *ErrorList) *Manifest {
 	for _, p := range b.m.Providers {
 		b.resolveOperator(p)
 	}
-	for _, doc := range docs {
-		for _, g := range doc.groups {
-			b.addGroup(g)
-		}
-		if doc.lazy != nil {
-			doc.lazy.each(b.addGroup)
-		}
-	}
-	b.checkPreviously()
-	return b.m
 }
 
 // version enforces version: 1 in every document that has content, so that
