@@ -67,9 +67,9 @@ func newChosenRig(t *testing.T, groups int, prefix string) *chosenRig {
 
 func (r *chosenRig) applyArgs() []string {
 	// --settle is long: a chosen id needs none, and must not wait for it.
-	// The creates are the campaign's: runs killed before their creates
-	// leave the next one more than --max-new-groups' default to make.
-	return []string{"apply", "--auto-approve", "-f", r.manifest, "--state", r.state, "--settle", "1h", "--max-new-groups", "100000"}
+	// The creates and removals are the campaign's: in soak, runs killed
+	// before them leave the next one more than the limits' defaults.
+	return []string{"apply", "--auto-approve", "-f", r.manifest, "--state", r.state, "--settle", "1h", "--max-new-groups", "100000", "--max-removals", "100000"}
 }
 
 // checkNoDuplicates fails on two chats of one name.
