@@ -76,9 +76,10 @@ type Result struct {
 // When ctx is cancelled, calls in flight finish and are recorded, and no new
 // call starts.
 //
-// At most Parallelism vendor calls are in flight, but twice as many groups
-// are worked on: each write waits for a journal commit before and after its
-// call, and the extra groups keep every call slot busy meanwhile.
+// At most Parallelism vendor calls are in flight, but four times as many
+// groups are worked on: each write waits for a journal commit before and
+// after its call, and the extra groups keep every call slot busy meanwhile
+// (a group waiting for a slot has opened no intent).
 func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
 	var todo []*GroupPlan
 	for i := range p.Groups {
@@ -89,7 +90,7 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) *Result {
 	results := make([]GroupResult, len(todo))
 	var mu sync.Mutex
 	slots := make(chan struct{}, max(1, a.Parallelism))
-	forEach(ctx, len(todo), 2*cap(slots), func(i int) {
+	forEach(ctx, len(todo), 4*cap(slots), func(i int) {
 		r := a.applyGroup(ctx, todo[i], slots)
 		mu.Lock()
 		results[i] = r

@@ -39,6 +39,7 @@ type StepResult struct {
 	CPU      time.Duration // the child's user and system time
 	PeakRSS  int64         // bytes, the child's maximum resident set (rusage)
 	SimRSS   int64         // bytes, the simulator process's high-water mark during the step
+	SimCPU   time.Duration // the simulator process's user and system time during the step (it shares the machine)
 }
 
 // latency is the latency the step's calls ran under: none for the steps
@@ -71,9 +72,9 @@ func (r StepResult) String() string {
 	if r.Bound() > 0 {
 		ratio = fmt.Sprintf("%.2f", r.Ratio())
 	}
-	return fmt.Sprintf("cli groups=%d members=%d latency=%s parallelism=%d step=%s calls=%d min_calls=%d wall=%.2fs bound=%.2fs ratio=%s cpu=%.2fs peak_rss=%dMB sim_rss=%dMB",
+	return fmt.Sprintf("cli groups=%d members=%d latency=%s parallelism=%d step=%s calls=%d min_calls=%d wall=%.2fs bound=%.2fs ratio=%s cpu=%.2fs peak_rss=%dMB sim_cpu=%.2fs sim_rss=%dMB",
 		r.Scenario.Groups, r.Scenario.Members, r.latency(), r.Scenario.Parallelism, r.Step,
-		r.Calls.Total(), r.MinCalls.Total(), r.Wall.Seconds(), r.Bound().Seconds(), ratio, r.CPU.Seconds(), r.PeakRSS>>20, r.SimRSS>>20)
+		r.Calls.Total(), r.MinCalls.Total(), r.Wall.Seconds(), r.Bound().Seconds(), ratio, r.CPU.Seconds(), r.PeakRSS>>20, r.SimCPU.Seconds(), r.SimRSS>>20)
 }
 
 // BuildCLI builds the groupsync command into dir and returns its path.
@@ -138,7 +139,7 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 		if err != nil {
 			return out, err
 		}
-		r.Calls, r.SimRSS = st.Calls, st.PeakRSS
+		r.Calls, r.SimRSS, r.SimCPU = st.Calls, st.PeakRSS, st.CPU
 		out = append(out, r)
 		if r.Calls != r.MinCalls {
 			return out, fmt.Errorf("%s: calls = %+v, want the minimum %+v", s.name, r.Calls, r.MinCalls)

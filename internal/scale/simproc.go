@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"groupsync/internal/spec"
@@ -146,13 +148,16 @@ func (s Scenario) groupID(i int) string {
 // simStatus is what the control endpoint reports.
 type simStatus struct {
 	Calls   Calls
-	PeakRSS int64 // bytes, the simulator process's high-water mark since the last start
+	PeakRSS int64         // bytes, the simulator process's high-water mark since the last start
+	CPU     time.Duration // the simulator process's user and system time since the last start
 }
 
 // simControl serves POST /start?latency=D (set the latency, zero the call
 // counts and the peak RSS) and GET /status (simStatus).
 func simControl(yzj, lk, wc vendors.Simulator) http.Handler {
 	mux := http.NewServeMux()
+	var mu sync.Mutex
+	var started time.Duration // processCPU at the last start
 	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
 		latency, err := time.ParseDuration(r.URL.Query().Get("latency"))
 		if err != nil {
@@ -164,11 +169,26 @@ func simControl(yzj, lk, wc vendors.Simulator) http.Handler {
 			s.ResetCalls()
 		}
 		resetPeakRSS()
+		mu.Lock()
+		started = processCPU()
+		mu.Unlock()
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(simStatus{Calls: countCalls(yzj.Calls(), lk.Calls(), wc.Calls()), PeakRSS: peakRSS()})
+		mu.Lock()
+		cpu := processCPU() - started
+		mu.Unlock()
+		_ = json.NewEncoder(w).Encode(simStatus{Calls: countCalls(yzj.Calls(), lk.Calls(), wc.Calls()), PeakRSS: peakRSS(), CPU: cpu})
 	})
 	return mux
+}
+
+// processCPU is this process's user and system time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // countCalls sorts the simulators' call counts by kind, as each vendor's

@@ -69,6 +69,64 @@ func TestGroupTxFailsAlone(t *testing.T) {
 	}
 }
 
+// TestGroupTxRunsAgainAfterAFailure: a batch runs its writes without
+// savepoints and, when one fails, runs them again each in a savepoint; a
+// write that shares the failing batch (here cached reads, more than one
+// statement's worth) is done once and whole.
+func TestGroupTxRunsAgainAfterAFailure(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	hold, held := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.groupTx(ctx, func(tx *sql.Tx) error { close(held); <-hold; return nil }); err != nil {
+			t.Error(err)
+		}
+	})
+	<-held
+	reads := make([]Read, readsPerStatement+7)
+	for i := range reads {
+		reads[i] = testRead(i, 3)
+	}
+	boom := errors.New("boom")
+	var saveErr, failErr error
+	var runs int
+	wg.Go(func() { saveErr = s.SaveReads(ctx, reads) })
+	waitQueued(t, s, 1)
+	wg.Go(func() {
+		failErr = s.groupTx(ctx, func(tx *sql.Tx) error {
+			runs++
+			if err := bind(ctx, tx, Binding{Key: "doomed", Provider: "kingdee", GroupID: "g-doomed", Origin: OriginCreated}); err != nil {
+				return err
+			}
+			return boom
+		})
+	})
+	waitQueued(t, s, 2)
+	close(hold)
+	wg.Wait()
+	if saveErr != nil || !errors.Is(failErr, boom) {
+		t.Fatalf("SaveReads: %v; failing write: %v, want boom", saveErr, failErr)
+	}
+	if runs != 2 {
+		t.Errorf("the failing write ran %d times, want 2 (without, then with its savepoint)", runs)
+	}
+	keys := make([]string, len(reads))
+	for i, r := range reads {
+		keys[i] = r.Key
+	}
+	cached, err := s.CachedReads(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cached) != len(reads) {
+		t.Errorf("%d reads cached, want %d", len(cached), len(reads))
+	}
+	if bindings, err := s.Bindings(ctx); err != nil || len(bindings) != 0 {
+		t.Errorf("bindings %v (%v): want none, the failed write undone", bindings, err)
+	}
+}
+
 // waitQueued waits until n callers are queued behind the running batch.
 func waitQueued(t *testing.T, s *Store, n int) {
 	t.Helper()

@@ -40,6 +40,7 @@ func (s *Store) SaveReads(ctx context.Context, reads []Read) error {
 		return fmt.Errorf("cache reads: %w", err)
 	}
 	err = s.groupTx(ctx, func(tx *sql.Tx) error {
+		rows := rows // the group commit may run this twice
 		for len(rows) > 0 {
 			n := min(len(rows), readsPerStatement)
 			q := upsertReads
