@@ -128,14 +128,17 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 		return
 	}
 	// The journal's helpers find the prepared statements by tx.
-	txStores.Store(tx, s)
-	defer txStores.Delete(tx)
+	g, done := s.register(tx)
+	defer done()
 	if len(batch) == 1 {
 		// Alone in its transaction, the work needs no savepoint (two
 		// statements fewer): it fails alone by the rollback.
 		op := batch[0]
 		if errs[0] = op.given(); errs[0] == nil {
 			errs[0] = op.fn(tx)
+		}
+		if errs[0] == nil {
+			errs[0] = g.flush(tx)
 		}
 		if errs[0] != nil {
 			tx.Rollback()
@@ -144,7 +147,7 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 		}
 		return
 	}
-	if s.commitPlain(tx, batch, errs) {
+	if s.commitPlain(tx, g, batch, errs) {
 		return
 	}
 	// An op failed, and the batch was rolled back: again, each op in a
@@ -155,12 +158,16 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 		}
 		return
 	}
-	txStores.Store(tx, s)
-	defer txStores.Delete(tx)
+	g, done = s.register(tx)
+	defer done()
 	committed := false
 	for i, op := range batch {
 		var lost error
+		before := g.bumps
 		errs[i], lost = s.commits.inSavepoint(tx, op)
+		if errs[i] != nil {
+			g.bumps = before // undone with its savepoint
+		}
 		if lost != nil {
 			// The transaction is gone (SQLite rolls it all back on some
 			// errors): nothing of the batch is committed.
@@ -178,7 +185,13 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 		tx.Rollback()
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	err = g.flush(tx)
+	if err != nil {
+		tx.Rollback()
+	} else {
+		err = tx.Commit()
+	}
+	if err != nil {
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err
@@ -192,7 +205,7 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 // false, with tx rolled back and errs untouched, when an op failed: the
 // caller then runs the batch again, each op in a savepoint. An op whose
 // caller gave up before it began is left out, as inSavepoint leaves it out.
-func (s *Store) commitPlain(tx *sql.Tx, batch []*pendingTx, errs []error) bool {
+func (s *Store) commitPlain(tx *sql.Tx, g *groupTxn, batch []*pendingTx, errs []error) bool {
 	gone := make([]error, len(batch))
 	ran := false
 	for i, op := range batch {
@@ -207,7 +220,11 @@ func (s *Store) commitPlain(tx *sql.Tx, batch []*pendingTx, errs []error) bool {
 	}
 	var err error
 	if ran {
-		err = tx.Commit()
+		if err = g.flush(tx); err != nil {
+			tx.Rollback()
+		} else {
+			err = tx.Commit()
+		}
 	} else {
 		tx.Rollback()
 	}

@@ -11,6 +11,7 @@ import (
 // the journal's CPU. They are prepared once per connection instead.
 const (
 	sqlBumpSerial   = "UPDATE meta SET value = value + 1 WHERE name = 'serial'"
+	sqlAddSerial    = "UPDATE meta SET value = value + ? WHERE name = 'serial'"
 	sqlInsertIntent = `INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	sqlCheckIntent = `SELECT
@@ -27,7 +28,7 @@ const (
 			origin = excluded.origin, bound_at = excluded.bound_at, name = excluded.name`
 )
 
-var journalStatements = []string{sqlBumpSerial, sqlInsertIntent, sqlCheckIntent, sqlIntentByID, sqlDeleteIntent, sqlInsertPost, sqlBind}
+var journalStatements = []string{sqlBumpSerial, sqlAddSerial, sqlInsertIntent, sqlCheckIntent, sqlIntentByID, sqlDeleteIntent, sqlInsertPost, sqlBind}
 
 // prepareStatements prepares the journal's statements on s's database; one
 // that fails to prepare is parsed at each use, as before.
@@ -40,15 +41,40 @@ func (s *Store) prepareStatements(ctx context.Context) {
 	}
 }
 
-// txStores maps the transactions of a group commit to their Store, so
+// txStores maps the transactions of a group commit to their groupTxn, so
 // that the journal's helpers, which see only the transaction, find its
-// prepared statements.
-var txStores sync.Map // *sql.Tx -> *Store
+// prepared statements and its serial.
+var txStores sync.Map // *sql.Tx -> *groupTxn
+
+// groupTxn is a group commit's transaction: its Store, and the serial bumps
+// its writes asked for, made as one statement before it commits (a write
+// each fewer). Only the batch's leader uses it.
+type groupTxn struct {
+	s     *Store
+	bumps int64
+}
+
+// register makes tx a group commit's transaction until the returned func.
+func (s *Store) register(tx *sql.Tx) (*groupTxn, func()) {
+	g := &groupTxn{s: s}
+	txStores.Store(tx, g)
+	return g, func() { txStores.Delete(tx) }
+}
+
+// flush adds the bumps asked for to the serial, in tx.
+func (g *groupTxn) flush(tx *sql.Tx) error {
+	if g.bumps == 0 {
+		return nil
+	}
+	_, err := execIn(context.Background(), tx, sqlAddSerial, g.bumps)
+	g.bumps = 0
+	return err
+}
 
 // statement returns the prepared form of query for tx, or nil.
 func statement(tx *sql.Tx, query string) *sql.Stmt {
-	if s, ok := txStores.Load(tx); ok {
-		return s.(*Store).prepared[query]
+	if g, ok := txStores.Load(tx); ok {
+		return g.(*groupTxn).s.prepared[query]
 	}
 	return nil
 }

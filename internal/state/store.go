@@ -242,6 +242,11 @@ func (s *Store) Lineage(ctx context.Context) (string, error) {
 
 // bumpSerial advances the serial inside a write transaction.
 func bumpSerial(ctx context.Context, tx *sql.Tx) error {
+	if g, ok := txStores.Load(tx); ok {
+		// A group commit adds its writes' bumps at once (groupTxn.flush).
+		g.(*groupTxn).bumps++
+		return nil
+	}
 	_, err := execIn(ctx, tx, sqlBumpSerial)
 	return err
 }
