@@ -606,115 +606,89 @@ func (d *savedDecoder) create() *CreateStep {
 	return c
 }
 
-func (d *savedDecoder) posts() []PostStep {
-	out := []PostStep{}
+// objects decodes a list of objects of fields into Ts: set decodes field
+// i of the T at x. A null element is a zero T; a null list is nil.
+func objects[T any](d *savedDecoder, fields []string, set func(x *T, i int)) []T {
+	out := []T{}
 	if !d.array(func() {
-		out = append(out, PostStep{})
+		var zero T
+		out = append(out, zero)
 		if d.null() {
 			return
 		}
-		s := &out[len(out)-1]
-		d.object(postFields, func(i int) {
-			switch i {
-			case 0:
-				s.Hash = d.shared()
-			case 1:
-				s.Title = d.shared()
-			case 2:
-				s.Notice = &Notice{}
-				d.object(noticeFields, func(i int) {
-					if i == 0 {
-						s.Notice.Title = d.shared()
-					} else {
-						s.Notice.Content = d.shared()
-					}
-				})
-			case 3:
-				b := &Banner{}
-				s.Banner = b
-				d.object(bannerFields, func(i int) {
-					*[]*string{&b.Content, &b.Title, &b.LightAppID, &b.ThumbURL, &b.WebpageURL, &b.PrimaryContent, &b.ContentURL}[i] = d.shared()
-				})
-			}
-		})
+		x := &out[len(out)-1]
+		d.object(fields, func(i int) { set(x, i) })
 	}) {
 		return nil
 	}
 	return out
+}
+
+func (d *savedDecoder) posts() []PostStep {
+	return objects(d, postFields, func(s *PostStep, i int) {
+		switch i {
+		case 0:
+			s.Hash = d.shared()
+		case 1:
+			s.Title = d.shared()
+		case 2:
+			s.Notice = &Notice{}
+			d.object(noticeFields, func(i int) {
+				if i == 0 {
+					s.Notice.Title = d.shared()
+				} else {
+					s.Notice.Content = d.shared()
+				}
+			})
+		case 3:
+			b := &Banner{}
+			s.Banner = b
+			d.object(bannerFields, func(i int) {
+				*[]*string{&b.Content, &b.Title, &b.LightAppID, &b.ThumbURL, &b.WebpageURL, &b.PrimaryContent, &b.ContentURL}[i] = d.shared()
+			})
+		}
+	})
 }
 
 func (d *savedDecoder) drift() []Drift {
-	out := []Drift{}
-	if !d.array(func() {
-		out = append(out, Drift{})
-		if d.null() {
-			return
+	return objects(d, driftFields, func(x *Drift, i int) {
+		switch i {
+		case 0:
+			x.Kind = DriftKind(d.shared())
+		case 1:
+			x.Members = d.members()
+		case 2:
+			x.Live = d.str()
+		case 3:
+			x.Desired = d.str()
+		case 4:
+			x.Fix = d.shared()
 		}
-		x := &out[len(out)-1]
-		d.object(driftFields, func(i int) {
-			switch i {
-			case 0:
-				x.Kind = DriftKind(d.shared())
-			case 1:
-				x.Members = d.members()
-			case 2:
-				x.Live = d.str()
-			case 3:
-				x.Desired = d.str()
-			case 4:
-				x.Fix = d.shared()
-			}
-		})
-	}) {
-		return nil
-	}
-	return out
+	})
 }
 
 func (d *savedDecoder) issues() []Issue {
-	out := []Issue{}
-	if !d.array(func() {
-		out = append(out, Issue{})
-		if d.null() {
-			return
+	return objects(d, issueFields, func(x *Issue, i int) {
+		switch i {
+		case 0:
+			x.Kind = IssueKind(d.shared())
+		case 1:
+			x.Message = d.shared()
+		case 2:
+			x.Fix = d.shared()
 		}
-		x := &out[len(out)-1]
-		d.object(issueFields, func(i int) {
-			switch i {
-			case 0:
-				x.Kind = IssueKind(d.shared())
-			case 1:
-				x.Message = d.shared()
-			case 2:
-				x.Fix = d.shared()
-			}
-		})
-	}) {
-		return nil
-	}
-	return out
+	})
 }
 
 func (d *savedDecoder) providerErrors() []ProviderError {
-	out := []ProviderError{}
-	if !d.array(func() {
-		out = append(out, ProviderError{})
-		if d.null() {
-			return
+	return objects(d, providerErrorFields, func(x *ProviderError, i int) {
+		switch i {
+		case 0:
+			x.Provider = d.shared()
+		case 1:
+			x.Message = d.str()
+		case 2:
+			x.Fix = d.str()
 		}
-		x := &out[len(out)-1]
-		d.object(providerErrorFields, func(i int) {
-			switch i {
-			case 0:
-				x.Provider = d.shared()
-			case 1:
-				x.Message = d.str()
-			case 2:
-				x.Fix = d.str()
-			}
-		})
-	}) {
-		return nil
-	}
-	return out
+	})
 }
