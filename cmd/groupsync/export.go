@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -166,29 +164,7 @@ func (a *app) writeExport(res *export.Result, file string) error {
 	if file == "" {
 		return res.Write(a.stdout)
 	}
-	var b bytes.Buffer
-	if err := res.Write(&b); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".export-*.yaml")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		os.Remove(tmp.Name())
+	if err := writeAtomicMode(file, 0o644, res.Write); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	return nil

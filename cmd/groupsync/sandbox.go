@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http/httptest"
 	"os"
@@ -129,9 +130,8 @@ func (sb *sandbox) close() error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	tmp := sb.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := writeAtomic(sb.path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	return os.Rename(tmp, sb.path)
+	return nil
 }
