@@ -3,8 +3,8 @@
 // the manifest: make the plan (every provider's token first, then each
 // group planned as its read arrives), check the safety limits, ask for
 // approval, apply (caching what each group's apply did as it ends), and
-// record the run in the state's history. The command keeps its flags, its wiring and its output,
-// which it gives the flow as functions.
+// record the run in the state's history. The command keeps its flags, its
+// wiring and its output, which it gives the flow as functions.
 package converge
 
 import (

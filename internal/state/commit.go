@@ -130,23 +130,6 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 	// The journal's helpers find the prepared statements by tx.
 	g, done := s.register(tx)
 	defer done()
-	if len(batch) == 1 {
-		// Alone in its transaction, the work needs no savepoint (two
-		// statements fewer): it fails alone by the rollback.
-		op := batch[0]
-		if errs[0] = op.given(); errs[0] == nil {
-			errs[0] = op.fn(tx)
-		}
-		if errs[0] == nil {
-			errs[0] = g.flush(tx)
-		}
-		if errs[0] != nil {
-			tx.Rollback()
-		} else if err := tx.Commit(); err != nil {
-			errs[0] = err
-		}
-		return
-	}
 	if s.commitPlain(tx, g, batch, errs) {
 		return
 	}
@@ -202,9 +185,10 @@ func (s *Store) commitBatch(batch []*pendingTx) {
 
 // commitPlain runs every op of batch in tx with no savepoint (two
 // statements fewer for each: ops seldom fail) and commits. It reports
-// false, with tx rolled back and errs untouched, when an op failed: the
-// caller then runs the batch again, each op in a savepoint. An op whose
-// caller gave up before it began is left out, as inSavepoint leaves it out.
+// false, with tx rolled back and errs untouched, when an op of a batch of
+// several failed: the caller then runs the batch again, each op in a
+// savepoint. An op alone fails alone by the rollback. An op whose caller
+// gave up before it began is left out, as inSavepoint leaves it out.
 func (s *Store) commitPlain(tx *sql.Tx, g *groupTxn, batch []*pendingTx, errs []error) bool {
 	gone := make([]error, len(batch))
 	ran := false
@@ -214,6 +198,10 @@ func (s *Store) commitPlain(tx *sql.Tx, g *groupTxn, batch []*pendingTx, errs []
 		}
 		if err := op.fn(tx); err != nil {
 			tx.Rollback()
+			if len(batch) == 1 {
+				errs[0] = err
+				return true
+			}
 			return false
 		}
 		ran = true
