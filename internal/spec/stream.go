@@ -562,20 +562,12 @@ func (p *lineParser) flowList(text []byte, i, line int, field string) (*yaml.Nod
 			return nil, 0
 		}
 		items = append(items, v)
-		i += leadingSpaces(text[i:])
-		if i >= len(text) {
+		var done, ok bool
+		if i, done, ok = flowNext(text, i, ']'); !ok {
 			return nil, 0
 		}
-		if text[i] == ']' {
-			i++
+		if done {
 			break
-		}
-		if text[i] != ',' {
-			return nil, 0
-		}
-		i++
-		if j := i + leadingSpaces(text[i:]); j < len(text) && text[j] == ']' {
-			return nil, 0 // a trailing comma
 		}
 	}
 	seq.Content = p.content(items)
@@ -628,20 +620,12 @@ func (p *lineParser) flowMap(text []byte, i, line int) (*yaml.Node, int) {
 			return nil, 0
 		}
 		pairs = append(pairs, k, v)
-		i += leadingSpaces(text[i:])
-		if i >= len(text) {
+		var done, ok bool
+		if i, done, ok = flowNext(text, i, '}'); !ok {
 			return nil, 0
 		}
-		if text[i] == '}' {
-			i++
+		if done {
 			break
-		}
-		if text[i] != ',' {
-			return nil, 0
-		}
-		i++
-		if j := i + leadingSpaces(text[i:]); j < len(text) && text[j] == '}' {
-			return nil, 0
 		}
 	}
 	m.Content = p.content(pairs)
@@ -672,6 +656,26 @@ func (p *lineParser) quoted(text []byte, i, line int) (*yaml.Node, int) {
 		break
 	}
 	return p.node(yaml.ScalarNode, "!!str", p.str(val, false), line, i+1), j
+}
+
+// flowNext reads what follows an item of a flow list or mapping closed by
+// close: a comma and the next item (i after the comma), or close (done, i
+// after it). ok is false for anything else, a trailing comma included.
+func flowNext(text []byte, i int, close byte) (next int, done, ok bool) {
+	i += leadingSpaces(text[i:])
+	switch {
+	case i >= len(text):
+		return 0, false, false
+	case text[i] == close:
+		return i + 1, true, true
+	case text[i] != ',':
+		return 0, false, false
+	}
+	i++
+	if j := i + leadingSpaces(text[i:]); j < len(text) && text[j] == close {
+		return 0, false, false // a trailing comma
+	}
+	return i, false, true
 }
 
 // plainEnd finds the end of a plain scalar starting at text[i] and returns
