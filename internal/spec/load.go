@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -50,14 +51,10 @@ func loadSequential(files []string, errs ErrorList) (*Manifest, error) {
 			errs.add(Pos{File: f}, "%s", err.Error())
 			continue
 		}
-		// Name, length, bytes: no two different file sets hash alike.
-		fmt.Fprintf(digest, "%s\x00%d\x00", f, len(data))
-		digest.Write(data)
+		hashFile(digest, f, data)
 		docs = append(docs, parseFile(f, data, &errs, strs)...)
 	}
-	if len(docs) == 0 && len(errs) == 0 {
-		errs.add(Pos{File: files[0], Line: 1, Col: 1}, "manifest is empty: it needs at least version: 1")
-	}
+	checkEmpty(files, docs, &errs)
 	m := build(docs, &errs)
 	if len(errs) > 0 {
 		errs.Sort()
@@ -66,6 +63,20 @@ func loadSequential(files []string, errs ErrorList) (*Manifest, error) {
 	m.Files = files
 	m.Digest = hex.EncodeToString(digest.Sum(nil))
 	return m, nil
+}
+
+// hashFile adds file f of bytes data to a manifest's digest: name, length,
+// bytes, so that no two different file sets hash alike.
+func hashFile(digest hash.Hash, f string, data []byte) {
+	fmt.Fprintf(digest, "%s\x00%d\x00", f, len(data))
+	digest.Write(data)
+}
+
+// checkEmpty refuses a manifest of no document, when nothing else is wrong.
+func checkEmpty(files []string, docs []*rawDoc, errs *ErrorList) {
+	if len(docs) == 0 && len(*errs) == 0 {
+		errs.add(Pos{File: files[0], Line: 1, Col: 1}, "manifest is empty: it needs at least version: 1")
+	}
 }
 
 // expand turns paths into the list of files to read, in merge order.

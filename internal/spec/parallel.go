@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -73,9 +72,7 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 		errs = append(errs, loads[i].errs...)
 		docs = append(docs, loads[i].docs...)
 	}
-	if len(docs) == 0 && len(errs) == 0 {
-		errs.add(Pos{File: files[0], Line: 1, Col: 1}, "manifest is empty: it needs at least version: 1")
-	}
+	checkEmpty(files, docs, &errs)
 
 	var tasks []groupTask
 	for _, doc := range docs {
@@ -95,8 +92,7 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 		h := sha256.New()
 		for i, f := range files {
 			if loads[i].read {
-				fmt.Fprintf(h, "%s\x00%d\x00", f, len(loads[i].data))
-				h.Write(loads[i].data)
+				hashFile(h, f, loads[i].data)
 				loads[i].data = nil
 			}
 		}
