@@ -1,13 +1,12 @@
 package reconcile
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"groupsync/internal/spec"
 	"groupsync/internal/state"
@@ -47,7 +46,7 @@ func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, po
 	// The groups are checked on every core: this check stands between a
 	// saved plan and its first call. Each keeps its findings, in plan order.
 	found := make([][]string, len(p.Groups))
-	inChunks(len(p.Groups), func(i int) {
+	forEach(context.Background(), len(p.Groups), runtime.GOMAXPROCS(0), func(i int) {
 		gp := &p.Groups[i]
 		if twice[i] {
 			found[i] = []string{fmt.Sprintf("group %s: planned twice", gp.Key)}
@@ -69,31 +68,6 @@ func CheckSaved(p *Plan, m *spec.Manifest, bindings map[string]state.Binding, po
 		out = append(out, f...)
 	}
 	return out
-}
-
-// inChunks calls fn(i) for every i < n, on GOMAXPROCS goroutines taking
-// consecutive chunks of i; fn must be safe to call concurrently.
-func inChunks(n int, fn func(i int)) {
-	const chunk = 64
-	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+chunk, n); i++ {
-					fn(i)
-				}
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // A plan has three forms: this package's Plan, what the planner and the
