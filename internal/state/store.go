@@ -81,7 +81,7 @@ func Open(path string) (*Store, error) {
 		// Turning a new file to WAL takes its lock without the busy
 		// handler: two processes opening a new state at once would fail
 		// the later one with SQLITE_BUSY instead of letting it wait.
-		if !isBusy(err) || !pause(ctx, 20*time.Millisecond) {
+		if !isBusy(err) || !sleepCtx(ctx, 20*time.Millisecond) {
 			return nil, err
 		}
 	}
@@ -95,18 +95,6 @@ func Open(path string) (*Store, error) {
 func isBusy(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
-}
-
-// pause waits d, or until ctx ends: it reports whether ctx is still live.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // dsn builds the modernc.org/sqlite data source name. Every transaction
