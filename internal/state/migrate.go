@@ -387,6 +387,19 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, path string) error {
 	return nil
 }
 
+// checkCurrent is ErrNotCurrent unless the state is at the current schema
+// version; it only reads.
+func checkCurrent(ctx context.Context, db *sql.DB, d dialect) error {
+	v, ok, err := readVersion(ctx, db, d)
+	switch {
+	case err != nil:
+		return err
+	case !ok || v != currentVersion():
+		return ErrNotCurrent
+	}
+	return nil
+}
+
 // migrateTo applies the migrations up to and including version target. A
 // file already at target is only read, so that opening an up-to-date file
 // takes no write lock. Each step re-reads the version inside its IMMEDIATE

@@ -78,7 +78,7 @@ const pgConnectTimeout = 15 * time.Second
 // migrates its schema. The password comes from the URL, PGPASSWORD or the
 // password file (~/.pgpass or PGPASSFILE), as libpq takes it; it never
 // appears in an error.
-func openPostgres(loc string) (*Store, error) {
+func openPostgres(loc string, write bool) (*Store, error) {
 	shown := RedactLocation(loc)
 	var scrub vendors.Redactor
 	scrub.Add(LocationSecrets(loc)...)
@@ -108,7 +108,12 @@ func openPostgres(loc string) (*Store, error) {
 		return nil, fail("open", fmt.Errorf("cannot connect to PostgreSQL: %w\nhint: check that the server is up and the URL's host, port, user and database;"+
 			" the password comes from the URL, PGPASSWORD or ~/.pgpass (PGPASSFILE)", err))
 	}
-	if err := migrate(ctx, db, postgresDialect, shown); err != nil {
+	if !write {
+		if err := checkCurrent(ctx, db, postgresDialect); err != nil {
+			db.Close()
+			return nil, &locationError{msg: scrub.Redact(err.Error()), err: err}
+		}
+	} else if err := migrate(ctx, db, postgresDialect, shown); err != nil {
 		db.Close()
 		return nil, &locationError{msg: scrub.Redact(err.Error()), err: err}
 	}

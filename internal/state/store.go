@@ -53,16 +53,36 @@ const busyTimeout = 30 * time.Second
 // postgres:// URL opens the state kept in that PostgreSQL database instead
 // (see IsPostgres).
 func Open(path string) (*Store, error) {
+	return open(path, true)
+}
+
+// ErrNotCurrent is OpenCurrent's answer for a state that does not exist,
+// or whose schema is not this groupsync's: Open would create or migrate it.
+var ErrNotCurrent = errors.New("the state does not exist at this groupsync's schema version")
+
+// OpenCurrent opens the state at path as Open does, but only if it exists
+// at the current schema version: it writes nothing, so that it can be read
+// before the manifest is known to be valid. Otherwise it fails with
+// ErrNotCurrent, and Open is the way to open it.
+func OpenCurrent(path string) (*Store, error) {
+	return open(path, false)
+}
+
+func open(path string, write bool) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open state: empty path")
 	}
 	if IsPostgres(path) {
-		return openPostgres(path)
+		return openPostgres(path, write)
 	}
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("open state file %s: the path must not contain '?'", path)
 	}
-	if err := createPrivate(path); err != nil {
+	if !write {
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			return nil, ErrNotCurrent
+		}
+	} else if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
@@ -73,7 +93,11 @@ func Open(path string) (*Store, error) {
 		if db, err = sql.Open("sqlite", dsn(path)); err != nil {
 			return nil, fmt.Errorf("open state file %s: %w", path, err)
 		}
-		err = migrate(ctx, db, sqliteDialect, path)
+		if write {
+			err = migrate(ctx, db, sqliteDialect, path)
+		} else {
+			err = checkCurrent(ctx, db, sqliteDialect)
+		}
 		if err == nil {
 			break
 		}
