@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,40 @@ func Load(paths ...string) (*Manifest, error) {
 		}
 	}
 	return loadSequential(files, errs)
+}
+
+// LoadHeads reads the manifest in paths as Load does, with the same Files
+// and Digest, but checks and returns only the documents' versions,
+// providers and people: the groups are not read (HeadsOnly). It is for
+// applying a saved plan that was sealed in its state when it was made
+// from a manifest of the same digest, which Load found valid then: the
+// plan needs the providers' tokens and endpoints, not its groups again.
+func LoadHeads(paths ...string) (*Manifest, error) {
+	var errs ErrorList
+	files := expand(paths, &errs)
+	loads := readFiles(files, max(runtime.GOMAXPROCS(0), 1))
+	var docs []*rawDoc
+	digest := sha256.New()
+	for i, f := range files {
+		errs = append(errs, loads[i].errs...)
+		docs = append(docs, loads[i].docs...)
+		if loads[i].read {
+			hashFile(digest, f, loads[i].data)
+		}
+	}
+	if len(files) > 0 {
+		checkEmpty(files, docs, &errs)
+	}
+	b := newBuilder(&errs)
+	b.heads(docs)
+	if len(errs) > 0 {
+		errs.Sort()
+		return nil, errs
+	}
+	b.m.Files = files
+	b.m.Digest = hex.EncodeToString(digest.Sum(nil))
+	b.m.HeadsOnly = true
+	return b.m, nil
 }
 
 // loadSequential is Load on one goroutine, errs holding expand's errors.

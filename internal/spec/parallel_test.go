@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,4 +176,65 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestLoadHeads: LoadHeads gives Load's providers, people, files and
+// digest, without the groups, and still refuses a bad head; a bad group
+// is Load's to find.
+func TestLoadHeads(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		dir     string
+		wantErr string // LoadHeads's; "" for none
+	}{
+		{"valid", parallelManifest(t, 4, 60, 700, false), ""},
+		{"bad groups", parallelManifest(t, 2, 60, 0, true), ""},
+		{"bad head", parallelManifest(t, 1, 10, 0, false), "provider kingdee: unknown vendor \"nowhere\""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "bad head" {
+				people := filepath.Join(c.dir, "00-people.yaml")
+				data, err := os.ReadFile(people)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data = []byte(strings.Replace(string(data), "vendor: yunzhijia", "vendor: nowhere", 1))
+				if err := os.WriteFile(people, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			heads, err := LoadHeads(c.dir)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("LoadHeads: %v, want an error with %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !heads.HeadsOnly || len(heads.Groups) != 0 {
+				t.Errorf("HeadsOnly %v with %d groups; want true and none", heads.HeadsOnly, len(heads.Groups))
+			}
+			full, err := Load(c.dir)
+			if c.name == "bad groups" {
+				if err == nil {
+					t.Fatal("Load found no error in the bad groups")
+				}
+				var expandErrs ErrorList
+				files := expand([]string{c.dir}, &expandErrs)
+				if !slices.Equal(heads.Files, files) {
+					t.Errorf("files %v, want %v", heads.Files, files)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			full.Groups, full.HeadsOnly = nil, true
+			if diff := cmp.Diff(full, heads); diff != "" {
+				t.Errorf("LoadHeads differs from Load's heads (-Load +LoadHeads):\n%s", diff)
+			}
+		})
+	}
 }
