@@ -68,13 +68,20 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	var (
-		saved *reconcile.Plan
-		m     *spec.Manifest
+		saved  *reconcile.Plan
+		m      *spec.Manifest
+		sealed bool
+		store  *state.Store // opened by loadSaved to find the seal
 	)
 	switch {
 	case len(pos) == 1 && len(f.files) == 0:
-		if saved, m, err = a.loadSaved(pos[0]); err != nil {
+		var sp *savedPlan
+		if sp, err = a.loadSaved(ctx, pos[0], f.common.location(), !f.common.sandbox); err != nil {
 			return err
+		}
+		saved, m, sealed, store = sp.p, sp.m, sp.sealed, sp.store
+		if store != nil {
+			defer store.Close()
 		}
 		f.files = saved.ManifestFiles
 	case len(pos) > 0:
@@ -94,22 +101,23 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err := a.checkTokens(m, &f.common); err != nil {
 		return err
 	}
-	if saved != nil {
+	if saved != nil && store == nil {
 		// A saved plan is applied to the state it was made from, never to a
 		// new one: Open would create the file.
 		if _, err := os.Stat(f.common.state); !state.IsPostgres(f.common.state) && errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("state file %s does not exist, and a saved plan is applied only to the state it was made from; nothing was changed\nhint: name that state file with --state (or GROUPSYNC_STATE)", f.common.state)
 		}
 	}
-	store, err := state.Open(f.common.location())
-	if err != nil {
-		return err
+	if store == nil {
+		if store, err = state.Open(f.common.location()); err != nil {
+			return err
+		}
+		defer store.Close()
 	}
-	defer store.Close()
 	if saved != nil {
 		// Read only, before the lock is taken: a refused plan leaves the
 		// state file as it was. The serial is checked again under the lock.
-		if err := converge.CheckSavedPlan(ctx, store, m, saved, pos[0]); err != nil {
+		if err := converge.CheckSavedPlan(ctx, store, m, saved, pos[0], sealed); err != nil {
 			return err
 		}
 	}
@@ -124,16 +132,17 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = a.applyWith(ctx, m, store, conns, log, &f, saved)
+	err = a.applyWith(ctx, m, store, conns, log, &f, saved, sealed)
 	if cerr := conns.close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan) error {
+func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan, sealed bool) error {
 	return a.converge(ctx, m, store, conns, log, convergeOpts{
 		trigger:      "apply",
+		sealed:       sealed,
 		autoApprove:  f.autoApprove,
 		maxNewGroups: f.maxNewGroups,
 		maxRemovals:  f.maxRemovals,
@@ -149,6 +158,7 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 type convergeOpts struct {
 	trigger      string // the run history's trigger: "apply" or "schedule"
 	recordAlways bool   // record the run from its start, even when it fails early or has nothing to apply
+	sealed       bool   // the saved plan is sealed in the state (see seal.go)
 	autoApprove  bool
 	maxNewGroups int
 	maxRemovals  int // members removed in all (prune)
@@ -168,9 +178,10 @@ type runReport = converge.Report
 func (a *app) converge(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, o convergeOpts, p *reconcile.Plan) runReport {
 	prog := &progress{a: a, log: log, live: o.progress}
 	f := &converge.Flow{
-		Planner:      newPlanner(m, store, conns, o.parallelism, o.settle),
+		Planner:      newPlanner(m, p, store, conns, o.parallelism, o.settle),
 		Trigger:      o.trigger,
 		RecordAlways: o.recordAlways,
+		Sealed:       o.sealed,
 		Limits:       converge.Limits{MaxNewGroups: o.maxNewGroups, MaxRemovals: o.maxRemovals},
 		What:         map[bool]string{true: "the apply", false: "the run"}[o.trigger == "apply"],
 		RunTimeout:   o.runTimeout,
@@ -196,11 +207,11 @@ func (a *app) converge(ctx context.Context, m *spec.Manifest, store *state.Store
 }
 
 // planner makes the plans of one command, every provider's token first.
-func newPlanner(m *spec.Manifest, store *state.Store, conns *connections, parallelism int, settle time.Duration) converge.Planner {
+func newPlanner(m *spec.Manifest, saved *reconcile.Plan, store *state.Store, conns *connections, parallelism int, settle time.Duration) converge.Planner {
 	pl := converge.Planner{Store: store, Parallelism: parallelism, Settle: settle}
 	if conns != nil {
 		pl.Clients = conns.clients
-		pl.Authorize = func(ctx context.Context) map[string]error { return conns.authorize(ctx, m) }
+		pl.Authorize = func(ctx context.Context) map[string]error { return conns.authorize(ctx, usedProviders(m, saved)) }
 	}
 	return pl
 }
@@ -372,10 +383,22 @@ func blockedGroups(p *reconcile.Plan) []string {
 // loadSaved reads the saved plan at path and loads the manifests it names.
 // The plan is decoded while the manifests load: both are work an apply does
 // before its first call, and each takes a core.
-func (a *app) loadSaved(path string) (*reconcile.Plan, *spec.Manifest, error) {
+// savedPlan is a saved plan read for apply: the plan and its manifest, in
+// full or, when the plan is sealed (see seal.go), only its heads, with the
+// state it was found sealed in.
+type savedPlan struct {
+	p      *reconcile.Plan
+	m      *spec.Manifest
+	sealed bool
+	store  *state.Store // open when sealed; nil otherwise
+}
+
+// A sealed plan is applied without its manifest's groups, unless trySeal
+// is false: the sandbox makes the groups the manifest pins from them.
+func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*savedPlan, error) {
 	src, closeSrc, err := openPlanFile(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer closeSrc() // after the decode: it is waited for below
 	files := planManifests(fromStart(src))
@@ -383,28 +406,68 @@ func (a *app) loadSaved(path string) (*reconcile.Plan, *spec.Manifest, error) {
 		// Not a plan as groupsync writes one: decodePlan says what is wrong.
 		p, err := decodePlan(path, src)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		files = p.ManifestFiles
 	}
 	type decoded struct {
 		p   *reconcile.Plan
+		sum []byte // of the bytes decoded; nil when not read in one pass
 		err error
 	}
 	done := make(chan decoded, 1)
 	go func() {
-		p, err := decodePlan(path, src)
-		done <- decoded{p, err}
+		r := newSummingReader(fromStart(src))
+		p, err := decodePlanFrom(path, r)
+		d := decoded{p: p, err: err}
+		if err == nil {
+			d.sum = r.sum()
+		}
+		done <- d
 	}()
-	m, lerr := a.load(files)
-	d := <-done
-	switch {
-	case d.err != nil:
-		return nil, nil, d.err
-	case lerr != nil:
-		return nil, nil, lerr
-	case !slices.Equal(d.p.ManifestFiles, files):
-		return nil, nil, fmt.Errorf("%s names its manifests twice, differently: it is not a plan groupsync saved; nothing was changed", path)
+	// Meanwhile the manifest's heads and digest: a sealed plan needs no
+	// more of it.
+	var (
+		heads *spec.Manifest
+		herr  = errNoSeal
+	)
+	if trySeal {
+		heads, herr = spec.LoadHeads(files...)
 	}
-	return d.p, m, nil
+	d := <-done
+	if d.err != nil {
+		return nil, d.err
+	}
+	if herr == nil && heads.Digest == d.p.ManifestDigest && slices.Equal(d.p.ManifestFiles, files) {
+		if store := findSeal(ctx, loc, d.p, d.sum); store != nil {
+			return &savedPlan{p: d.p, m: heads, sealed: true, store: store}, nil
+		}
+	}
+	m, err := a.load(files)
+	switch {
+	case err != nil:
+		return nil, err
+	case !slices.Equal(d.p.ManifestFiles, files):
+		return nil, fmt.Errorf("%s names its manifests twice, differently: it is not a plan groupsync saved; nothing was changed", path)
+	}
+	return &savedPlan{p: d.p, m: m}, nil
+}
+
+// findSeal opens the state at loc, without writing to it, and returns it
+// when it holds the seal of plan p, of SHA-256 sum; nil otherwise (the
+// state is then opened again, and its errors said, the usual way).
+func findSeal(ctx context.Context, loc string, p *reconcile.Plan, sum []byte) *state.Store {
+	seal, err := sealOf(sum)
+	if err != nil {
+		return nil
+	}
+	store, err := state.OpenCurrent(loc)
+	if err != nil {
+		return nil
+	}
+	if ok, err := store.PlanSealed(ctx, seal, p.StateSerial); err != nil || !ok {
+		store.Close()
+		return nil
+	}
+	return store
 }

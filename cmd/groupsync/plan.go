@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -114,9 +115,11 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		return err
 	}
 	if out != "" {
-		if err := savePlan(out, p); err != nil {
+		sum, err := savePlan(out, p)
+		if err != nil {
 			return err
 		}
+		a.sealPlan(ctx, store, p, sum)
 		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply%s %s`.\n", out, c.applyFlags(a.getenv), out)
 	}
 	return planExit(p, detailed)
@@ -159,7 +162,7 @@ func checkSettle(settle time.Duration) error {
 // provider's token is had first: a provider without one is said once in the
 // plan, and its groups are blocked without a call.
 func makePlan(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, parallelism int, refresh bool, settle time.Duration) (*reconcile.Plan, error) {
-	pl := newPlanner(m, store, conns, parallelism, settle)
+	pl := newPlanner(m, nil, store, conns, parallelism, settle)
 	return pl.Plan(ctx, m, refresh)
 }
 
@@ -192,12 +195,27 @@ func (a *app) noColor() bool {
 }
 
 // savePlan writes the saved plan group by group (at 50,000 groups the
-// document is hundreds of MB) through writeAtomic.
-func savePlan(path string, p *reconcile.Plan) error {
-	if err := writeAtomic(path, func(w io.Writer) error { return reconcile.WriteSaved(w, p) }); err != nil {
-		return fmt.Errorf("save plan: %w", err)
+// document is hundreds of MB) through writeAtomic, and returns the SHA-256
+// of the bytes written.
+func savePlan(path string, p *reconcile.Plan) ([]byte, error) {
+	h := sha256.New()
+	if err := writeAtomic(path, func(w io.Writer) error { return reconcile.WriteSaved(io.MultiWriter(w, h), p) }); err != nil {
+		return nil, fmt.Errorf("save plan: %w", err)
 	}
-	return nil
+	return h.Sum(nil), nil
+}
+
+// sealPlan seals the plan just saved, of SHA-256 sum, in its state (see
+// seal.go). A plan that cannot be sealed is still a plan: its apply checks
+// it against the manifest in full, so this only says why.
+func (a *app) sealPlan(ctx context.Context, store *state.Store, p *reconcile.Plan, sum []byte) {
+	seal, err := sealOf(sum)
+	if err == nil {
+		err = store.SealPlan(ctx, seal, p.StateSerial)
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "note: the plan is not sealed in the state (%v); its apply will check it against the whole manifest\n", err)
+	}
 }
 
 func readPlan(path string) (*reconcile.Plan, error) {
@@ -289,7 +307,12 @@ func (e *errorReader) Seek(off int64, whence int) (int64, error) { return e.r.Se
 
 // decodePlan decodes the saved plan src read from path, streaming.
 func decodePlan(path string, src io.ReaderAt) (*reconcile.Plan, error) {
-	r := &errorReader{r: fromStart(src)}
+	return decodePlanFrom(path, fromStart(src))
+}
+
+// decodePlanFrom is decodePlan of the file read from src.
+func decodePlanFrom(path string, src io.ReadSeeker) (*reconcile.Plan, error) {
+	r := &errorReader{r: src}
 	p, err := reconcile.ReadSaved(r)
 	var fv *reconcile.FormatVersionError
 	switch {

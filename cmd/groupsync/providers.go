@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"groupsync/internal/reconcile"
 	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
 )
@@ -143,16 +144,29 @@ func (a *app) tokenSource(p *spec.Provider, mk func() *vendors.TokenSource) *ven
 	return ts
 }
 
-// authorize gets the access token of every provider that has groups in m,
-// in parallel, before anything is planned: a provider whose token cannot be
-// had is returned with its one error (a *vendors.TokenError), so that its
-// groups are blocked with a reference to it instead of each failing alike.
-// Fixed tokens need no call.
-func (c *connections) authorize(ctx context.Context, m *spec.Manifest) map[string]error {
+// usedProviders are the providers whose groups a command works on: the
+// saved plan's, when it applies one (its manifest may hold only heads),
+// else the manifest's.
+func usedProviders(m *spec.Manifest, saved *reconcile.Plan) map[string]bool {
 	used := map[string]bool{}
+	if saved != nil {
+		for i := range saved.Groups {
+			used[saved.Groups[i].Provider] = true
+		}
+		return used
+	}
 	for _, g := range m.Groups {
 		used[g.Provider] = true
 	}
+	return used
+}
+
+// authorize gets the access token of every provider in used (see
+// usedProviders), in parallel, before anything is planned: a provider whose token cannot be
+// had is returned with its one error (a *vendors.TokenError), so that its
+// groups are blocked with a reference to it instead of each failing alike.
+// Fixed tokens need no call.
+func (c *connections) authorize(ctx context.Context, used map[string]bool) map[string]error {
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup

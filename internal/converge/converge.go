@@ -49,6 +49,9 @@ type Planner struct {
 // Plan makes the plan: live reads when refresh (cached as they arrive),
 // else the state's cached reads with no network.
 func (p *Planner) Plan(ctx context.Context, m *spec.Manifest, refresh bool) (*reconcile.Plan, error) {
+	if m.HeadsOnly {
+		return nil, errors.New("plan: the manifest's groups were not loaded (spec.LoadHeads)")
+	}
 	o := reconcile.PlanOptions{Caps: Capabilities(), Parallelism: p.Parallelism, Refresh: refresh, Settle: p.Settle, Now: p.Now}
 	down := p.authorize(ctx)
 	o.Clients = usable(p.Clients, down)
@@ -100,6 +103,10 @@ type Flow struct {
 	Trigger      string // the run history's trigger: "apply" or "schedule"
 	RecordAlways bool   // record the run from its start, even when it fails early or has nothing to apply
 	Limits       Limits
+	// Sealed: the saved plan given to Run is sealed in Store (see
+	// CheckSavedPlan), so its removals are not checked against the
+	// manifest again; the manifest may hold only its heads.
+	Sealed bool
 	// What and RunTimeout name the flow and its deadline (ctx's) in the
 	// error that says it passed: "the apply", "the run".
 	What       string
@@ -146,8 +153,10 @@ var ErrStateMoved = errors.New("the state changed since the plan was saved (an a
 // CheckSavedPlan refuses, before any call and any state write, a saved plan
 // made from another state (lineage), at another serial, or that does what
 // its manifest m (at the plan's digest, loaded once for both) does not ask
-// for.
-func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string) error {
+// for. A sealed plan (see state.SealPlan) is the one this groupsync made
+// from m at that serial: only its lineage and serial are checked, and m
+// may hold only its heads (spec.LoadHeads).
+func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string, sealed bool) error {
 	lineage, err := store.Lineage(ctx)
 	if err != nil {
 		return err
@@ -164,6 +173,12 @@ func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p
 	}
 	if serial != p.StateSerial {
 		return ErrStateMoved
+	}
+	switch {
+	case sealed:
+		return nil
+	case m.HeadsOnly:
+		return errors.New("check saved plan: the manifest's groups were not loaded, and the plan is not sealed")
 	}
 	bindings, err := store.Bindings(ctx)
 	if err != nil {
@@ -256,7 +271,7 @@ func (f *Flow) planAndApply(ctx context.Context, m *spec.Manifest, p *reconcile.
 	if rep.Err = CheckSafety(p, f.Limits); rep.Err != nil {
 		return rep
 	}
-	if saved {
+	if saved && !f.Sealed {
 		if rep.Err = reconcile.CheckRemovals(p, m); rep.Err != nil {
 			return rep
 		}
