@@ -19,9 +19,12 @@ import (
 // The steps of the whole-command benchmark, in the order they run.
 const (
 	StepValidate = "validate"
-	StepPlan     = "plan"   // cold: live reads, saved with --out
-	StepApply    = "apply"  // apply PLANFILE
-	StepCached   = "cached" // plan --refresh=false
+	StepPlan     = "plan"  // cold: live reads, saved with --out
+	StepApply    = "apply" // apply PLANFILE, sealed by the plan
+	// StepApplyUnsealed is apply PLANFILE of a copy of the plan file with
+	// a byte added: not sealed, it is checked against the whole manifest.
+	StepApplyUnsealed = "apply-unsealed"
+	StepCached        = "cached" // plan --refresh=false
 )
 
 // groupsPerFile is how many groups each manifest file of the whole-command
@@ -45,7 +48,7 @@ type StepResult struct {
 // latency is the latency the step's calls ran under: none for the steps
 // that make no call.
 func (r StepResult) latency() time.Duration {
-	if r.Step == StepPlan || r.Step == StepApply {
+	if r.Step == StepPlan || r.Step == StepApply || r.Step == StepApplyUnsealed {
 		return r.Scenario.Latency
 	}
 	return 0
@@ -97,7 +100,8 @@ func BuildCLI(dir string) (string, error) {
 // runs validate, a cold plan --out, apply PLANFILE and a cached plan, each
 // as a child process, and returns a result per step. A step that fails or
 // makes other calls than its minimum is an error (with the results so far).
-func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, error) {
+// With unsealed, the apply is StepApplyUnsealed's.
+func RunCLI(ctx context.Context, bin, dir string, sc Scenario, unsealed bool) ([]StepResult, error) {
 	sims, err := startSims(sc)
 	if err != nil {
 		return nil, err
@@ -112,6 +116,10 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 		return nil, err
 	}
 	planFile := filepath.Join(dir, "plan.json")
+	applyStep, applied := StepApply, planFile
+	if unsealed {
+		applyStep, applied = StepApplyUnsealed, filepath.Join(dir, "plan-unsealed.json")
+	}
 	par := strconv.Itoa(sc.Parallelism)
 	least := sc.MinCalls()
 	steps := []struct {
@@ -122,8 +130,8 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 	}{
 		{StepValidate, 0, Calls{}, []string{"validate", "-f", mdir}},
 		{StepPlan, sc.Latency, Calls{Reads: least.Reads}, []string{"plan", "-f", mdir, "--state", db, "--parallelism", par, "--out", planFile}},
-		{StepApply, sc.Latency, Calls{Creates: least.Creates, Adds: least.Adds, Removes: least.Removes, Posts: least.Posts},
-			[]string{"apply", "--state", db, "--parallelism", par, "--max-new-groups", strconv.Itoa(sc.Groups), "--max-removals", strconv.Itoa(sc.Groups * sc.Members), planFile}},
+		{applyStep, sc.Latency, Calls{Creates: least.Creates, Adds: least.Adds, Removes: least.Removes, Posts: least.Posts},
+			[]string{"apply", "--state", db, "--parallelism", par, "--max-new-groups", strconv.Itoa(sc.Groups), "--max-removals", strconv.Itoa(sc.Groups * sc.Members), applied}},
 		{StepCached, 0, Calls{}, []string{"plan", "-f", mdir, "--state", db, "--refresh=false"}},
 	}
 	var out []StepResult
@@ -132,8 +140,17 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 			return out, err
 		}
 		r := StepResult{Scenario: sc, Step: s.name, MinCalls: s.want}
-		if err := runStep(ctx, bin, dir, s.args, &r); err != nil {
+		if s.name == StepApplyUnsealed {
+			if err := copyWithSpace(planFile, applied); err != nil {
+				return out, err
+			}
+		}
+		stderr, err := runStep(ctx, bin, dir, s.args, &r)
+		if err != nil {
 			return out, err
+		}
+		if s.name == StepPlan && strings.Contains(stderr, "not sealed") {
+			return out, fmt.Errorf("plan: %s", stderr)
 		}
 		st, err := sims.status()
 		if err != nil {
@@ -151,7 +168,7 @@ func RunCLI(ctx context.Context, bin, dir string, sc Scenario) ([]StepResult, er
 // runStep runs the binary once and fills the step's wall time, CPU and
 // peak RSS. The plan's output goes nowhere: rendering it is part of the
 // command's cost, reading it is not.
-func runStep(ctx context.Context, bin, dir string, args []string, r *StepResult) error {
+func runStep(ctx context.Context, bin, dir string, args []string, r *StepResult) (stderr string, _ error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "YZJ_TOKEN="+token, "LUNKR_TOKEN="+token, "WECOM_TOKEN="+token)
@@ -162,22 +179,32 @@ func runStep(ctx context.Context, bin, dir string, args []string, r *StepResult)
 	// this process's memory until the exec: this process's peak is brought
 	// down to what it holds now (a few tens of MB, a floor of the figure).
 	resetPeakRSS()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
 	start := time.Now()
 	err := cmd.Run()
 	r.Wall = time.Since(start)
 	var exit *exec.ExitError
 	// plan exits 0 or, with changes, 0 too (no --detailed-exitcode).
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 0) {
-		return fmt.Errorf("groupsync %s: %w\n%s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
+		return "", fmt.Errorf("groupsync %s: %w\n%s", strings.Join(args, " "), err, tail(errOut.String(), 2000))
 	}
 	ps := cmd.ProcessState
 	r.CPU = ps.UserTime() + ps.SystemTime()
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		r.PeakRSS = int64(ru.Maxrss) << 10 // kilobytes on Linux
 	}
-	return nil
+	return errOut.String(), nil
+}
+
+// copyWithSpace copies the plan file src to dst with a space added at its
+// end: the same plan, but not the bytes that were sealed.
+func copyWithSpace(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, append(data, ' '), 0o600)
 }
 
 func tail(s string, n int) string {

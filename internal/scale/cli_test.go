@@ -22,19 +22,21 @@ func TestCLISmoke(t *testing.T) {
 	}
 	// Enough groups to span two manifest files.
 	sc := drifted(groupsPerFile+60, 12, time.Millisecond, 32, 0)
-	rs, err := RunCLI(context.Background(), bin, dir, sc)
-	for _, r := range rs {
-		t.Log(r)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rs) != 4 {
-		t.Fatalf("got %d steps, want 4", len(rs))
-	}
-	for _, r := range rs {
-		if r.PeakRSS <= 0 || r.Wall <= 0 {
-			t.Errorf("%s: peak_rss %d, wall %s: want both measured", r.Step, r.PeakRSS, r.Wall)
+	for _, unsealed := range []bool{false, true} {
+		rs, err := RunCLI(context.Background(), bin, t.TempDir(), sc, unsealed)
+		for _, r := range rs {
+			t.Log(r)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != 4 {
+			t.Fatalf("got %d steps, want 4", len(rs))
+		}
+		for _, r := range rs {
+			if r.PeakRSS <= 0 || r.Wall <= 0 {
+				t.Errorf("%s: peak_rss %d, wall %s: want both measured", r.Step, r.PeakRSS, r.Wall)
+			}
 		}
 	}
 }
@@ -43,13 +45,16 @@ func TestCLISmoke(t *testing.T) {
 // against the simulators in their own process, at 10,000 groups x 200
 // members (50,000 x 200 with GROUPSYNC_BENCH_LARGE=1, `make bench-large`),
 // and prints one line per step. Each scenario runs once whatever b.N: the
-// line printed and the metrics reported are the same run's.
+// line printed and the metrics reported are the same run's. With
+// GROUPSYNC_BENCH_UNSEALED=1 the apply is of a plan file that is not
+// sealed (StepApplyUnsealed), which is checked against the whole manifest.
 func BenchmarkCLI(b *testing.B) {
 	const latency, parallelism = 20 * time.Millisecond, 32
 	groups := 10000
 	if os.Getenv("GROUPSYNC_BENCH_LARGE") != "" {
 		groups = 50000
 	}
+	unsealed := os.Getenv("GROUPSYNC_BENCH_UNSEALED") != ""
 	bin, err := BuildCLI(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -58,7 +63,7 @@ func BenchmarkCLI(b *testing.B) {
 	b.Run(fmt.Sprintf("%dx%d", sc.Groups, sc.Members), func(b *testing.B) {
 		v, done := printed.Load(b.Name())
 		if !done {
-			rs, err := RunCLI(context.Background(), bin, b.TempDir(), sc)
+			rs, err := RunCLI(context.Background(), bin, b.TempDir(), sc, unsealed)
 			for _, r := range rs {
 				fmt.Println(r)
 			}
