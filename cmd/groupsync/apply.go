@@ -380,9 +380,6 @@ func blockedGroups(p *reconcile.Plan) []string {
 	return keys
 }
 
-// loadSaved reads the saved plan at path and loads the manifests it names.
-// The plan is decoded while the manifests load: both are work an apply does
-// before its first call, and each takes a core.
 // savedPlan is a saved plan read for apply: the plan and its manifest, in
 // full or, when the plan is sealed (see seal.go), only its heads, with the
 // state it was found sealed in.
@@ -393,8 +390,12 @@ type savedPlan struct {
 	store  *state.Store // open when sealed; nil otherwise
 }
 
-// A sealed plan is applied without its manifest's groups, unless trySeal
-// is false: the sandbox makes the groups the manifest pins from them.
+// loadSaved reads the saved plan at path and the manifests it names. The
+// plan is decoded (and hashed) while the manifests' heads load: both are
+// work an apply does before its first call, and each takes a core. A plan
+// sealed in the state at loc needs no more of its manifest; any other is
+// checked against the whole manifest, loaded then. trySeal false loads the
+// whole manifest always: the sandbox makes the groups it pins from it.
 func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*savedPlan, error) {
 	src, closeSrc, err := openPlanFile(path)
 	if err != nil {
