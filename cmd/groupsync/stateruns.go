@@ -87,6 +87,7 @@ type runEntry struct {
 	Outcome  string     `json:"outcome"` // "running" while in progress
 	Created  int        `json:"created"`
 	Added    int        `json:"added"`
+	Removed  int        `json:"removed"`
 	Posted   int        `json:"posted"`
 	Drift    int        `json:"drift"`
 	Errors   int        `json:"errors"`
@@ -107,7 +108,7 @@ func (a *app) stateRuns(ctx context.Context, store *state.Store, limit int, form
 	entries := make([]runEntry, len(runs))
 	for i, r := range runs {
 		e := runEntry{ID: r.ID, Started: r.Started.UTC(), Trigger: r.Trigger, Outcome: string(r.Outcome),
-			Created: r.Created, Added: r.Added, Posted: r.Posted, Drift: r.Drift, Errors: r.Errors, Message: r.Message, duration: "-"}
+			Created: r.Created, Added: r.Added, Removed: r.Removed, Posted: r.Posted, Drift: r.Drift, Errors: r.Errors, Message: r.Message, duration: "-"}
 		if e.Outcome == "" {
 			e.Outcome = "running"
 		}
@@ -135,13 +136,14 @@ func (a *app) stateRuns(ctx context.Context, store *state.Store, limit int, form
 	return tw.Flush()
 }
 
-// runChanges is "2 created, 5 added, 1 posted; 1 drift", or "none".
+// runChanges is "2 created, 5 added, 3 removed, 1 posted; 1 drift", or
+// "none".
 func runChanges(e runEntry) string {
 	var out []string
 	for _, c := range []struct {
 		n    int
 		verb string
-	}{{e.Created, "created"}, {e.Added, "added"}, {e.Posted, "posted"}} {
+	}{{e.Created, "created"}, {e.Added, "added"}, {e.Removed, "removed"}, {e.Posted, "posted"}} {
 		if c.n > 0 {
 			out = append(out, fmt.Sprintf("%d %s", c.n, c.verb))
 		}

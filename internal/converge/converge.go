@@ -364,7 +364,7 @@ func OutcomeOf(ctx context.Context, p *reconcile.Plan, res *reconcile.Result, er
 // RunRecord is the history's record of an apply that ran.
 func RunRecord(id int64, started, ended time.Time, p *reconcile.Plan, res *reconcile.Result) state.Run {
 	r := state.Run{ID: id, Started: started, Ended: ended, Outcome: state.RunOK,
-		Created: res.Created, Added: res.Added, Posted: res.Notices + res.Banners,
+		Created: res.Created, Added: res.Added, Removed: res.Removed, Posted: res.Notices + res.Banners,
 		Drift: p.Summary.Drift, Errors: res.Failed + p.Summary.Errors}
 	switch {
 	case res.Canceled:

@@ -15,7 +15,7 @@ var copyTables = []struct{ name, cols string }{
 	{"reads", "key, provider, group_id, data, read_at"},
 	{"posts", "key, kind, hash, vendor_id, posted_at"},
 	{"intents", "id, " + strings.TrimPrefix(intentColumns, "id, ")},
-	{"runs", "id, started, ended, trigger, outcome, created, added, posted, drift, errors, message"},
+	{"runs", "id, started, ended, trigger, outcome, created, added, removed, posted, drift, errors, message"},
 }
 
 // Counts is how many rows of each kind a state holds.

@@ -46,6 +46,7 @@ var migrations = []migration{
 	{version: 5, name: "a lineage id, and when an unknown create was last attempted", stmts: schemaV5, pgStmts: pgSchemaV5},
 	{version: 6, name: "cached reads stored compactly", stmts: schemaV6, pgStmts: pgSchemaV6, run: compactReads},
 	{version: 7, name: "one key per group", stmts: schemaV7, check: checkV7},
+	{version: 8, name: "members removed, in the run history", stmts: schemaV8},
 }
 
 // compactVersion is the version from which cached reads are stored
@@ -189,6 +190,13 @@ func compactReads(ctx context.Context, tx *sql.Tx, d dialect) error {
 // it twice), rather than leaving it to each command to check.
 var schemaV7 = []string{
 	`CREATE UNIQUE INDEX bindings_group ON bindings (provider, group_id)`,
+}
+
+// schemaV8 records in each run how many members it removed (prune): the
+// history is where a person looks for what an apply did, and a removal is
+// the one change that takes something away. Runs from before count none.
+var schemaV8 = []string{
+	`ALTER TABLE runs ADD COLUMN removed INTEGER NOT NULL DEFAULT 0`,
 }
 
 // checkV7 refuses, naming them, the keys that already share a group: the

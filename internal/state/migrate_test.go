@@ -48,6 +48,9 @@ var seeds = map[int][]string{
 	5: {
 		`INSERT INTO intents (key, provider, kind, name, hash, group_id, started_at, group_type, member, attempted_at) VALUES ('late', 'coremail', 'create', 'z', '', '', '2026-01-02T03:04:05.000000000Z', 'topic', 'eve@example.com', '2026-01-02T03:04:35.000000000Z')`,
 	},
+	8: {
+		`INSERT INTO runs (started, ended, trigger, outcome, created, added, removed) VALUES ('2026-01-03T03:04:05.000000000Z', '2026-01-03T03:05:05.000000000Z', 'apply', 'ok', 1, 2, 3)`,
+	},
 }
 
 // TestMigrateFromEveryVersion builds a file at each version from the empty
@@ -121,6 +124,13 @@ func openRaw(t *testing.T, loc string) (*sql.DB, dialect) {
 func checkSeedV1(t *testing.T, s *Store, from int) {
 	t.Helper()
 	ctx := context.Background()
+	// A run from before v8 removed none; one from v8 on keeps its count.
+	runs, err := s.Runs(ctx, 0)
+	wantRuns := map[bool]int{false: 1, true: 2}[from >= 8]
+	if err != nil || len(runs) != wantRuns || runs[len(runs)-1].Removed != 0 || runs[len(runs)-1].Trigger != "schedule" ||
+		(from >= 8 && (runs[0].Removed != 3 || runs[0].Added != 2)) {
+		t.Errorf("runs after migrating from v%d = %+v, %v", from, runs, err)
+	}
 	b, ok, err := s.Binding(ctx, "seeded")
 	if err != nil || !ok || b.GroupID != "5bee7172e4b0f6bbaa32b4bf" || b.Origin != OriginAdopted {
 		t.Errorf("seeded binding = %+v, %v, %v", b, ok, err)

@@ -29,6 +29,7 @@ type Run struct {
 	Outcome Outcome   // RunOK, RunFailed, RunSkipped, RunInterrupted; "" while in progress
 	Created int
 	Added   int
+	Removed int // members removed (prune)
 	Posted  int
 	Drift   int
 	Errors  int
@@ -56,8 +57,8 @@ func (s *Store) EndRun(ctx context.Context, r Run) error {
 		return fmt.Errorf("record end of run %d: unknown outcome %q", r.ID, r.Outcome)
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE runs SET ended = ?, outcome = ?, created = ?, added = ?,
-		posted = ?, drift = ?, errors = ?, message = ? WHERE id = ?`,
-		formatTime(orNow(r.Ended)), r.Outcome, r.Created, r.Added, r.Posted, r.Drift, r.Errors, r.Message, r.ID)
+		removed = ?, posted = ?, drift = ?, errors = ?, message = ? WHERE id = ?`,
+		formatTime(orNow(r.Ended)), r.Outcome, r.Created, r.Added, r.Removed, r.Posted, r.Drift, r.Errors, r.Message, r.ID)
 	if err != nil {
 		return fmt.Errorf("record end of run %d: %w", r.ID, err)
 	}
@@ -72,7 +73,7 @@ func (s *Store) EndRun(ctx context.Context, r Run) error {
 // Runs returns up to limit runs, newest first; limit <= 0 means all.
 func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 	q := `SELECT id, started, ended, trigger, outcome, created, added,
-		posted, drift, errors, message FROM runs ORDER BY id DESC`
+		removed, posted, drift, errors, message FROM runs ORDER BY id DESC`
 	var args []any
 	if limit > 0 {
 		q += " LIMIT ?"
@@ -101,7 +102,7 @@ func scanRun(sc scanner) (Run, error) {
 	var r Run
 	var started, ended sql.NullString
 	err := sc.Scan(&r.ID, &started, &ended, &r.Trigger, &r.Outcome, &r.Created, &r.Added,
-		&r.Posted, &r.Drift, &r.Errors, &r.Message)
+		&r.Removed, &r.Posted, &r.Drift, &r.Errors, &r.Message)
 	if err != nil {
 		return r, err
 	}

@@ -19,7 +19,7 @@ func TestRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := Run{ID: id, Started: ts(i), Ended: ts(i).Add(time.Minute), Trigger: "schedule", Outcome: outcome,
-			Created: i, Added: 2 * i, Posted: 3 * i, Drift: 4 * i, Errors: 5 * i, Message: "运行 " + string(outcome)}
+			Created: i, Added: 2 * i, Removed: 6 * i, Posted: 3 * i, Drift: 4 * i, Errors: 5 * i, Message: "运行 " + string(outcome)}
 		if err := s.EndRun(ctx, r); err != nil {
 			t.Fatal(err)
 		}
