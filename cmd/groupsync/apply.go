@@ -426,28 +426,33 @@ func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*s
 		}
 		done <- d
 	}()
-	// Meanwhile the manifest's heads and digest: a sealed plan needs no
-	// more of it.
+	// Meanwhile the manifest's heads and digest, which are all a sealed
+	// plan needs of it; or, when no seal is looked for, the whole of it.
 	var (
-		heads *spec.Manifest
-		herr  = errNoSeal
+		heads, m   *spec.Manifest
+		herr, lerr error
+		loaded     = !trySeal
 	)
 	if trySeal {
 		heads, herr = spec.LoadHeads(files...)
+	} else {
+		m, lerr = a.load(files)
 	}
 	d := <-done
 	if d.err != nil {
 		return nil, d.err
 	}
-	if herr == nil && heads.Digest == d.p.ManifestDigest && slices.Equal(d.p.ManifestFiles, files) {
+	if trySeal && herr == nil && heads.Digest == d.p.ManifestDigest && slices.Equal(d.p.ManifestFiles, files) {
 		if store := findSeal(ctx, loc, d.p, d.sum); store != nil {
 			return &savedPlan{p: d.p, m: heads, sealed: true, store: store}, nil
 		}
 	}
-	m, err := a.load(files)
+	if !loaded {
+		m, lerr = a.load(files)
+	}
 	switch {
-	case err != nil:
-		return nil, err
+	case lerr != nil:
+		return nil, lerr
 	case !slices.Equal(d.p.ManifestFiles, files):
 		return nil, fmt.Errorf("%s names its manifests twice, differently: it is not a plan groupsync saved; nothing was changed", path)
 	}
