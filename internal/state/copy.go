@@ -73,6 +73,11 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) (Counts, error) {
 		if _, err := tx.ExecContext(ctx, "UPDATE meta SET value = ? WHERE name = 'serial'", src.Serial); err != nil {
 			return err
 		}
+		// The serial may go back: a seal of dst's could then name a serial
+		// its new contents reach again, different (see SealPlan).
+		if _, err := tx.ExecContext(ctx, sqlDropSeals); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "UPDATE lineage SET value = ? WHERE id = 1", src.Lineage); err != nil {
 			return err
 		}

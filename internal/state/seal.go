@@ -19,6 +19,15 @@ import (
 // older groupsync) loses nothing but the shortcut.
 const sealPrefix = "plan-seal:"
 
+// sqlDropSeals forgets every seal: state copy, which may take the serial
+// back, runs it.
+const sqlDropSeals = "DELETE FROM meta WHERE name LIKE '" + sealPrefix + "%'"
+
+// maxSeals bounds the seals kept at one serial: plans saved again and again
+// (a CI job on every push) while nothing is applied. Past it they all go
+// but the newest; their plans, if applied, are checked in full.
+const maxSeals = 256
+
 // SealPlan records seal as a plan made at serial. It does not change the
 // serial: a seal is not a change a plan could be stale against. Seals of
 // earlier serials are dropped, since no apply accepts their plans.
@@ -29,6 +38,16 @@ func (s *Store) SealPlan(ctx context.Context, seal string, serial int64) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE name LIKE ? AND value < ?", sealPrefix+"%", serial); err != nil {
 			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE name LIKE ?", sealPrefix+"%").Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxSeals {
+			// No seal records when it was made: all go but this one.
+			if _, err := tx.ExecContext(ctx, sqlDropSeals); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET value = excluded.value`, sealPrefix+seal, serial)

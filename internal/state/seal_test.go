@@ -2,7 +2,9 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -53,6 +55,49 @@ func TestPlanSeals(t *testing.T) {
 	if err := s.SealPlan(ctx, "", 1); err == nil {
 		t.Error("SealPlan accepted an empty seal")
 	}
+
+	// Seals saved again and again at one serial are bounded.
+	for i := range maxSeals + 10 {
+		if err := s.SealPlan(ctx, fmt.Sprintf("many-%d", i), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE name LIKE 'plan-seal:%'").Scan(&seals); err != nil || seals > maxSeals {
+		t.Errorf("seals kept = %d, %v; want at most %d", seals, err, maxSeals)
+	}
+	if got, err := s.PlanSealed(ctx, fmt.Sprintf("many-%d", maxSeals+9), 1); err != nil || !got {
+		t.Errorf("the newest seal is gone: %v, %v", got, err)
+	}
+}
+
+// TestCopyDropsSeals: a copy may take a state's serial back; a seal it
+// held must not vouch for a plan when the serial comes round again with
+// other contents.
+func TestCopyDropsSeals(t *testing.T) {
+	ctx := context.Background()
+	older, dst := newStore(t), newStore(t)
+	for range 3 {
+		if err := dst.Bind(ctx, Binding{Key: "k", Provider: "p", GroupID: "g1", Origin: OriginCreated, BoundAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dst.SealPlan(ctx, "aaa", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := older.SealPlan(ctx, "bbb", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := older.CopyTo(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	for _, seal := range []struct {
+		s      string
+		serial int64
+	}{{"aaa", 3}, {"bbb", 0}} {
+		if got, err := dst.PlanSealed(ctx, seal.s, seal.serial); err != nil || got {
+			t.Errorf("after the copy, PlanSealed(%s, %d) = %v, %v; want false", seal.s, seal.serial, got, err)
+		}
+	}
 }
 
 func TestOpenCurrent(t *testing.T) {
@@ -84,6 +129,46 @@ func TestOpenCurrent(t *testing.T) {
 		}
 		if m, _ := filepath.Glob(path + "*"); len(m) > 0 {
 			t.Errorf("OpenCurrent made %v", m)
+		}
+	})
+
+	t.Run("a name to escape in a URI", func(t *testing.T) {
+		if testingPostgres() {
+			t.Skip("a file")
+		}
+		path := filepath.Join(t.TempDir(), "my state #1 %41.db")
+		openStore(t, path)
+		r, err := OpenCurrent(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := r.Serial(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("gone after it was found", func(t *testing.T) {
+		if testingPostgres() {
+			t.Skip("a file")
+		}
+		// What OpenCurrent opens after its check that the file exists:
+		// SQLite must not create it.
+		path := filepath.Join(t.TempDir(), "gone.db")
+		name, err := dsnExisting(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.PingContext(ctx); err == nil {
+			t.Error("opened a missing file")
+		}
+		if m, _ := filepath.Glob(path + "*"); len(m) > 0 {
+			t.Errorf("made %v", m)
 		}
 	})
 

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -78,8 +80,13 @@ func open(path string, write bool) (*Store, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("open state file %s: the path must not contain '?'", path)
 	}
+	name := dsn(path)
 	if !write {
 		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			return nil, ErrNotCurrent
+		}
+		var err error
+		if name, err = dsnExisting(path); err != nil {
 			return nil, ErrNotCurrent
 		}
 	} else if err := createPrivate(path); err != nil {
@@ -90,7 +97,7 @@ func open(path string, write bool) (*Store, error) {
 	var db *sql.DB
 	for {
 		var err error
-		if db, err = sql.Open("sqlite", dsn(path)); err != nil {
+		if db, err = sql.Open("sqlite", name); err != nil {
 			return nil, fmt.Errorf("open state file %s: %w", path, err)
 		}
 		if write {
@@ -121,23 +128,39 @@ func isBusy(err error) bool {
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
-// dsn builds the modernc.org/sqlite data source name. Every transaction
-// begins IMMEDIATE, taking the write lock up front, so that a transaction
-// that reads then writes never fails half-way with SQLITE_BUSY. WAL with
-// synchronous=FULL makes each commit durable against a process kill and a
-// power loss alike: an intent is on disk before its vendor call is sent.
+// dsn builds the modernc.org/sqlite data source name of the file at path,
+// created when missing.
 func dsn(path string) string {
 	p := path
 	if strings.HasPrefix(p, "file:") {
 		p = "./" + p // a plain name, never a URI
 	}
-	return p + "?_txlock=immediate" +
-		fmt.Sprintf("&_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()) +
-		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(1)" +
-		"&_pragma=journal_size_limit(67108864)"
+	return p + dsnParams
 }
+
+// dsnExisting is dsn for a file that must exist: a URI (the one form in
+// which the driver lets SQLite read mode=rw) that opens it read-write, and
+// fails instead of creating it.
+func dsnExisting(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "mode=rw"}
+	return u.String() + "&" + strings.TrimPrefix(dsnParams, "?"), nil
+}
+
+// dsnParams are every connection's settings. Every transaction begins
+// IMMEDIATE, taking the write lock up front, so that a transaction that
+// reads then writes never fails half-way with SQLITE_BUSY. WAL with
+// synchronous=FULL makes each commit durable against a process kill and a
+// power loss alike: an intent is on disk before its vendor call is sent.
+var dsnParams = "?_txlock=immediate" +
+	fmt.Sprintf("&_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()) +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=synchronous(FULL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=journal_size_limit(67108864)"
 
 // createPrivate creates path with mode 0600 if it does not exist. SQLite
 // gives the -wal and -shm files it creates the mode of the database file.
