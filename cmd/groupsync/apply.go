@@ -72,10 +72,10 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		m      *spec.Manifest
 		sealed bool
 		store  *state.Store // opened by loadSaved to find the seal
+		sp     *savedPlan
 	)
 	switch {
 	case len(pos) == 1 && len(f.files) == 0:
-		var sp *savedPlan
 		if sp, err = a.loadSaved(ctx, pos[0], f.common.location(), !f.common.sandbox); err != nil {
 			return err
 		}
@@ -109,6 +109,9 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		}
 	}
 	if store == nil {
+		if sp != nil && sp.openErr != nil {
+			return sp.openErr
+		}
 		if store, err = state.Open(f.common.location()); err != nil {
 			return err
 		}
@@ -388,6 +391,9 @@ type savedPlan struct {
 	m      *spec.Manifest
 	sealed bool
 	store  *state.Store // open when sealed; nil otherwise
+	// openErr is why a PostgreSQL state could not be opened to look for
+	// the seal: opening it again would wait out the same timeout.
+	openErr error
 }
 
 // loadSaved reads the saved plan at path and the manifests it names. The
@@ -442,8 +448,10 @@ func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*s
 	if d.err != nil {
 		return nil, d.err
 	}
+	var openErr error
 	if trySeal && herr == nil && heads.Digest == d.p.ManifestDigest && slices.Equal(d.p.ManifestFiles, files) {
-		if store := findSeal(ctx, loc, d.p, d.sum); store != nil {
+		var store *state.Store
+		if store, openErr = findSeal(ctx, loc, d.p, d.sum); store != nil {
 			return &savedPlan{p: d.p, m: heads, sealed: true, store: store}, nil
 		}
 	}
@@ -456,24 +464,29 @@ func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*s
 	case !slices.Equal(d.p.ManifestFiles, files):
 		return nil, fmt.Errorf("%s names its manifests twice, differently: it is not a plan groupsync saved; nothing was changed", path)
 	}
-	return &savedPlan{p: d.p, m: m}, nil
+	return &savedPlan{p: d.p, m: m, openErr: openErr}, nil
 }
 
 // findSeal opens the state at loc, without writing to it, and returns it
 // when it holds the seal of plan p, of SHA-256 sum; nil otherwise (the
-// state is then opened again, and its errors said, the usual way).
-func findSeal(ctx context.Context, loc string, p *reconcile.Plan, sum []byte) *state.Store {
+// state is then opened again, and its errors said, the usual way). A
+// PostgreSQL state it cannot open at all is the error, said after the
+// manifest's.
+func findSeal(ctx context.Context, loc string, p *reconcile.Plan, sum []byte) (*state.Store, error) {
 	seal, err := sealOf(sum)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	store, err := state.OpenCurrent(loc)
 	if err != nil {
-		return nil
+		if state.IsPostgres(loc) && !errors.Is(err, state.ErrNotCurrent) {
+			return nil, err
+		}
+		return nil, nil
 	}
 	if ok, err := store.PlanSealed(ctx, seal, p.StateSerial); err != nil || !ok {
 		store.Close()
-		return nil
+		return nil, nil
 	}
-	return store
+	return store, nil
 }

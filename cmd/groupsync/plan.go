@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"groupsync/internal/converge"
 	"groupsync/internal/reconcile"
 	"groupsync/internal/render"
 	"groupsync/internal/spec"
@@ -119,7 +120,7 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		a.sealPlan(ctx, store, p, sum)
+		a.sealPlan(ctx, store, m, p, out, sum)
 		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply%s %s`.\n", out, c.applyFlags(a.getenv), out)
 	}
 	return planExit(p, detailed)
@@ -205,11 +206,21 @@ func savePlan(path string, p *reconcile.Plan) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-// sealPlan seals the plan just saved, of SHA-256 sum, in its state (see
-// seal.go). A plan that cannot be sealed is still a plan: its apply checks
-// it against the manifest in full, so this only says why.
-func (a *app) sealPlan(ctx context.Context, store *state.Store, p *reconcile.Plan, sum []byte) {
-	seal, err := sealOf(sum)
+// sealPlan seals the plan just saved to path, of SHA-256 sum, in its state
+// (see seal.go), once it passes the checks its apply would make of it
+// unsealed: a seal stands for them. They can fail, for a plan made while
+// another process wrote to the state (its reads and its serial may then
+// not agree). A plan that is not sealed is still a plan: its apply checks
+// it in full, so this only says why.
+func (a *app) sealPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string, sum []byte) {
+	err := converge.CheckSavedPlan(ctx, store, m, p, path, false)
+	if err == nil {
+		err = reconcile.CheckRemovals(p, m)
+	}
+	var seal string
+	if err == nil {
+		seal, err = sealOf(sum)
+	}
 	if err == nil {
 		err = store.SealPlan(ctx, seal, p.StateSerial)
 	}

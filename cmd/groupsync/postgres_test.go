@@ -82,9 +82,16 @@ func TestCLIPostgresDownOrRefused(t *testing.T) {
 	for name, loc := range locations {
 		t.Run(name, func(t *testing.T) {
 			e := newSchedEnv(t, 1)
+			// A saved plan, of a state file: its apply looks for its seal
+			// in the state named, then says why it cannot be opened, once.
+			planFile := filepath.Join(t.TempDir(), "plan.json")
+			if code := e.a.run(context.Background(), []string{"plan", "-f", e.manifest, "--out", planFile, "--state", filepath.Join(t.TempDir(), "s.db")}); code != exitOK {
+				t.Fatalf("plan --out: exit %d\n%s", code, e.stderr.String())
+			}
 			for _, cmd := range [][]string{
 				{"plan", "-f", e.manifest},
 				{"apply", "-f", e.manifest, "--auto-approve"},
+				{"apply", planFile},
 				{"run", "--once", "-f", e.manifest},
 				{"state", "list"},
 			} {
@@ -99,7 +106,7 @@ func TestCLIPostgresDownOrRefused(t *testing.T) {
 				if strings.Contains(got, password) {
 					t.Errorf("groupsync %s printed the password:\n%s", cmd[0], got)
 				}
-				if !strings.Contains(got, "cannot connect to PostgreSQL") || !strings.Contains(got, "REDACTED") {
+				if strings.Count(got, "cannot connect to PostgreSQL") != 1 || !strings.Contains(got, "REDACTED") {
 					t.Errorf("groupsync %s: not one clear error naming the state:\n%s", cmd[0], got)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"groupsync/internal/spec"
+	"groupsync/internal/state"
 )
 
 // countLoads counts the whole loads of a manifest (spec.Load) until the
@@ -141,5 +142,53 @@ func TestExecutableID(t *testing.T) {
 	}
 	if goBuildID(filepath.Join(t.TempDir(), "none")) != "" {
 		t.Error("a build id for a missing file")
+	}
+}
+
+// TestSealChecksThePlan: a plan whose reads and serial disagree, as one
+// made while another process wrote to the state may, is not sealed: the
+// seal stands for the checks its apply would otherwise make.
+func TestSealChecksThePlan(t *testing.T) {
+	e := newAuthEnv(t, time.Hour)
+	e.writeManifest(3, "")
+	planFile := filepath.Join(e.dir, "plan.json")
+	if code := e.run("plan", "--out", planFile); code != exitOK {
+		t.Fatalf("plan: exit %d\n%s", code, e.output())
+	}
+	p, err := readPlan(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process applies meanwhile: the plan's creates are done, and
+	// the serial it would read now is after them.
+	if code := e.run("apply", "--auto-approve"); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", code, e.output())
+	}
+	store, err := state.Open(e.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	serial, err := store.Serial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.StateSerial = serial
+	m, err := spec.Load(e.manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := []byte("the bytes of such a plan")
+	e.stderr.b.Reset()
+	e.a.sealPlan(t.Context(), store, m, p, planFile, sum)
+	if !strings.Contains(e.stderr.String(), "note: the plan is not sealed in the state") {
+		t.Errorf("stderr:\n%s\nwant the note that the plan is not sealed", e.stderr.String())
+	}
+	seal, err := sealOf(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := store.PlanSealed(t.Context(), seal, serial); err != nil || ok {
+		t.Errorf("PlanSealed = %v, %v: a plan that does not match its serial's state was sealed", ok, err)
 	}
 }
