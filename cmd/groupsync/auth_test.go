@@ -104,6 +104,18 @@ groups:
 	}
 }
 
+// savePlan writes a manifest of yzjGroups Yunzhijia groups and one Lunkr
+// group, and saves its plan; it returns the plan file.
+func (e *authEnv) savePlan(yzjGroups int) string {
+	e.t.Helper()
+	e.writeManifest(yzjGroups, "")
+	planFile := filepath.Join(e.dir, "plan.json")
+	if code := e.run("plan", "--out", planFile); code != exitOK {
+		e.t.Fatalf("plan: exit %d\n%s", code, e.output())
+	}
+	return planFile
+}
+
 func (e *authEnv) run(args ...string) int {
 	e.t.Helper()
 	return e.a.run(context.Background(), append(args, "-f", e.manifest, "--state", e.state, "--parallelism", "4"))
@@ -296,11 +308,7 @@ func assertNoSecret(t *testing.T, e *authEnv, out string) {
 // provider's groups are not applied, said once, and the other's are.
 func TestSavedPlanProviderDown(t *testing.T) {
 	e := newAuthEnv(t, time.Hour)
-	e.writeManifest(5, "")
-	planFile := filepath.Join(e.dir, "plan.json")
-	if code := e.run("plan", "--out", planFile); code != exitOK {
-		t.Fatalf("plan: exit %d\n%s", code, e.output())
-	}
+	planFile := e.savePlan(5)
 	// Another process, with a wrong secret.
 	e.env["YZJ_IM_SECRET"] = "not-the-secret"
 	e.a = &app{stdin: strings.NewReader(""), stdout: e.stdout, stderr: e.stderr, clock: e.clock.Now, getenv: e.a.getenv}

@@ -58,16 +58,12 @@ func TestSealedPlan(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newAuthEnv(t, time.Hour)
-			e.writeManifest(3, "")
-			planFile := filepath.Join(e.dir, "plan.json")
 			if tt.otherExe {
 				executableID = func() (string, error) { return "another groupsync", nil }
+				defer func() { executableID = realExecutableID }() // should the plan fail
 			}
-			code := e.run("plan", "--out", planFile)
+			planFile := e.savePlan(3)
 			executableID = realExecutableID
-			if code != exitOK {
-				t.Fatalf("plan: exit %d\n%s", code, e.output())
-			}
 			if strings.Contains(e.output(), "not sealed") {
 				t.Fatalf("plan:\n%s", e.output())
 			}
@@ -77,7 +73,7 @@ func TestSealedPlan(t *testing.T) {
 			loads := countLoads(t)
 			e.stdout.b.Reset()
 			e.stderr.b.Reset()
-			code = e.a.run(t.Context(), []string{"apply", planFile, "--state", e.state})
+			code := e.a.run(t.Context(), []string{"apply", planFile, "--state", e.state})
 			out := e.output()
 			if code != tt.wantCode {
 				t.Fatalf("apply: exit %d, want %d\n%s", code, tt.wantCode, out)
@@ -150,11 +146,7 @@ func TestExecutableID(t *testing.T) {
 // seal stands for the checks its apply would otherwise make.
 func TestSealChecksThePlan(t *testing.T) {
 	e := newAuthEnv(t, time.Hour)
-	e.writeManifest(3, "")
-	planFile := filepath.Join(e.dir, "plan.json")
-	if code := e.run("plan", "--out", planFile); code != exitOK {
-		t.Fatalf("plan: exit %d\n%s", code, e.output())
-	}
+	planFile := e.savePlan(3)
 	p, err := readPlan(planFile)
 	if err != nil {
 		t.Fatal(err)
