@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"groupsync/internal/converge"
@@ -121,7 +122,13 @@ func (a *app) plan(ctx context.Context, args []string) error {
 			return err
 		}
 		a.sealPlan(ctx, store, m, p, out, sum)
-		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply%s %s`.\n", out, c.applyFlags(a.getenv), out)
+		flags := c.applyFlags(a.getenv)
+		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply%s %s`.\n", out, flags, out)
+		if strings.Contains(flags, "--state") && len(state.LocationSecrets(c.location())) > 0 {
+			// The URL is shown without its password: the command is the
+			// reader's to complete, not to paste.
+			fmt.Fprintln(a.stderr, "(--state as you gave it: its password is not shown)")
+		}
 	}
 	return planExit(p, detailed)
 }

@@ -193,3 +193,30 @@ func TestCLIStateCopyTakesBothLocks(t *testing.T) {
 		t.Errorf("a copy from a missing file:\n%s", r.stderr)
 	}
 }
+
+// TestCLISealedPlanOnPostgres: a plan saved from a PostgreSQL state is
+// sealed there and applied without loading its manifest's groups again; the
+// hint to apply it says that the URL it shows lacks its password.
+func TestCLISealedPlanOnPostgres(t *testing.T) {
+	loc := pgtest.Location(t)
+	e := newSchedEnv(t, 3)
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	if code := e.a.run(context.Background(), []string{"plan", "-f", e.manifest, "--out", planFile, "--state", loc}); code != exitOK {
+		t.Fatalf("plan --out: exit %d\n%s", code, e.stderr.String())
+	}
+	out := e.stderr.String()
+	if !strings.Contains(out, "apply it with `groupsync apply --state postgres://") || !strings.Contains(out, "(--state as you gave it: its password is not shown)") ||
+		strings.Contains(out, "not sealed") {
+		t.Errorf("plan --out said:\n%s", out)
+	}
+	loads := countLoads(t)
+	if code := e.a.run(context.Background(), []string{"apply", planFile, "--state", loc}); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", code, e.stderr.String())
+	}
+	if *loads != 0 {
+		t.Errorf("the apply of a sealed plan loaded the whole manifest %d times", *loads)
+	}
+	if n := len(e.sim.Groups()); n != 3 {
+		t.Errorf("%d groups, want 3", n)
+	}
+}
