@@ -10,6 +10,7 @@ import (
 	"groupsync/internal/state"
 	"groupsync/internal/state/pgtest"
 	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/wecom"
 	"groupsync/internal/vendors/yunzhijia"
 )
 
@@ -17,7 +18,7 @@ import (
 type faultProfile struct {
 	name  string
 	yzj   yunzhijia.Faults
-	lk    lunkr.Faults
+	lk    lunkr.Faults // WeCom's too, with its own seed and calls
 	chaos chaosConfig
 	// failNext makes the first creates and posts succeed and lose their
 	// answer, whatever the rates say.
@@ -104,8 +105,8 @@ func runFaultsAt(t *testing.T, prof faultProfile, seed int64, loc string) {
 	const token = "fault-token"
 	w := newVendorWorld(t, token)
 	dir := t.TempDir()
-	f := fleet{Prefix: "f", Yunzhijia: sized(8, 30), Lunkr: sized(5, 15), Members: 3, Notices: 2, Banners: 1}
-	manifest := writeManifest(t, dir, w.yzjURL, w.lkURL, envToken, f)
+	f := fleet{Prefix: "f", Yunzhijia: sized(8, 30), Lunkr: sized(5, 15), WeCom: sized(4, 12), Members: 3, Notices: 2, Banners: 1}
+	manifest := w.writeManifest(t, dir, envToken, f)
 	// Soak rates fail more than half the attempts: more attempts keep the
 	// number of rounds (every group read in the same plan) reasonable.
 	if loc == "" {
@@ -115,15 +116,21 @@ func runFaultsAt(t *testing.T, prof faultProfile, seed int64, loc string) {
 		rigOptions{Timeout: 300 * time.Millisecond, Parallelism: 4, MaxAttempts: sized(5, 8)})
 	r.settle = prof.settle
 
-	prof.yzj.Seed, prof.lk.Seed, prof.chaos.Seed = seed, seed+100, seed+200
+	wc := prof.lk
+	if len(wc.Calls) > 0 {
+		wc.Calls = []string{wecom.CallCreate}
+	}
+	prof.yzj.Seed, prof.lk.Seed, wc.Seed, prof.chaos.Seed = seed, seed+100, seed+300, seed+200
 	w.yzj.SetFaults(prof.yzj)
 	w.lk.SetFaults(prof.lk)
+	w.wc.SetFaults(wc)
 	w.setChaos(prof.chaos)
 	if prof.failNext {
 		w.yzj.FailNextAfterApply(yunzhijia.CallCreateGroup, 2)
 		w.yzj.FailNextAfterApply(yunzhijia.CallNotice, 1)
 		w.yzj.FailNextAfterApply(yunzhijia.CallBanner, 1)
 		w.lk.FailNextAfterApply(lunkr.CallCreate, 2)
+		w.wc.FailNextAfterApply(wecom.CallCreate, 2)
 	}
 
 	var st faultStats
@@ -163,7 +170,7 @@ func runFaultsAt(t *testing.T, prof faultProfile, seed int64, loc string) {
 			return
 		}
 	}
-	st.stalls = int(w.yzjCh.stalled.Load() + w.yzjCh.stalledApplied.Load() + w.lkCh.stalled.Load() + w.lkCh.stalledApplied.Load())
+	st.stalls = w.stalls()
 
 	// Converged under faults; with the vendors quiet, a last plan finds
 	// nothing to do and writes nothing.

@@ -189,7 +189,9 @@ func checkSurfaced(t testing.TB, w *vendorWorld, m *spec.Manifest, intents []sta
 				t.Errorf("%s: open create intent not shown as %s (create planned: %v, errors %+v)", in.Key, reconcile.IssueUnknownCreate, gp.Create != nil, gp.Errors)
 			}
 		default:
-			ids := w.groupsNamed(spec.Vendor("lunkr"), g.Name)
+			// Lunkr finds the group by what the create sent, WeCom by the
+			// id it chose: either binds the one group or sends again.
+			ids := w.groupsNamed(g.Vendor, g.Name)
 			switch {
 			case hasIssue(gp, reconcile.IssueRecoveryFailed):
 				if gp.Create != nil {
@@ -203,8 +205,14 @@ func checkSurfaced(t testing.TB, w *vendorWorld, m *spec.Manifest, intents []sta
 				if len(ids) != 0 {
 					t.Errorf("%s: plan retries the create, but the vendor has %v named %q", in.Key, ids, g.Name)
 				}
+			case gp.Create != nil && gp.Create.IntentID == in.ID:
+				// A chosen id's create sent again, with that id: the
+				// vendor refuses it should the first land after all.
+				if len(ids) != 0 || in.GroupID == "" || gp.Create.ID != in.GroupID {
+					t.Errorf("%s: plan sends the create of %q again as %q, but the vendor has %v named %q", in.Key, in.GroupID, gp.Create.ID, ids, g.Name)
+				}
 			default:
-				t.Errorf("%s: open lunkr create intent neither recovered, retried nor shown as an error: %+v", in.Key, gp)
+				t.Errorf("%s: open %s create intent neither recovered, retried nor shown as an error: %+v", in.Key, g.Vendor, gp)
 			}
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"groupsync/internal/spec"
 	"groupsync/internal/vendors"
 	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/wecom"
 	"groupsync/internal/vendors/yunzhijia"
 )
 
@@ -32,18 +33,23 @@ func sized[T any](n, big T) T {
 	return n
 }
 
-// vendorWorld is both vendors' simulators behind loopback HTTP servers, each
-// behind a chaos layer that adds latency and answers that never come.
+// vendorWorld is the three vendors' simulators behind loopback HTTP
+// servers, each behind a chaos layer that adds latency and answers that
+// never come. A fleet with WeCom groups uses the third (see
+// vendorWorld.writeManifest).
 type vendorWorld struct {
 	yzj    *yunzhijia.Simulator
 	lk     *lunkr.Simulator
+	wc     *wecom.Simulator
 	yzjCh  *chaos
 	lkCh   *chaos
+	wcCh   *chaos
 	yzjURL string // base URLs, ending in '/'
 	lkURL  string
+	wcURL  string
 }
 
-// newVendorWorld starts both simulators accepting token (any non-empty
+// newVendorWorld starts the simulators accepting token (any non-empty
 // token when empty); the servers stop when the test ends.
 func newVendorWorld(t testing.TB, token string) *vendorWorld {
 	t.Helper()
@@ -51,34 +57,47 @@ func newVendorWorld(t testing.TB, token string) *vendorWorld {
 	if token != "" {
 		toks = []string{token}
 	}
-	w := &vendorWorld{yzj: yunzhijia.NewSimulator(toks...), lk: lunkr.NewSimulator(toks...)}
-	w.yzjCh, w.lkCh = &chaos{next: w.yzj}, &chaos{next: w.lk}
-	ys, ls := httptest.NewServer(w.yzjCh), httptest.NewServer(w.lkCh)
+	w := &vendorWorld{yzj: yunzhijia.NewSimulator(toks...), lk: lunkr.NewSimulator(toks...), wc: wecom.NewSimulator(toks...)}
+	w.yzjCh, w.lkCh, w.wcCh = &chaos{next: w.yzj}, &chaos{next: w.lk}, &chaos{next: w.wc}
+	ys, ls, ws := httptest.NewServer(w.yzjCh), httptest.NewServer(w.lkCh), httptest.NewServer(w.wcCh)
 	t.Cleanup(ys.Close)
 	t.Cleanup(ls.Close)
-	w.yzjURL, w.lkURL = ys.URL+"/", ls.URL+"/"
+	t.Cleanup(ws.Close)
+	w.yzjURL, w.lkURL, w.wcURL = ys.URL+"/", ls.URL+"/", ws.URL+"/cgi-bin/"
 	return w
 }
 
-// setChaos sets both chaos layers, each with its own seed.
+// setChaos sets every chaos layer, each with its own seed.
 func (w *vendorWorld) setChaos(c chaosConfig) {
 	w.yzjCh.set(c)
 	c.Seed++
 	w.lkCh.set(c)
+	c.Seed++
+	w.wcCh.set(c)
 }
 
 // quiet turns every fault off: simulators and chaos layers.
 func (w *vendorWorld) quiet() {
 	w.yzj.SetFaults(yunzhijia.Faults{})
 	w.lk.SetFaults(lunkr.Faults{})
+	w.wc.SetFaults(wecom.Faults{})
 	w.setChaos(chaosConfig{})
 }
 
-// writeCalls counts the write calls both simulators received.
+// writeCalls counts the write calls the simulators received.
 func (w *vendorWorld) writeCalls() int {
-	y, l := w.yzj.Calls(), w.lk.Calls()
+	y, l, c := w.yzj.Calls(), w.lk.Calls(), w.wc.Calls()
 	return y[yunzhijia.CallCreateGroup] + y[yunzhijia.CallAddGroupUser] + y[yunzhijia.CallDelGroupUser] + y[yunzhijia.CallNotice] +
-		y[yunzhijia.CallBanner] + l[lunkr.CallCreate]
+		y[yunzhijia.CallBanner] + l[lunkr.CallCreate] + c[wecom.CallCreate] + c[wecom.CallUpdate]
+}
+
+// stalls counts the calls the chaos layers held until the client gave up.
+func (w *vendorWorld) stalls() int {
+	n := int64(0)
+	for _, c := range []*chaos{w.yzjCh, w.lkCh, w.wcCh} {
+		n += c.stalled.Load() + c.stalledApplied.Load()
+	}
+	return int(n)
 }
 
 // chaosConfig is what the chaos layer does to calls.
@@ -221,6 +240,7 @@ type fleet struct {
 	Prefix    string // of keys and names; names are unique per fleet
 	Yunzhijia int    // groups
 	Lunkr     int
+	WeCom     int // with vendorWorld.writeManifest, which knows the endpoint
 	Members   int // per group, besides the owner
 	Notices   int // per Yunzhijia group
 	Banners   int
@@ -229,6 +249,8 @@ type fleet struct {
 	Pin bool
 	// Prune sets prune: true on the Yunzhijia provider.
 	Prune bool
+
+	wecomURL string // the WeCom provider's endpoint
 }
 
 // Ids the first groups are pinned to with fleet.Pin.
@@ -255,7 +277,13 @@ func commandToken(path string) tokenLine {
 	return tokenLine(fmt.Sprintf("tokenCommand: [%q]", path))
 }
 
-// writeManifest writes a manifest of f for w's endpoints into dir and
+// writeManifest is writeManifest for w's three endpoints.
+func (w *vendorWorld) writeManifest(t testing.TB, dir string, tok tokenLine, f fleet) string {
+	f.wecomURL = w.wcURL
+	return writeManifest(t, dir, w.yzjURL, w.lkURL, tok, f)
+}
+
+// writeManifest writes a manifest of f for the endpoints into dir and
 // returns its path.
 func writeManifest(t testing.TB, dir string, yzjURL, lkURL string, tok tokenLine, f fleet) string {
 	t.Helper()
@@ -266,6 +294,12 @@ func writeManifest(t testing.TB, dir string, yzjURL, lkURL string, tok tokenLine
 		b.WriteString("    prune: true\n")
 	}
 	fmt.Fprintf(&b, "  coremail:\n    vendor: lunkr\n    endpoint: %s\n    %s\n", lkURL, tok)
+	if f.WeCom > 0 {
+		if f.wecomURL == "" {
+			t.Fatal("a fleet with WeCom groups is written by vendorWorld.writeManifest")
+		}
+		fmt.Fprintf(&b, "  weixin:\n    vendor: wecom\n    endpoint: %s\n    %s\n", f.wecomURL, tok)
+	}
 	fmt.Fprintf(&b, "\npeople:\n")
 	for i := range 3 {
 		fmt.Fprintf(&b, "  lead%d: {yunzhijia: %s, lunkr: lead%d@example.com}\n", i, yzjOwner(i), i)
@@ -312,6 +346,17 @@ func writeManifest(t testing.TB, dir string, yzjURL, lkURL string, tok tokenLine
 			fmt.Fprintf(&b, "    groupId: %q\n", pinnedLk)
 		}
 	}
+	for i := range f.WeCom {
+		fmt.Fprintf(&b, "  - key: %s-wc-%03d\n    provider: weixin\n    name: %q\n    owner: %s\n    members: [",
+			f.Prefix, i, wcName(f.Prefix, i), wcOwner(i))
+		for j := range max(f.Members, 1) {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(wcMember(i*7 + j))
+		}
+		b.WriteString("]\n")
+	}
 	path := filepath.Join(dir, f.Prefix+".yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -321,6 +366,11 @@ func writeManifest(t testing.TB, dir string, yzjURL, lkURL string, tok tokenLine
 
 func yzjName(prefix string, i int) string { return fmt.Sprintf("%s 讨论组 %03d", prefix, i) }
 func lkName(prefix string, i int) string  { return fmt.Sprintf("%s 论客组 %03d", prefix, i) }
+func wcName(prefix string, i int) string  { return fmt.Sprintf("%s 企业微信群 %03d", prefix, i) }
+
+// WeCom userids of the generated people.
+func wcOwner(i int) string  { return fmt.Sprintf("WangWei%d", i%3) }
+func wcMember(i int) string { return fmt.Sprintf("zhang.san%03d", i) }
 
 // loadManifest loads a generated manifest.
 func loadManifest(t testing.TB, path string) *spec.Manifest {
@@ -361,6 +411,9 @@ func (w *vendorWorld) duplicates() []string {
 	for _, g := range w.lk.Groups() {
 		names["lunkr "+g.Name] = append(names["lunkr "+g.Name], g.ID)
 	}
+	for _, g := range w.wc.Groups() {
+		names["wecom "+g.Name] = append(names["wecom "+g.Name], g.ID)
+	}
 	for name, ids := range names {
 		if len(ids) > 1 {
 			out = append(out, fmt.Sprintf("%d %s groups named %q: %v", len(ids), strings.Fields(name)[0], name, ids))
@@ -379,9 +432,12 @@ func (w *vendorWorld) checkNoDuplicates(t testing.TB, when string) {
 // groupsNamed returns the ids of the groups called name on the vendor.
 func (w *vendorWorld) groupsNamed(vendor spec.Vendor, name string) []string {
 	var gs []vendors.Group
-	if vendor == spec.Vendor("lunkr") {
+	switch vendor {
+	case spec.Vendor("lunkr"):
 		gs = w.lk.Groups()
-	} else {
+	case spec.Vendor("wecom"):
+		gs = w.wc.Groups()
+	default:
 		gs = w.yzj.Groups()
 	}
 	var ids []string
@@ -431,6 +487,22 @@ func (w *vendorWorld) checkConverged(t testing.TB, m *spec.Manifest, bound map[s
 		}
 		if bound[g.Key] != ids[0] {
 			t.Errorf("group %s: state binds %q, the vendor's group is %s", g.Key, bound[g.Key], ids[0])
+		}
+		if g.Vendor == spec.Vendor("wecom") {
+			live, _ := w.wc.Group(ids[0])
+			in := map[string]bool{}
+			for _, lm := range live.Members {
+				in[lm.ID] = true
+			}
+			for _, mem := range g.Members {
+				if !in[mem.ID] {
+					t.Errorf("group %s: member %s missing", g.Key, mem.ID)
+				}
+			}
+			if g.Owner != nil && live.Owner != g.Owner.ID {
+				t.Errorf("group %s: owner %q, want %q", g.Key, live.Owner, g.Owner.ID)
+			}
+			continue
 		}
 		if g.Vendor == spec.Vendor("lunkr") {
 			live, _ := w.lk.Group(ids[0])
