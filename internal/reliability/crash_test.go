@@ -19,6 +19,7 @@ import (
 	"groupsync/internal/state"
 	"groupsync/internal/state/pgtest"
 	"groupsync/internal/vendors/lunkr"
+	"groupsync/internal/vendors/wecom"
 	"groupsync/internal/vendors/yunzhijia"
 )
 
@@ -33,7 +34,7 @@ func TestCrashKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20261126, 9))
 	wantKills := sized(60, 1000)
 	perEpisode := sized(17, 40) // kill points before a final convergence
-	shape := fleet{Yunzhijia: sized(6, 12), Lunkr: sized(3, 6), Members: 2, Notices: 1, Banners: 1}
+	shape := fleet{Yunzhijia: sized(6, 12), Lunkr: sized(3, 6), WeCom: sized(3, 6), Members: 2, Notices: 1, Banners: 1}
 
 	o := crashOptions{settle: time.Second}
 	full := measureApply(t, shape, o)
@@ -63,7 +64,7 @@ func TestCrashKill9Postgres(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20261129, 17))
 	wantKills := sized(12, 200)
 	perEpisode := sized(6, 20)
-	shape := fleet{Yunzhijia: sized(4, 8), Lunkr: sized(2, 4), Members: 2, Notices: 1, Banners: 1}
+	shape := fleet{Yunzhijia: sized(4, 8), Lunkr: sized(2, 4), WeCom: sized(2, 4), Members: 2, Notices: 1, Banners: 1}
 	o := crashOptions{settle: time.Second, postgres: true}
 	full := measureApply(t, shape, o)
 	t.Logf("an uninterrupted apply takes %v: kill points are drawn in [0, %v)", full, full)
@@ -89,7 +90,7 @@ func TestCrashKill9LateCreates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20261129, 11))
 	wantKills := sized(20, 200)
 	perEpisode := sized(10, 25)
-	shape := fleet{Yunzhijia: sized(3, 6), Lunkr: sized(4, 8), Members: 2}
+	shape := fleet{Yunzhijia: sized(3, 6), Lunkr: sized(4, 8), WeCom: sized(3, 6), Members: 2}
 	// The settle is well beyond the delay: a create lands before its intent
 	// has settled, even on a loaded machine.
 	o := crashOptions{settle: 3 * time.Second, lateRate: 0.5, lateDelay: 300 * time.Millisecond}
@@ -194,9 +195,10 @@ func newCrashRig(t *testing.T, shape fleet, o crashOptions) *crashRig {
 		seed := int64(len(shape.Prefix)) + int64(shape.Prefix[len(shape.Prefix)-1])
 		w.yzj.SetFaults(yunzhijia.Faults{LateRate: o.lateRate, LateDelay: o.lateDelay, Calls: []string{yunzhijia.CallCreateGroup}, Seed: seed})
 		w.lk.SetFaults(lunkr.Faults{LateRate: o.lateRate, LateDelay: o.lateDelay, Calls: []string{lunkr.CallCreate}, Seed: seed + 1})
+		w.wc.SetFaults(wecom.Faults{LateRate: o.lateRate, LateDelay: o.lateDelay, Calls: []string{wecom.CallCreate}, Seed: seed + 2})
 	}
 	dir := t.TempDir()
-	manifest := writeManifest(t, dir, w.yzjURL, w.lkURL, envToken, shape)
+	manifest := w.writeManifest(t, dir, envToken, shape)
 	statePath := filepath.Join(dir, "groupsync.db")
 	if o.postgres {
 		statePath = pgtest.Location(t)
@@ -252,7 +254,8 @@ func crashEpisode(t *testing.T, rng *rand.Rand, shape fleet, o crashOptions, ful
 	r.converge(st.byHand)
 	_, landed := r.w.lk.LateWrites()
 	_, ylanded := r.w.yzj.LateWrites()
-	st.landed += landed + ylanded
+	_, wlanded := r.w.wc.LateWrites()
+	st.landed += landed + ylanded + wlanded
 }
 
 // checkRun checks an apply that ran to its end: it may fail only because
@@ -338,7 +341,10 @@ func (r *crashRig) resolveByHand(tally map[string]int, resolve bool) int {
 	checkSurfaced(t, r.w, r.m, intents, p)
 	for _, gp := range p.Groups {
 		if gp.Bind != nil && (gp.Bind.Kind == reconcile.BindRecover || gp.Bind.Kind == reconcile.BindRetry) {
-			tally["lunkr "+string(gp.Bind.Kind)+" (seen in a plan)"]++
+			tally[string(gp.Vendor)+" "+string(gp.Bind.Kind)+" (seen in a plan)"]++
+		}
+		if gp.Create != nil && gp.Create.IntentID != 0 {
+			tally[string(gp.Vendor)+" sent again (seen in a plan)"]++
 		}
 		if hasIssue(&gp, reconcile.IssueSettling) {
 			tally[settlingSeen]++

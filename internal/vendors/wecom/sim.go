@@ -473,6 +473,10 @@ func (s *Simulator) LandLate(call string, delay time.Duration, n int) {
 	s.inj.LandLate(call, delay, n)
 }
 
+// LateWrites returns how many writes to be applied late are pending, and
+// how many have landed.
+func (s *Simulator) LateWrites() (pending, landed int) { return s.landings.Count() }
+
 // WaitLanded returns when every late write has landed, or ctx's error.
 func (s *Simulator) WaitLanded(ctx context.Context) error { return s.landings.Wait(ctx) }
 
