@@ -437,7 +437,6 @@ func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*s
 	var (
 		heads, m   *spec.Manifest
 		herr, lerr error
-		loaded     = !trySeal
 	)
 	if trySeal {
 		heads, herr = spec.LoadHeads(files...)
@@ -455,7 +454,7 @@ func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*s
 			return &savedPlan{p: d.p, m: heads, sealed: true, store: store}, nil
 		}
 	}
-	if !loaded {
+	if trySeal { // not sealed after all
 		m, lerr = a.load(files)
 	}
 	switch {
