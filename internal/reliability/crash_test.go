@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -210,8 +211,11 @@ func newCrashRig(t *testing.T, shape fleet, o crashOptions) *crashRig {
 	}
 }
 
+// applyArgs: the campaign's own fleet may create more groups than the
+// default --max-new-groups (20) allows, a soak fleet of three vendors does.
 func (r *crashRig) applyArgs() []string {
-	return []string{"apply", "--auto-approve", "-f", r.manifest, "--parallelism", "2", "--settle", r.o.settle.String()}
+	return []string{"apply", "--auto-approve", "-f", r.manifest, "--parallelism", "2", "--settle", r.o.settle.String(),
+		"--max-new-groups", strconv.Itoa(len(r.m.Groups))}
 }
 
 // measureApply times an uninterrupted apply of shape from nothing.
