@@ -490,15 +490,7 @@ func (w *vendorWorld) checkConverged(t testing.TB, m *spec.Manifest, bound map[s
 		}
 		if g.Vendor == spec.Vendor("wecom") {
 			live, _ := w.wc.Group(ids[0])
-			in := map[string]bool{}
-			for _, lm := range live.Members {
-				in[lm.ID] = true
-			}
-			for _, mem := range g.Members {
-				if !in[mem.ID] {
-					t.Errorf("group %s: member %s missing", g.Key, mem.ID)
-				}
-			}
+			checkMembers(t, g, live)
 			if g.Owner != nil && live.Owner != g.Owner.ID {
 				t.Errorf("group %s: owner %q, want %q", g.Key, live.Owner, g.Owner.ID)
 			}
@@ -512,15 +504,7 @@ func (w *vendorWorld) checkConverged(t testing.TB, m *spec.Manifest, bound map[s
 			continue
 		}
 		live, _ := w.yzj.Group(ids[0])
-		in := map[string]bool{}
-		for _, lm := range live.Members {
-			in[lm.ID] = true
-		}
-		for _, mem := range g.Members {
-			if !in[mem.ID] {
-				t.Errorf("group %s: member %s missing", g.Key, mem.ID)
-			}
-		}
+		checkMembers(t, g, live)
 		if n := len(w.yzj.Notices(ids[0])); n != len(g.Notices) {
 			t.Errorf("group %s: %d notices on the vendor, want %d", g.Key, n, len(g.Notices))
 		}
@@ -536,6 +520,20 @@ func (w *vendorWorld) checkConverged(t testing.TB, m *spec.Manifest, bound map[s
 			if found, _ := w.hasPost(g, ids[0], bannerHash(b)); !found {
 				t.Errorf("group %s: banner %q missing", g.Key, b.Title)
 			}
+		}
+	}
+}
+
+// checkMembers checks that every member g lists is in the live group.
+func checkMembers(t testing.TB, g *spec.Group, live vendors.Group) {
+	t.Helper()
+	in := map[string]bool{}
+	for _, lm := range live.Members {
+		in[lm.ID] = true
+	}
+	for _, mem := range g.Members {
+		if !in[mem.ID] {
+			t.Errorf("group %s: member %s missing", g.Key, mem.ID)
 		}
 	}
 }
