@@ -135,17 +135,16 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = a.applyWith(ctx, m, store, conns, log, &f, saved, sealed)
+	err = a.applyWith(ctx, m, store, conns, log, &f, saved)
 	if cerr := conns.close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan, sealed bool) error {
+func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Store, conns *connections, log *slog.Logger, f *applyFlags, p *reconcile.Plan) error {
 	return a.converge(ctx, m, store, conns, log, convergeOpts{
 		trigger:      "apply",
-		sealed:       sealed,
 		autoApprove:  f.autoApprove,
 		maxNewGroups: f.maxNewGroups,
 		maxRemovals:  f.maxRemovals,
@@ -161,7 +160,6 @@ func (a *app) applyWith(ctx context.Context, m *spec.Manifest, store *state.Stor
 type convergeOpts struct {
 	trigger      string // the run history's trigger: "apply" or "schedule"
 	recordAlways bool   // record the run from its start, even when it fails early or has nothing to apply
-	sealed       bool   // the saved plan is sealed in the state (see seal.go)
 	autoApprove  bool
 	maxNewGroups int
 	maxRemovals  int // members removed in all (prune)
@@ -184,7 +182,6 @@ func (a *app) converge(ctx context.Context, m *spec.Manifest, store *state.Store
 		Planner:      newPlanner(m, p, store, conns, o.parallelism, o.settle),
 		Trigger:      o.trigger,
 		RecordAlways: o.recordAlways,
-		Sealed:       o.sealed,
 		Limits:       converge.Limits{MaxNewGroups: o.maxNewGroups, MaxRemovals: o.maxRemovals},
 		What:         map[bool]string{true: "the apply", false: "the run"}[o.trigger == "apply"],
 		RunTimeout:   o.runTimeout,

@@ -221,9 +221,6 @@ func savePlan(path string, p *reconcile.Plan) ([]byte, error) {
 // it in full, so this only says why.
 func (a *app) sealPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string, sum []byte) {
 	err := converge.CheckSavedPlan(ctx, store, m, p, path, false)
-	if err == nil {
-		err = reconcile.CheckRemovals(p, m)
-	}
 	var seal string
 	if err == nil {
 		seal, err = sealOf(sum)

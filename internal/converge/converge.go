@@ -103,10 +103,6 @@ type Flow struct {
 	Trigger      string // the run history's trigger: "apply" or "schedule"
 	RecordAlways bool   // record the run from its start, even when it fails early or has nothing to apply
 	Limits       Limits
-	// Sealed: the saved plan given to Run is sealed in Store (see
-	// CheckSavedPlan), so its removals are not checked against the
-	// manifest again; the manifest may hold only its heads.
-	Sealed bool
 	// What and RunTimeout name the flow and its deadline (ctx's) in the
 	// error that says it passed: "the apply", "the run".
 	What       string
@@ -153,7 +149,7 @@ var ErrStateMoved = errors.New("the state changed since the plan was saved (an a
 // CheckSavedPlan refuses, before any call and any state write, a saved plan
 // made from another state (lineage), at another serial, or that does what
 // its manifest m (at the plan's digest, loaded once for both) does not ask
-// for. A sealed plan (see state.SealPlan) is the one this groupsync made
+// for, removals included (reconcile.CheckRemovals). A sealed plan (see state.SealPlan) is the one this groupsync made
 // from m at that serial: only its lineage and serial are checked, and m
 // may hold only its heads (spec.LoadHeads).
 func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string, sealed bool) error {
@@ -202,10 +198,11 @@ func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p
 	if diffs := reconcile.CheckSaved(p, m, bindings, posts, intents); len(diffs) > 0 {
 		return reconcile.AlteredError(path, diffs)
 	}
-	return nil
+	return reconcile.CheckRemovals(p, m)
 }
 
-// Run plans (unless saved is a saved plan), checks the safety limits,
+// Run plans (unless saved is a saved plan, which CheckSavedPlan passed
+// before the lock was taken; its serial is checked again), checks the safety limits,
 // asks, applies, caches what was done and records the run: from its first
 // change on, or from its start with RecordAlways.
 func (f *Flow) Run(ctx context.Context, m *spec.Manifest, saved *reconcile.Plan) Report {
@@ -270,11 +267,6 @@ func (f *Flow) planAndApply(ctx context.Context, m *spec.Manifest, p *reconcile.
 	}
 	if rep.Err = CheckSafety(p, f.Limits); rep.Err != nil {
 		return rep
-	}
-	if saved && !f.Sealed {
-		if rep.Err = reconcile.CheckRemovals(p, m); rep.Err != nil {
-			return rep
-		}
 	}
 	if f.Approve != nil && !saved {
 		if rep.Err = f.Approve(p); rep.Err != nil {
