@@ -202,9 +202,9 @@ func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p
 }
 
 // Run plans (unless saved is a saved plan, which CheckSavedPlan passed
-// before the lock was taken; its serial is checked again), checks the safety limits,
-// asks, applies, caches what was done and records the run: from its first
-// change on, or from its start with RecordAlways.
+// before the lock was taken; its serial is checked again), checks the
+// safety limits, asks, applies, caches what was done and records the run:
+// from its first change on, or from its start with RecordAlways.
 func (f *Flow) Run(ctx context.Context, m *spec.Manifest, saved *reconcile.Plan) Report {
 	rec := &recorder{store: f.Store, trigger: f.Trigger, now: f.now}
 	if f.RecordAlways {
