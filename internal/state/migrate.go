@@ -395,6 +395,15 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, path string) error {
 	return nil
 }
 
+// schemaStep is what opening a state does to its schema: migrate it
+// forward (Open), or only check that it is current (OpenCurrent).
+func schemaStep(write bool) func(ctx context.Context, db *sql.DB, d dialect, path string) error {
+	if write {
+		return migrate
+	}
+	return func(ctx context.Context, db *sql.DB, d dialect, _ string) error { return checkCurrent(ctx, db, d) }
+}
+
 // checkCurrent is ErrNotCurrent unless the state is at the current schema
 // version; it only reads.
 func checkCurrent(ctx context.Context, db *sql.DB, d dialect) error {

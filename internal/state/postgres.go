@@ -108,12 +108,7 @@ func openPostgres(loc string, write bool) (*Store, error) {
 		return nil, fail("open", fmt.Errorf("cannot connect to PostgreSQL: %w\nhint: check that the server is up and the URL's host, port, user and database;"+
 			" the password comes from the URL, PGPASSWORD or ~/.pgpass (PGPASSFILE)", err))
 	}
-	if !write {
-		if err := checkCurrent(ctx, db, postgresDialect); err != nil {
-			db.Close()
-			return nil, &locationError{msg: scrub.Redact(err.Error()), err: err}
-		}
-	} else if err := migrate(ctx, db, postgresDialect, shown); err != nil {
+	if err := schemaStep(write)(ctx, db, postgresDialect, shown); err != nil {
 		db.Close()
 		return nil, &locationError{msg: scrub.Redact(err.Error()), err: err}
 	}

@@ -100,12 +100,7 @@ func open(path string, write bool) (*Store, error) {
 		if db, err = sql.Open("sqlite", name); err != nil {
 			return nil, fmt.Errorf("open state file %s: %w", path, err)
 		}
-		if write {
-			err = migrate(ctx, db, sqliteDialect, path)
-		} else {
-			err = checkCurrent(ctx, db, sqliteDialect)
-		}
-		if err == nil {
+		if err = schemaStep(write)(ctx, db, sqliteDialect, path); err == nil {
 			break
 		}
 		db.Close()
