@@ -50,18 +50,12 @@ func Load(paths ...string) (*Manifest, error) {
 func LoadHeads(paths ...string) (*Manifest, error) {
 	var errs ErrorList
 	files := expand(paths, &errs)
-	loads := readFiles(files, max(runtime.GOMAXPROCS(0), 1))
-	var docs []*rawDoc
+	loads, docs := readDocs(files, max(runtime.GOMAXPROCS(0), 1), &errs)
 	digest := sha256.New()
 	for i, f := range files {
-		errs = append(errs, loads[i].errs...)
-		docs = append(docs, loads[i].docs...)
 		if loads[i].read {
 			hashFile(digest, f, loads[i].data)
 		}
-	}
-	if len(files) > 0 {
-		checkEmpty(files, docs, &errs)
 	}
 	b := newBuilder(&errs)
 	b.heads(docs)

@@ -66,13 +66,7 @@ type groupBlock struct {
 // ok is false when the files must be loaded the sequential way.
 func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok bool) {
 	procs := max(runtime.GOMAXPROCS(0), 1)
-	loads := readFiles(files, procs)
-	var docs []*rawDoc
-	for i := range loads {
-		errs = append(errs, loads[i].errs...)
-		docs = append(docs, loads[i].docs...)
-	}
-	checkEmpty(files, docs, &errs)
+	loads, docs := readDocs(files, procs, &errs)
 
 	var tasks []groupTask
 	for _, doc := range docs {
@@ -137,6 +131,20 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 	b.m.Files = files
 	b.m.Digest = sum
 	return b.m, nil, true
+}
+
+// readDocs reads and splits the files on up to procs goroutines (see
+// readFiles), and returns them with their documents in merge order, their
+// errors added to errs.
+func readDocs(files []string, procs int, errs *ErrorList) ([]fileLoad, []*rawDoc) {
+	loads := readFiles(files, procs)
+	var docs []*rawDoc
+	for i := range loads {
+		*errs = append(*errs, loads[i].errs...)
+		docs = append(docs, loads[i].docs...)
+	}
+	checkEmpty(files, docs, errs)
+	return loads, docs
 }
 
 // readFiles reads and splits the files on up to procs goroutines.
