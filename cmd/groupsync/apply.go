@@ -397,7 +397,8 @@ type savedPlan struct {
 // plan is decoded (and hashed) while the manifests' heads load: both are
 // work an apply does before its first call, and each takes a core. A plan
 // sealed in the state at loc needs no more of its manifest; any other is
-// checked against the whole manifest, loaded then. trySeal false loads the
+// checked against the whole manifest, loaded then from the files as they
+// were read (spec.Heads), not read again. trySeal false loads the
 // whole manifest always: the sandbox makes the groups it pins from it.
 func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*savedPlan, error) {
 	src, closeSrc, err := openPlanFile(path)
@@ -431,12 +432,15 @@ func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*s
 	}()
 	// Meanwhile the manifest's heads and digest, which are all a sealed
 	// plan needs of it; or, when no seal is looked for, the whole of it.
+	trySeal = trySeal && len(files) > 0
 	var (
+		read       *spec.Heads
 		heads, m   *spec.Manifest
 		herr, lerr error
 	)
 	if trySeal {
-		heads, herr = spec.LoadHeads(files...)
+		read = spec.ReadHeads(files...)
+		heads, herr = read.Manifest()
 	} else {
 		m, lerr = a.load(files)
 	}
@@ -451,8 +455,8 @@ func (a *app) loadSaved(ctx context.Context, path, loc string, trySeal bool) (*s
 			return &savedPlan{p: d.p, m: heads, sealed: true, store: store}, nil
 		}
 	}
-	if trySeal { // not sealed after all
-		m, lerr = a.load(files)
+	if trySeal { // not sealed after all: the files as they were read
+		m, lerr = a.checked(finishLoad(read))
 	}
 	switch {
 	case lerr != nil:

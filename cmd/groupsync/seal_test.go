@@ -11,15 +11,19 @@ import (
 	"groupsync/internal/state"
 )
 
-// countLoads counts the whole loads of a manifest (spec.Load) until the
-// test ends.
+// countLoads counts the whole loads of a manifest (spec.Load, or one
+// finished from its heads) until the test ends.
 func countLoads(t *testing.T) *int {
 	n := new(int)
 	loadManifest = func(paths ...string) (*spec.Manifest, error) {
 		*n++
 		return spec.Load(paths...)
 	}
-	t.Cleanup(func() { loadManifest = spec.Load })
+	finishLoad = func(h *spec.Heads) (*spec.Manifest, error) {
+		*n++
+		return h.Load()
+	}
+	t.Cleanup(func() { loadManifest, finishLoad = spec.Load, (*spec.Heads).Load })
 	return n
 }
 

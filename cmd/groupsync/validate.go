@@ -40,8 +40,12 @@ func (a *app) validate(ctx context.Context, args []string) error {
 	return nil
 }
 
-// loadManifest is spec.Load; tests count its calls.
-var loadManifest = spec.Load
+// loadManifest and finishLoad are spec.Load and (*spec.Heads).Load, the
+// whole loads of a manifest; tests count them.
+var (
+	loadManifest = spec.Load
+	finishLoad   = (*spec.Heads).Load
+)
 
 // load reads and validates the manifests, printing every error as
 // file:line:col: message.
@@ -49,7 +53,11 @@ func (a *app) load(files []string) (*spec.Manifest, error) {
 	if len(files) == 0 {
 		return nil, errors.New("no manifest given\nhint: name one with -f FILE or -f DIR")
 	}
-	m, err := loadManifest(files...)
+	return a.checked(loadManifest(files...))
+}
+
+// checked is a load's answer, its errors printed as load prints them.
+func (a *app) checked(m *spec.Manifest, err error) (*spec.Manifest, error) {
 	if err != nil {
 		var list spec.ErrorList
 		if errors.As(err, &list) {

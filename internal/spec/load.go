@@ -48,25 +48,63 @@ func Load(paths ...string) (*Manifest, error) {
 // from a manifest of the same digest, which Load found valid then: the
 // plan needs the providers' tokens and endpoints, not its groups again.
 func LoadHeads(paths ...string) (*Manifest, error) {
-	var errs ErrorList
-	files := expand(paths, &errs)
-	loads, docs := readDocs(files, max(runtime.GOMAXPROCS(0), 1), &errs)
-	digest := sha256.New()
-	for i, f := range files {
-		if loads[i].read {
-			hashFile(digest, f, loads[i].data)
-		}
-	}
+	return ReadHeads(paths...).Manifest()
+}
+
+// Heads is a manifest's files read and split, with their digest: what
+// LoadHeads reads, which Load can then finish without reading or parsing
+// the files again.
+type Heads struct {
+	files      []string
+	expandErrs ErrorList
+	errs       ErrorList // expand's and the reads'
+	loads      []fileLoad
+	docs       []*rawDoc
+	digest     string
+	loaded     bool
+}
+
+// ReadHeads reads and splits the manifest files in paths (see Load).
+func ReadHeads(paths ...string) *Heads {
+	h := &Heads{}
+	h.files = expand(paths, &h.expandErrs)
+	h.errs = slices.Clone(h.expandErrs)
+	h.loads, h.docs = readDocs(h.files, max(runtime.GOMAXPROCS(0), 1), &h.errs)
+	h.digest = digestOf(h.files, h.loads)
+	return h
+}
+
+// Manifest is LoadHeads's answer: the heads checked, the groups not read.
+func (h *Heads) Manifest() (*Manifest, error) {
+	errs := slices.Clone(h.errs)
 	b := newBuilder(&errs)
-	b.heads(docs)
+	b.heads(h.docs)
 	if len(errs) > 0 {
 		errs.Sort()
 		return nil, errs
 	}
-	b.m.Files = files
-	b.m.Digest = hex.EncodeToString(digest.Sum(nil))
+	b.m.Files = h.files
+	b.m.Digest = h.digest
 	b.m.HeadsOnly = true
 	return b.m, nil
+}
+
+// Load is Load of the same paths, from the files as they were read. It
+// may be called once.
+func (h *Heads) Load() (*Manifest, error) {
+	if h.loaded {
+		return nil, errors.New("load: the manifest's heads were loaded in full already")
+	}
+	h.loaded = true
+	if parallelLoad && streamGroups && len(h.files) > 0 {
+		if m, list, ok := loadDocs(h.files, h.errs, h.loads, h.docs, h.digest); ok {
+			if len(list) > 0 {
+				return nil, list
+			}
+			return m, nil
+		}
+	}
+	return loadSequential(h.files, h.expandErrs)
 }
 
 // loadSequential is Load on one goroutine, errs holding expand's errors.

@@ -65,9 +65,15 @@ type groupBlock struct {
 // loadParallel is Load on several goroutines; errs holds expand's errors.
 // ok is false when the files must be loaded the sequential way.
 func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok bool) {
-	procs := max(runtime.GOMAXPROCS(0), 1)
-	loads, docs := readDocs(files, procs, &errs)
+	loads, docs := readDocs(files, max(runtime.GOMAXPROCS(0), 1), &errs)
+	return loadDocs(files, errs, loads, docs, "")
+}
 
+// loadDocs is loadParallel of the files read and split (readDocs), errs
+// holding expand's and readDocs' errors; digest is theirs when it was
+// hashed already, else "".
+func loadDocs(files []string, errs ErrorList, loads []fileLoad, docs []*rawDoc, digest string) (m *Manifest, _ ErrorList, ok bool) {
+	procs := max(runtime.GOMAXPROCS(0), 1)
 	var tasks []groupTask
 	for _, doc := range docs {
 		if l := doc.lazy; l != nil {
@@ -81,16 +87,15 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 
 	// The digest meanwhile: the same bytes in the same order as the
 	// sequential load's.
-	digest := make(chan string, 1)
+	sums := make(chan string, 1)
 	go func() {
-		h := sha256.New()
-		for i, f := range files {
-			if loads[i].read {
-				hashFile(h, f, loads[i].data)
-				loads[i].data = nil
-			}
+		if digest == "" {
+			digest = digestOf(files, loads)
 		}
-		digest <- hex.EncodeToString(h.Sum(nil))
+		for i := range loads {
+			loads[i].data = nil
+		}
+		sums <- digest
 	}()
 
 	b := newBuilder(&errs)
@@ -110,7 +115,7 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 			// Without aliases the budget never runs out; if it did, the
 			// sequential load says where.
 			if budget -= blk.spent; blk.redo || budget < 0 {
-				<-digest
+				<-sums
 				return nil, nil, false
 			}
 			errs = append(errs, blk.errs...)
@@ -123,7 +128,7 @@ func loadParallel(files []string, errs ErrorList) (m *Manifest, _ ErrorList, ok 
 		doc.lazy = nil
 	}
 	b.checkPreviously()
-	sum := <-digest
+	sum := <-sums
 	if len(errs) > 0 {
 		errs.Sort()
 		return nil, errs, true
@@ -145,6 +150,18 @@ func readDocs(files []string, procs int, errs *ErrorList) ([]fileLoad, []*rawDoc
 	}
 	checkEmpty(files, docs, errs)
 	return loads, docs
+}
+
+// digestOf is the manifest digest of the files read: the same bytes in the
+// same order as the sequential load's.
+func digestOf(files []string, loads []fileLoad) string {
+	h := sha256.New()
+	for i, f := range files {
+		if loads[i].read {
+			hashFile(h, f, loads[i].data)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // readFiles reads and splits the files on up to procs goroutines.

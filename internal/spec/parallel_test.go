@@ -238,3 +238,59 @@ func TestLoadHeads(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadsLoad: a manifest loaded in full from its heads' reading gives
+// what Load gives, manifest or errors, and reads the files once.
+func TestHeadsLoad(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dir  string
+	}{
+		{"valid", parallelManifest(t, 4, 60, 700, false)},
+		{"errors", parallelManifest(t, 4, 60, 700, true)},
+		{"checked first", parallelManifest(t, 2, 60, 0, false)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "checked first" {
+				appendTo(t, filepath.Join(c.dir, "00-people.yaml"), "# &\n")
+			}
+			want, wantErr := Load(c.dir)
+			h := ReadHeads(c.dir)
+			heads, _ := h.Manifest()
+			// Once read, the files may change: the load is of what was read.
+			files, err := filepath.Glob(filepath.Join(c.dir, "*.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				if err := os.WriteFile(f, []byte("version: 2\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, gotErr := h.Load()
+			if errText(gotErr) != errText(wantErr) {
+				t.Fatalf("errors differ:\nfrom the heads:\n%v\nLoad:\n%v", gotErr, wantErr)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("manifests differ (-Load +from the heads):\n%s", diff)
+			}
+			if heads != nil && want != nil && heads.Digest != want.Digest {
+				t.Errorf("heads digest %s, Load's %s", heads.Digest, want.Digest)
+			}
+			if _, err := h.Load(); err == nil {
+				t.Error("a second Load of the same heads")
+			}
+		})
+	}
+}
+
+func appendTo(t *testing.T, path, s string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(data, s...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
