@@ -54,26 +54,35 @@ func (s *Scanner) Str() string {
 	}
 	start := s.I + 1
 	end := start
-	ascii := true
-	for end < len(s.B) {
-		c := s.B[end]
-		if c == '"' {
-			break
+	// The common string is plain ASCII: one table lookup per byte.
+	for end < len(s.B) && plainByte[s.B[end]] {
+		end++
+	}
+	if end < len(s.B) && s.B[end] >= utf8.RuneSelf {
+		for end < len(s.B) && s.B[end] != '"' && s.B[end] != '\\' && s.B[end] >= 0x20 {
+			end++
 		}
-		if c == '\\' || c < 0x20 {
+		if !utf8.ValidString(s.B[start:end]) {
 			s.OK = false
 			return ""
 		}
-		ascii = ascii && c < utf8.RuneSelf
-		end++
 	}
-	if end >= len(s.B) || !ascii && !utf8.ValidString(s.B[start:end]) {
+	if end >= len(s.B) || s.B[end] != '"' {
 		s.OK = false
 		return ""
 	}
 	s.I = end + 1
 	return s.B[start:end]
 }
+
+// plainByte holds the bytes a string may have as they are: ASCII but for
+// the quote, the backslash and control characters.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // Strings reads a list of strings; [] is an empty list, not nil.
 func (s *Scanner) Strings() []string {

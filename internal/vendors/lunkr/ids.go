@@ -41,34 +41,29 @@ func IsEmail(s string) bool {
 	if len(s) > 254 {
 		return false
 	}
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 {
 		return false
 	}
-	for i := 0; i < len(local); i++ {
-		if !localByte[local[i]] {
+	for i := 0; i < at; i++ {
+		if !localByte[s[i]] {
 			return false
 		}
 	}
-	labels := 0
-	for len(domain) > 0 || labels == 0 {
-		label, rest, more := strings.Cut(domain, ".")
-		if label == "" || !isAlnum(label[0]) || !isAlnum(label[len(label)-1]) {
-			return false
-		}
-		for i := 1; i < len(label)-1; i++ {
-			if !isAlnum(label[i]) && label[i] != '-' {
+	// One pass over the domain: every member of every read is checked.
+	labels, start := 0, at+1
+	for i := start; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			if !domainByte[s[i]] {
 				return false
 			}
+			continue
+		}
+		if i == start || s[start] == '-' || s[i-1] == '-' {
+			return false // an empty label (a trailing dot too), or a hyphen at its edge
 		}
 		labels++
-		if !more {
-			break
-		}
-		domain = rest
-		if domain == "" {
-			return false // a trailing dot
-		}
+		start = i + 1
 	}
 	return labels >= 2
 }
@@ -77,6 +72,14 @@ func IsEmail(s string) bool {
 var localByte = func() (t [256]bool) {
 	for c := range 256 {
 		t[c] = isAlnum(byte(c)) || strings.IndexByte(".!#$%&'*+/=?^_{|}~-", byte(c)) >= 0
+	}
+	return t
+}()
+
+// domainByte holds the bytes a domain's label may have.
+var domainByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c)) || c == '-'
 	}
 	return t
 }()

@@ -225,7 +225,7 @@ func (s *userScanner) user() wireUser {
 		return u
 	}
 	for s.OK {
-		key := s.Str()
+		key := s.userKey()
 		s.Expect(':')
 		if !s.OK {
 			return u
@@ -279,6 +279,30 @@ func (s *userScanner) user() wireUser {
 		}
 	}
 	return u
+}
+
+// userKey reads a user's field name: the four the vendor sends are
+// matched as they stand, any other is read as a string.
+func (s *userScanner) userKey() string {
+	if s.Peek() == '"' && s.I+1 < len(s.B) {
+		var k string
+		switch s.B[s.I+1] {
+		case 'u':
+			k = "userId"
+			if len(s.B) > s.I+5 && s.B[s.I+5] == 'N' {
+				k = "userName"
+			}
+		case 'e':
+			k = "email"
+		case 'r':
+			k = "role"
+		}
+		if end := s.I + 1 + len(k); k != "" && end < len(s.B) && s.B[end] == '"' && s.B[s.I+1:end] == k {
+			s.I = end + 1
+			return k
+		}
+	}
+	return s.Str()
 }
 
 func isKnown(key string) bool {
