@@ -23,49 +23,56 @@ func IsGroupID(s string) bool { return isDecimal(s) }
 // with no leading zero.
 func IsUID(s string) bool { return isDecimal(s) }
 
-func isDecimal(s string) bool {
-	if len(s) == 0 || len(s) > 19 || s[0] < '1' || s[0] > '9' {
-		return false
+func isDecimal(s string) bool { return decimalEnd(s) == len(s) }
+
+// decimalEnd returns the length of the decimal number s begins with, if
+// it is one as a uid or a group id is written, or -1. The one-pass
+// decoders check an id in the answer where it stands with it.
+func decimalEnd(s string) int {
+	if len(s) == 0 || s[0] < '1' || s[0] > '9' {
+		return -1
 	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
+	i := 1
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
 	}
-	return true
+	if i > 19 {
+		return -1
+	}
+	return i
 }
 
 // IsEmail reports whether s has the shape of a Lunkr account's email (at
 // most 254 characters).
-func IsEmail(s string) bool {
-	if len(s) > 254 {
-		return false
+func IsEmail(s string) bool { return len(s) <= 254 && emailEnd(s) == len(s) }
+
+// emailEnd returns the length of the email address s begins with, or -1;
+// the length is unchecked. The grammar reads one way, so the longest
+// address is the only one.
+func emailEnd(s string) int {
+	i := 0
+	for i < len(s) && localByte[s[i]] {
+		i++
 	}
-	at := strings.IndexByte(s, '@')
-	if at <= 0 {
-		return false
+	if i == 0 || i == len(s) || s[i] != '@' {
+		return -1
 	}
-	for i := 0; i < at; i++ {
-		if !localByte[s[i]] {
-			return false
-		}
-	}
-	// One pass over the domain: every member of every read is checked.
-	labels, start := 0, at+1
-	for i := start; i <= len(s); i++ {
-		if i < len(s) && s[i] != '.' {
-			if !domainByte[s[i]] {
-				return false
-			}
-			continue
+	for labels := 0; ; labels++ {
+		i++ // past the at sign or a dot
+		start := i
+		for i < len(s) && domainByte[s[i]] {
+			i++
 		}
 		if i == start || s[start] == '-' || s[i-1] == '-' {
-			return false // an empty label (a trailing dot too), or a hyphen at its edge
+			return -1 // an empty label (a trailing dot too), or a hyphen at its edge
 		}
-		labels++
-		start = i + 1
+		if i == len(s) || s[i] != '.' {
+			if labels == 0 {
+				return -1 // one label: no dot in the domain
+			}
+			return i
+		}
 	}
-	return labels >= 2
 }
 
 // localByte holds the bytes an email's local part may have.

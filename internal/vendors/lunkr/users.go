@@ -1,110 +1,57 @@
 package lunkr
 
 import (
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
 
+	"groupsync/internal/vendors"
 	"groupsync/internal/vendors/jsonscan"
 )
 
-// wireUsers is a list of users (members, subscribers). It decodes the
-// common shape, objects of userId, email, userName and role with plain
-// values, in one pass over the list; anything else (escaped strings,
-// other cases of the field names, nested values, a number where a string
-// belongs) is left to encoding/json element by element, so that its
-// answers and its errors are exactly wireUser's.
-type wireUsers []wireUser
+// The one-pass decoders of groups/info. A read of every group of a plan
+// goes through them, so they build the checked group straight from the
+// answer: no json.Unmarshal per member and no list of wire users between.
+// They handle the common shape only: objects of userId, email, userName
+// and role with plain values, or bare strings. Anything else (escaped
+// strings, other cases of the field names, nested values, a number where a
+// string belongs, a member who fails the id rules) turns OK false, and
+// encoding/json decodes the same bytes with its answers and its errors;
+// FuzzFastDecode checks that the two agree.
 
-func (us *wireUsers) UnmarshalJSON(b []byte) error {
-	if out, ok := scanUsers(b); ok {
-		*us = out
-		return nil
-	}
-	var p []wireUser
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*us = p
-	return nil
-}
-
-// userScanner reads a user list that encoding/json has already found
-// valid; OK turns false at the first thing it does not handle.
+// userScanner reads groups/info's answer; OK turns false at the first
+// thing it does not handle.
 type userScanner struct{ jsonscan.Scanner }
+
+// peek is Peek for a member list's hot loop: the next byte when it is no
+// white space, as in every answer the vendor sends, in one inlined
+// comparison; Peek for the rest.
+func (s *userScanner) peek() byte {
+	if s.I < len(s.B) && s.B[s.I] > ' ' {
+		return s.B[s.I]
+	}
+	return s.Peek()
+}
 
 func isNumber(lit string) bool { return lit != "" && (lit[0] == '-' || lit[0] >= '0' && lit[0] <= '9') }
 
-// scanUsers decodes a list of users in one pass, or reports false.
-func scanUsers(b []byte) (wireUsers, bool) {
-	s := &userScanner{*jsonscan.New(string(b))}
-	us, _ := s.users(0)
-	return us, s.OK && s.End()
-}
-
-// users reads a list of users, or null (nil, true); hint is how many the
-// answer says there are (memberCount, when it came first), a capacity.
-func (s *userScanner) users(hint int) (us wireUsers, null bool) {
-	if s.Peek() == 'n' {
-		if s.Literal() != "null" {
-			s.OK = false
-		}
-		return nil, true
-	}
-	s.Expect('[')
-	out := make(wireUsers, 0, min(max(hint, 0), 4096))
-	if s.Peek() == ']' {
-		s.I++
-		return out, false
-	}
-	for s.OK {
-		var u wireUser
-		switch s.Peek() {
-		case '"':
-			v := s.Str()
-			if strings.Contains(v, "@") {
-				u.Email = v
-			} else {
-				u.UserID = text(v)
-			}
-		case '{':
-			u = s.user()
-		default:
-			s.OK = false
-			return nil, false
-		}
-		out = append(out, u)
-		switch s.Peek() {
-		case ',':
-			s.I++
-			continue
-		case ']':
-			s.I++
-			return out, false
-		}
-		s.OK = false
-	}
-	return nil, false
-}
-
-// scanInfo decodes groups/info's var in one pass, or reports false: then
-// encoding/json decodes it, with its errors.
-func scanInfo(b []byte) (wireInfo, bool) {
-	s := &userScanner{*jsonscan.New(string(b))}
-	w := s.info()
-	return w, s.OK && s.End()
+// scanInfo decodes groups/info's var in one pass into the group about
+// groupID, or reports false.
+func scanInfo(payload []byte, groupID string) (*vendors.Group, bool) {
+	s := &userScanner{*jsonscan.New(string(payload))}
+	g := s.info(groupID)
+	return g, s.OK && s.End()
 }
 
 // scanInfoAnswer decodes a whole groups/info answer in one pass when it is
 // the common success, {"code": "10000", "var": {...}} and nothing else,
 // or reports false: then openEnvelope and encoding/json read it, with
 // their errors. What it accepts is valid JSON: it checks what it reads.
-func scanInfoAnswer(body []byte) (wireInfo, bool) {
-	var w wireInfo
+func scanInfoAnswer(body []byte, groupID string) (*vendors.Group, bool) {
+	var g *vendors.Group
 	s := &userScanner{*jsonscan.New(string(body))}
 	s.Expect('{')
-	code, hasVar := "", false
+	code := ""
 	for s.OK {
 		key := s.Str()
 		s.Expect(':')
@@ -117,7 +64,7 @@ func scanInfoAnswer(body []byte) (wireInfo, bool) {
 				s.OK = false
 			}
 		case key == "var" && s.Peek() == '{':
-			w, hasVar = s.info(), true
+			g = s.info(groupID)
 		default:
 			s.OK = false
 		}
@@ -126,21 +73,26 @@ func scanInfoAnswer(body []byte) (wireInfo, bool) {
 			s.I++
 		case '}':
 			s.I++
-			return w, s.OK && s.End() && hasVar && code == CodeOK
+			return g, s.OK && s.End() && g != nil && code == CodeOK
 		default:
 			s.OK = false
 		}
 	}
-	return w, false
+	return nil, false
 }
 
-// info reads groups/info's var.
-func (s *userScanner) info() wireInfo {
-	var w wireInfo
+// info reads groups/info's var into the group about groupID, as
+// wireInfo.group would make it.
+func (s *userScanner) info(groupID string) *vendors.Group {
+	g := &vendors.Group{}
+	var id string
+	var count int
+	hasMembers := false
 	s.Expect('{')
 	if s.Peek() == '}' {
 		s.I++
-		return w
+		s.OK = false // no members: the slow path's error
+		return g
 	}
 	for s.OK {
 		key := s.Str()
@@ -150,24 +102,30 @@ func (s *userScanner) info() wireInfo {
 		}
 		switch c := s.Peek(); {
 		case key == "members" || key == "subscribers":
-			us, null := s.users(int(w.MemberCount))
+			hint := count
+			if key == "subscribers" {
+				hint = 0
+			}
+			us, null := s.users(hint)
 			switch {
+			case key == "subscribers" && len(us) == 0:
+				g.Subscribers = nil
 			case key == "subscribers":
-				w.Subscribers = us
+				g.Subscribers = us
 			case null:
-				w.Members = nil
+				hasMembers, g.Members = false, nil
 			default:
-				w.Members = &us
+				hasMembers, g.Members = true, us
 			}
 		case c == '"':
 			v := s.Str()
 			switch key {
 			case "groupId":
-				w.GroupID = text(v)
+				id = v
 			case "groupName":
-				w.GroupName = v
+				g.Name = v
 			case "groupType":
-				w.GroupType = v
+				g.Type = v
 			default:
 				s.unknown(key, infoFields)
 			}
@@ -183,16 +141,16 @@ func (s *userScanner) info() wireInfo {
 					s.unknown(key, infoFields)
 				}
 			case key == "groupId" && isNumber(lit):
-				w.GroupID = text(lit)
+				id = lit
 			case key == "createTime" || key == "memberCount":
 				n, err := strconv.ParseInt(lit, 10, 64)
 				if err != nil {
 					s.OK = false
 				}
 				if key == "createTime" {
-					w.CreateTime = integer(n)
+					g.CreateTime = n
 				} else {
-					w.MemberCount = integer(n)
+					count = int(n)
 				}
 			default:
 				s.unknown(key, infoFields)
@@ -201,14 +159,20 @@ func (s *userScanner) info() wireInfo {
 		switch s.Peek() {
 		case ',':
 			s.I++
+			continue
 		case '}':
 			s.I++
-			return w
-		default:
-			s.OK = false
+			if g.ID = id; g.ID == "" {
+				g.ID = groupID
+			}
+			if !hasMembers || !IsGroupID(g.ID) {
+				s.OK = false // the slow path's error
+			}
+			return g
 		}
+		s.OK = false
 	}
-	return w
+	return g
 }
 
 var (
@@ -216,93 +180,155 @@ var (
 	userFields = []string{"userId", "email", "userName", "role"}
 )
 
-// user reads one user object.
-func (s *userScanner) user() wireUser {
-	var u wireUser
-	s.Expect('{')
-	if s.Peek() == '}' {
+// users reads a list of users, each checked, or null (nil, true); hint is
+// how many the answer says there are (memberCount, when it came first), a
+// capacity.
+func (s *userScanner) users(hint int) (us []vendors.LiveMember, null bool) {
+	if s.peek() == 'n' {
+		if s.Literal() != "null" {
+			s.OK = false
+		}
+		return nil, true
+	}
+	s.Expect('[')
+	out := make([]vendors.LiveMember, 0, min(max(hint, 0), 4096))
+	if s.peek() == ']' {
 		s.I++
-		return u
+		return out, false
 	}
 	for s.OK {
-		key := s.userKey()
-		s.Expect(':')
-		if !s.OK {
-			return u
-		}
-		if s.Peek() == '"' {
+		out = append(out, vendors.LiveMember{})
+		u := &out[len(out)-1]
+		checked := false
+		switch s.peek() {
+		case '"':
 			v := s.Str()
-			switch key {
-			case "userId":
-				u.UserID = text(v)
-			case "email":
+			if strings.Contains(v, "@") {
 				u.Email = v
-			case "userName":
-				u.UserName = v
-			default:
-				s.unknown(key, userFields)
+			} else {
+				u.ID = v
 			}
-		} else {
-			lit := s.Literal()
-			switch {
-			case s.Peek() != ',' && s.Peek() != '}':
-				s.OK = false // a nested value
-			case lit == "null":
-				if key == "role" {
-					u.Role = nil
-				} else if !isKnown(key) {
-					s.unknown(key, userFields)
-				}
-			case key == "userId" && isNumber(lit):
-				u.UserID = text(lit)
-			case key == "role" && isNumber(lit):
-				n, err := strconv.ParseInt(lit, 10, 64)
-				if err != nil {
-					s.OK = false
-				}
-				r := integer(n)
-				u.Role = &r
-			case isKnown(key):
-				s.OK = false // a type encoding/json refuses: its error
-			default:
-				s.unknown(key, userFields)
-			}
+		case '{':
+			checked = s.user(u)
+		default:
+			s.OK = false
+			return nil, false
 		}
-		switch s.Peek() {
+		if !checked && checkUser(u.ID, u.Email) != nil {
+			s.OK = false // the slow path's error names the user
+			return nil, false
+		}
+		switch s.peek() {
+		case ',':
+			s.I++
+			continue
+		case ']':
+			s.I++
+			return out, false
+		}
+		s.OK = false
+	}
+	return nil, false
+}
+
+// user reads one user object into u, and reports whether it checked u
+// as it read: the common user, a uid and an email read as they were
+// checked, passes the id rules with no second look at either.
+func (s *userScanner) user(u *vendors.LiveMember) (checked bool) {
+	s.Expect('{')
+	if s.peek() == '}' {
+		s.I++
+		return false
+	}
+	uid, email := false, false // read by the checking scans, not set since
+	for s.OK {
+		// The fields the vendor sends, as it writes them, are matched
+		// against constants (a few loads each); field reads the rest.
+		s.peek()
+		switch rest := s.B[s.I:]; {
+		case strings.HasPrefix(rest, `"userId":"`):
+			s.I += len(`"userId":`)
+			u.ID, uid = s.checkedStr(decimalEnd)
+		case strings.HasPrefix(rest, `"email":"`):
+			s.I += len(`"email":`)
+			u.Email, email = s.checkedStr(emailEnd)
+		case strings.HasPrefix(rest, `"userName":"`):
+			s.I += len(`"userName":`)
+			u.Name = s.Str()
+		default:
+			s.field(u, &uid, &email)
+		}
+		switch s.peek() {
 		case ',':
 			s.I++
 		case '}':
 			s.I++
-			return u
+			return (u.ID == "" || uid) && (u.Email == "" || email) && (uid || email)
 		default:
 			s.OK = false
 		}
 	}
-	return u
+	return false
 }
 
-// userKey reads a user's field name: the four the vendor sends are
-// matched as they stand, any other is read as a string.
-func (s *userScanner) userKey() string {
-	if s.Peek() == '"' && s.I+1 < len(s.B) {
-		var k string
-		switch s.B[s.I+1] {
-		case 'u':
-			k = "userId"
-			if len(s.B) > s.I+5 && s.B[s.I+5] == 'N' {
-				k = "userName"
-			}
-		case 'e':
-			k = "email"
-		case 'r':
-			k = "role"
+// field reads any field of a user object into u: a name and a value as
+// encoding/json would take them, or OK false. uid and email say whether
+// u's uid and email were checked as they were read.
+func (s *userScanner) field(u *vendors.LiveMember, uid, email *bool) {
+	key := s.Str()
+	s.Expect(':')
+	if !s.OK {
+		return
+	}
+	if s.peek() == '"' {
+		v := s.Str()
+		switch key {
+		case "userId":
+			u.ID, *uid = v, false
+		case "email":
+			u.Email, *email = v, false
+		case "userName":
+			u.Name = v
+		default:
+			s.unknown(key, userFields)
 		}
-		if end := s.I + 1 + len(k); k != "" && end < len(s.B) && s.B[end] == '"' && s.B[s.I+1:end] == k {
-			s.I = end + 1
-			return k
+		return
+	}
+	lit := s.Literal()
+	switch {
+	case s.peek() != ',' && s.peek() != '}':
+		s.OK = false // a nested value
+	case lit == "null":
+		// null leaves a field as it was; role is not kept.
+		if !isKnown(key) {
+			s.unknown(key, userFields)
+		}
+	case key == "userId" && isNumber(lit):
+		u.ID, *uid = lit, false
+	case key == "role" && isNumber(lit):
+		if _, err := strconv.ParseInt(lit, 10, 64); err != nil {
+			s.OK = false
+		}
+	case isKnown(key):
+		s.OK = false // a type encoding/json refuses: its error
+	default:
+		s.unknown(key, userFields)
+	}
+}
+
+// checkedStr reads a string that end finds whole, a uid (decimalEnd) or
+// an email (emailEnd), checking it where it stands; for any other it
+// reports false, having read the string as Str does. The bytes end accepts
+// are plain ASCII, none a quote or a backslash.
+func (s *userScanner) checkedStr(end func(string) int) (string, bool) {
+	if s.peek() == '"' {
+		start := s.I + 1
+		if n := end(s.B[start:]); n > 0 && n <= 254 && start+n < len(s.B) && s.B[start+n] == '"' {
+			s.I = start + n + 1
+			return s.B[start : start+n], true
 		}
 	}
-	return s.Str()
+	return s.Str(), false
 }
 
 func isKnown(key string) bool {

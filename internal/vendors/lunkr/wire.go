@@ -228,14 +228,18 @@ func (u *wireUser) UnmarshalJSON(b []byte) error {
 
 // check refuses a user whose uid or email has the wrong shape, or who has
 // neither: it would be cached in the state and shown.
-func (u wireUser) check() error {
+func (u wireUser) check() error { return checkUser(string(u.UserID), u.Email) }
+
+// checkUser is wireUser.check on a user's uid and email, for the one-pass
+// decoders.
+func checkUser(uid, email string) error {
 	switch {
-	case u.UserID == "" && u.Email == "":
+	case uid == "" && email == "":
 		return errors.New("neither userId nor email")
-	case u.UserID != "" && !IsUID(string(u.UserID)):
-		return fmt.Errorf("userId %s is not a lunkr uid (a decimal number)", quoteID(string(u.UserID)))
-	case u.Email != "" && !IsEmail(u.Email):
-		return fmt.Errorf("email %s is not an email address", quoteID(u.Email))
+	case uid != "" && !IsUID(uid):
+		return fmt.Errorf("userId %s is not a lunkr uid (a decimal number)", quoteID(uid))
+	case email != "" && !IsEmail(email):
+		return fmt.Errorf("email %s is not an email address", quoteID(email))
 	}
 	return nil
 }
@@ -255,13 +259,13 @@ func (u wireUser) member() vendors.LiveMember {
 
 // wireInfo is groups/info's var.
 type wireInfo struct {
-	GroupID     text       `json:"groupId"`
-	GroupName   string     `json:"groupName"`
-	GroupType   string     `json:"groupType"`
-	CreateTime  integer    `json:"createTime"`
-	MemberCount integer    `json:"memberCount"`
-	Subscribers wireUsers  `json:"subscribers"`
-	Members     *wireUsers `json:"members"`
+	GroupID     text        `json:"groupId"`
+	GroupName   string      `json:"groupName"`
+	GroupType   string      `json:"groupType"`
+	CreateTime  integer     `json:"createTime"`
+	MemberCount integer     `json:"memberCount"`
+	Subscribers []wireUser  `json:"subscribers"`
+	Members     *[]wireUser `json:"members"`
 }
 
 // createBody is groups/create's request: members and subscribers are
@@ -287,13 +291,34 @@ type wireList struct {
 
 // decodeInfo decodes a groups/info answer about groupID.
 func decodeInfo(body []byte, groupID string) (*vendors.Group, error) {
-	w, ok := scanInfoAnswer(body)
-	if !ok {
-		var err error
-		if w, err = decodeInfoVar(body, groupID); err != nil {
-			return nil, err
-		}
+	if g, ok := scanInfoAnswer(body, groupID); ok {
+		return g, nil
 	}
+	payload, err := openEnvelope(CallInfo, body, "group "+groupID)
+	if err != nil {
+		return nil, err
+	}
+	if payload == nil {
+		return nil, unreadable("answer has no var")
+	}
+	if g, ok := scanInfo(payload, groupID); ok {
+		return g, nil
+	}
+	return decodeInfoVar(payload, groupID)
+}
+
+// decodeInfoVar decodes groups/info's var with encoding/json: every shape
+// the one-pass decoders leave, with its errors.
+func decodeInfoVar(payload []byte, groupID string) (*vendors.Group, error) {
+	var w wireInfo
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return nil, unreadable("var: %v", err)
+	}
+	return w.group(groupID)
+}
+
+// group checks the var and makes the group about groupID of it.
+func (w wireInfo) group(groupID string) (*vendors.Group, error) {
 	if w.Members == nil {
 		// A read without its member list must not pass for an empty group.
 		return nil, unreadable("var has no members")
@@ -324,26 +349,6 @@ func decodeInfo(body []byte, groupID string) (*vendors.Group, error) {
 		g.Subscribers = append(g.Subscribers, s.member())
 	}
 	return g, nil
-}
-
-// decodeInfoVar decodes groups/info's var of an answer scanInfoAnswer does
-// not read: any other code, any other shape.
-func decodeInfoVar(body []byte, groupID string) (wireInfo, error) {
-	payload, err := openEnvelope(CallInfo, body, "group "+groupID)
-	if err != nil {
-		return wireInfo{}, err
-	}
-	if payload == nil {
-		return wireInfo{}, unreadable("answer has no var")
-	}
-	w, ok := scanInfo(payload)
-	if !ok {
-		w = wireInfo{}
-		if err := json.Unmarshal(payload, &w); err != nil {
-			return wireInfo{}, unreadable("var: %v", err)
-		}
-	}
-	return w, nil
 }
 
 // decodeCreate decodes a groups/create answer; subject names the users sent
