@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/groupsync
 
-.PHONY: build test cross-check release bench bench-large soak demo fuzz clean
+.PHONY: build test cross-check release bench bench-large bench-decode soak demo fuzz clean
 
 # Release builds: static (CGO_ENABLED=0; the SQLite driver is pure Go),
 # with no build paths, stamped with the commit (-buildvcs: --version reads
@@ -49,6 +49,10 @@ bench:
 # The whole-command benchmark at 50,000 groups x 200 members.
 bench-large:
 	GROUPSYNC_BENCH_LARGE=1 $(GO) test -run '^$$' -bench 'BenchmarkCLI' -benchtime 1x -timeout 60m ./internal/scale
+
+# The Lunkr decoder against Yunzhijia's, side by side (issue 18: within 2x).
+bench-decode:
+	GO=$(GO) scripts/decode-ratio.sh
 
 # Longer reliability runs (more kill points, higher fault rates, more
 # seeds and concurrent-apply rounds); see README "Reliability".
