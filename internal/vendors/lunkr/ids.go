@@ -5,11 +5,12 @@ import "strings"
 // The vendor's id rules. They are the one definition: the manifest's checks
 // (package spec), the client's checks of the vendor's answers and the
 // simulator all use them. Every member of every read is checked, so they
-// are written out rather than regular expressions; ids_test.go holds the
-// expressions they match exactly:
+// are written out rather than regular expressions; ids_match_test.go holds
+// the expressions they match exactly:
 //
 //   - a uid or a group id is a decimal number (the pages show "16",
-//     "1234", "10664"), at most 19 digits so that it fits an int64:
+//     "1234", "10664"), at most 19 digits, as many as an int64's largest
+//     (not all of them fit one; nothing here parses an id as a number):
 //     ^[1-9][0-9]{0,18}$
 //   - an account's email, as an address is written on the pages:
 //     ^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@LABEL(\.LABEL)+$, where LABEL is

@@ -14,8 +14,9 @@ import (
 // answer: no json.Unmarshal per member and no list of wire users between.
 // They handle the common shape only: objects of userId, email, userName
 // and role with plain values, or bare strings. Anything else (escaped
-// strings, other cases of the field names, nested values, a number where a
-// string belongs, a member who fails the id rules) turns OK false, and
+// strings, other cases of the field names, nested values, a number where
+// only a string belongs: userId, groupId and code may be numbers, as the
+// text type reads them; a member who fails the id rules) turns OK false, and
 // encoding/json decodes the same bytes with its answers and its errors;
 // FuzzFastDecode checks that the two agree.
 
@@ -297,7 +298,7 @@ func (s *userScanner) field(u *vendors.LiveMember, uid, email *bool) {
 	lit := s.Literal()
 	switch {
 	case s.peek() != ',' && s.peek() != '}':
-		s.OK = false // a nested value
+		s.OK = false // more than a literal (Literal stops at white space)
 	case lit == "null":
 		// null leaves a field as it was; role is not kept.
 		if !isKnown(key) {

@@ -2,6 +2,7 @@ package lunkr
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -33,6 +34,10 @@ var fastDecodeSeeds = []string{
 	`{"code":"10000","var":{"members":[{"userId":"12345678901234567890"}]}}`,
 	`{"code":"10000","var":{"members":[{"userId":"5","userId":"x"}]}}`,
 	`{"code":"10000","var":{"members":[{"email":"a@b.cd","email":"x@y"}]}}`,
+	`{"code":"10000","var":{"members":[{"userId":"5", "userId" :"x"}]}}`,
+	`{"code":"10000","var":{"members":[{"email":"a@b.cd", "email" :"x"}]}}`,
+	`{"code":"10000","var":{"members":[{"email":"` + strings.Repeat("a", 250) + `@b.cd"}]}}`,
+	`{"code":"10000","var":{"members":["x"]}}`,
 	// the general path and the last of a repeated field
 	`{"code":"10000","var":{"members":[{ "userId" : "5" , "email":"a@b.cd" }],"members":null}}`,
 	`{"code":"10000","var":{"members":[{"userId":"5","userId":null,"email":"a@b.cd","email":null}]}}`,
