@@ -224,7 +224,7 @@ func (a *app) addCommon(fs *flag.FlagSet, c *commonFlags) {
 		def = v
 	}
 	(&stateValue{c}).Set(def)
-	fs.Var(&stateValue{c}, "state", "state `file` or postgres:// URL (env GROUPSYNC_STATE)")
+	fs.Var(&stateValue{c}, "state", "state `file`, postgres:// URL or libpq connection string (env GROUPSYNC_STATE)")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "use in-process vendor simulators whose world is kept beside the state file")
 	fs.IntVar(&c.parallelism, "parallelism", 8, "concurrent vendor calls")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -243,7 +243,7 @@ func (c *commonFlags) applyFlags(getenv func(string) (string, bool)) string {
 		def = v
 	}
 	if c.stateRaw != def {
-		fmt.Fprintf(&b, " --state %s", c.state)
+		fmt.Fprintf(&b, " --state %s", shellWord(c.state))
 	}
 	return b.String()
 }

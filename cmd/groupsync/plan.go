@@ -123,10 +123,10 @@ func (a *app) plan(ctx context.Context, args []string) error {
 		}
 		a.sealPlan(ctx, store, m, p, out, sum)
 		flags := c.applyFlags(a.getenv)
-		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply%s %s`.\n", out, flags, out)
+		fmt.Fprintf(a.stderr, "Saved the plan to %s: apply it with `groupsync apply%s %s`.\n", out, flags, shellWord(out))
 		if strings.Contains(flags, "--state") && len(state.LocationSecrets(c.location())) > 0 {
-			// The URL is shown without its password: the command is the
-			// reader's to complete, not to paste.
+			// The URL or connection string is shown without its password:
+			// the command is the reader's to complete, not to paste.
 			fmt.Fprintln(a.stderr, "(--state as you gave it: its password is not shown)")
 		}
 	}

@@ -75,9 +75,10 @@ func TestCLIPostgresDownOrRefused(t *testing.T) {
 	}
 	wrong.User = url.UserPassword(wrong.User.Username(), password)
 	locations := map[string]string{
-		"down":            "postgres://groupsync:" + password + "@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5",
-		"refused login":   wrong.String(),
-		"password in URL": "postgres://groupsync@127.0.0.1:1/postgres?sslmode=disable&password=" + password,
+		"down":              "postgres://groupsync:" + password + "@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5",
+		"refused login":     wrong.String(),
+		"password in URL":   "postgres://groupsync@127.0.0.1:1/postgres?sslmode=disable&password=" + password,
+		"connection string": "host=127.0.0.1 port=1 dbname=postgres user=groupsync sslmode=disable connect_timeout=5 password='" + password + "'",
 	}
 	for name, loc := range locations {
 		t.Run(name, func(t *testing.T) {
@@ -194,29 +195,45 @@ func TestCLIStateCopyTakesBothLocks(t *testing.T) {
 	}
 }
 
-// TestCLISealedPlanOnPostgres: a plan saved from a PostgreSQL state is
-// sealed there and applied without loading its manifest's groups again; the
-// hint to apply it says that the URL it shows lacks its password.
+// TestCLISealedPlanOnPostgres: a plan saved from a PostgreSQL state, named
+// by a URL or by a libpq connection string, is sealed there and applied
+// without loading its manifest's groups again; the hint to apply it quotes
+// the state for the shell and says that it lacks its password.
 func TestCLISealedPlanOnPostgres(t *testing.T) {
-	loc := pgtest.Location(t)
-	e := newSchedEnv(t, 3)
-	planFile := filepath.Join(t.TempDir(), "plan.json")
-	if code := e.a.run(context.Background(), []string{"plan", "-f", e.manifest, "--out", planFile, "--state", loc}); code != exitOK {
-		t.Fatalf("plan --out: exit %d\n%s", code, e.stderr.String())
-	}
-	out := e.stderr.String()
-	if !strings.Contains(out, "apply it with `groupsync apply --state postgres://") || !strings.Contains(out, "(--state as you gave it: its password is not shown)") ||
-		strings.Contains(out, "not sealed") {
-		t.Errorf("plan --out said:\n%s", out)
-	}
-	loads := countLoads(t)
-	if code := e.a.run(context.Background(), []string{"apply", planFile, "--state", loc}); code != exitOK {
-		t.Fatalf("apply: exit %d\n%s", code, e.stderr.String())
-	}
-	if *loads != 0 {
-		t.Errorf("the apply of a sealed plan loaded the whole manifest %d times", *loads)
-	}
-	if n := len(e.sim.Groups()); n != 3 {
-		t.Errorf("%d groups, want 3", n)
+	for name, form := range map[string]struct {
+		loc  func(t *testing.T) string
+		hint string
+	}{
+		"url":               {func(t *testing.T) string { return pgtest.Location(t) }, "apply it with `groupsync apply --state 'postgres://"},
+		"connection string": {func(t *testing.T) string { return pgtest.Conninfo(t, pgtest.Location(t)) }, "apply it with `groupsync apply --state 'host="},
+	} {
+		t.Run(name, func(t *testing.T) {
+			loc := form.loc(t)
+			e := newSchedEnv(t, 3)
+			planFile := filepath.Join(t.TempDir(), "plan.json")
+			if code := e.a.run(context.Background(), []string{"plan", "-f", e.manifest, "--out", planFile, "--state", loc}); code != exitOK {
+				t.Fatalf("plan --out: exit %d\n%s", code, e.stderr.String())
+			}
+			out := e.stderr.String()
+			if !strings.Contains(out, form.hint) || !strings.Contains(out, "REDACTED") ||
+				!strings.Contains(out, "(--state as you gave it: its password is not shown)") || strings.Contains(out, "not sealed") {
+				t.Errorf("plan --out said:\n%s", out)
+			}
+			for _, p := range state.LocationSecrets(loc) {
+				if strings.Contains(out, p) {
+					t.Errorf("plan --out printed the password:\n%s", out)
+				}
+			}
+			loads := countLoads(t)
+			if code := e.a.run(context.Background(), []string{"apply", planFile, "--state", loc}); code != exitOK {
+				t.Fatalf("apply: exit %d\n%s", code, e.stderr.String())
+			}
+			if *loads != 0 {
+				t.Errorf("the apply of a sealed plan loaded the whole manifest %d times", *loads)
+			}
+			if n := len(e.sim.Groups()); n != 3 {
+				t.Errorf("%d groups, want 3", n)
+			}
+		})
 	}
 }

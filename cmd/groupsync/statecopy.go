@@ -11,10 +11,10 @@ import (
 	"groupsync/internal/state"
 )
 
-// stateCopy copies the whole state at from (a file or a postgres:// URL) to
-// to, holding both locks: `groupsync state copy FROM TO`. A target that
-// holds anything is replaced only with force. The counts are checked
-// after the copy.
+// stateCopy copies the whole state at from (a file, a postgres:// URL or a
+// connection string) to to, holding both locks: `groupsync state copy FROM
+// TO`. A target that holds anything is replaced only with force. The
+// counts are checked after the copy.
 func (a *app) stateCopy(ctx context.Context, from, to string, force bool, stale time.Duration) error {
 	if err := (lockFlags{stale: stale}).check(); err != nil {
 		return err

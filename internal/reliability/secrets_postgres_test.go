@@ -49,6 +49,8 @@ func TestSecretsNeverLeakPostgres(t *testing.T) {
 	u.User = url.UserPassword(role, pgSecret+"-wrong")
 	wrong := u.String()
 	down := "postgres://" + role + ":" + url.PathEscape(pgSecret) + "@127.0.0.1:1/groupsync?sslmode=disable&connect_timeout=5"
+	// The same as libpq key=value connection strings.
+	conninfo, conninfoDown := pgtest.Conninfo(t, withPassword), pgtest.Conninfo(t, down)
 
 	w := newVendorWorld(t, "pg-token")
 	dir := t.TempDir()
@@ -86,6 +88,20 @@ func TestSecretsNeverLeakPostgres(t *testing.T) {
 		}, []int{1}},
 		{"wrong-env", []string{"PGPASSWORD=" + pgSecret + "-wrong"}, []string{"--state", bare}, [][]string{
 			append([]string{"plan"}, m...),
+		}, []int{1}},
+		{"conninfo-flag", nil, []string{"--state", conninfo}, [][]string{
+			append([]string{"plan"}, m...),
+			append([]string{"apply", "--auto-approve", "--log-format", "json"}, m...),
+			{"state", "list"},
+			append([]string{"plan", "--out", filepath.Join(dir, "plan-ci.json")}, m...),
+			{"state", "copy", conninfo, filepath.Join(dir, "copy-ci.db")},
+		}, []int{0}},
+		{"conninfo-env", []string{"GROUPSYNC_STATE=" + conninfo}, nil, [][]string{
+			append([]string{"run", "--once", "--log-format", "json"}, m...),
+		}, []int{0}},
+		{"conninfo-down", nil, []string{"--state", conninfoDown}, [][]string{
+			append([]string{"plan"}, m...),
+			{"state", "copy", conninfoDown, filepath.Join(dir, "none-ci.db")},
 		}, []int{1}},
 		{"down", nil, []string{"--state", down}, [][]string{
 			append([]string{"plan"}, m...),

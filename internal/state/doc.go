@@ -1,5 +1,6 @@
 // Package state is groupsync's memory: one SQLite file (groupsync.db by
-// default), or a PostgreSQL schema (a postgres:// URL), that makes
+// default), or a PostgreSQL schema (a postgres:// URL or a libpq
+// connection string), that makes
 // reconciliation safe across runs and crashes. It is the only package that
 // holds a *sql.DB; callers see domain methods, never SQL. Both databases run
 // the same SQL text (dialect.go rewrites placeholders for PostgreSQL); the

@@ -17,17 +17,23 @@ import (
 )
 
 // IsPostgres reports whether a state location names a PostgreSQL database
-// (a postgres:// or postgresql:// URL) rather than a file.
+// (a postgres:// or postgresql:// URL, or a libpq key=value connection
+// string) rather than a file.
 func IsPostgres(loc string) bool {
 	l := strings.ToLower(loc)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") || isConninfo(loc)
 }
 
 // RedactLocation returns loc fit to print: a PostgreSQL URL with its
 // password (in the user part or a password= parameter) replaced by
-// REDACTED; a file path as it is. A URL that does not parse is shown only
-// by its scheme: it may hold a password where a parser would not look.
+// REDACTED, a connection string with its password= values replaced; a file
+// path as it is. A URL that does not parse is shown only by its scheme,
+// a connection string only by its first keyword: either may hold a
+// password where a parser would not look.
 func RedactLocation(loc string) string {
+	if isConninfo(loc) {
+		return redactConninfo(loc, vendors.Redacted)
+	}
 	if !IsPostgres(loc) {
 		return loc
 	}
@@ -51,6 +57,9 @@ func RedactLocation(loc string) string {
 // LocationSecrets returns the secrets a state location holds (a PostgreSQL
 // password given in the URL), for a redactor of the command's output.
 func LocationSecrets(loc string) []string {
+	if isConninfo(loc) {
+		return conninfoSecrets(loc)
+	}
 	if !IsPostgres(loc) {
 		return nil
 	}
@@ -87,7 +96,7 @@ func openPostgres(loc string, write bool) (*Store, error) {
 	}
 	cfg, err := pgx.ParseConfig(loc)
 	if err != nil {
-		return nil, fail("open", errors.New("bad PostgreSQL URL"))
+		return nil, fail("open", errors.New("bad PostgreSQL URL or connection string"))
 	}
 	if cfg.Password != "" {
 		scrub.Add(cfg.Password) // from PGPASSWORD or the password file

@@ -1,13 +1,18 @@
 package state
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"groupsync/internal/state/pgtest"
+	"groupsync/internal/vendors"
 )
 
 func TestRedactLocation(t *testing.T) {
@@ -18,6 +23,14 @@ func TestRedactLocation(t *testing.T) {
 		{"postgres://db/gs?password=s3cret&sslmode=disable", "postgres://db/gs?password=REDACTED&sslmode=disable"},
 		{"POSTGRES://u:s3cret@db/gs", "postgres://u:REDACTED@db/gs"},
 		{"postgres://u:s3cret@[bad", "postgres://…"},
+		// libpq key=value connection strings
+		{"host=db dbname=gs user=u password=s3cret", "host=db dbname=gs user=u password=REDACTED"},
+		{"  host = db password = 's3cret with \\'quotes\\' and spaces'  sslmode=require", "  host = db password = REDACTED  sslmode=require"},
+		{"host=db password=s3cr\\ et dbname=gs", "host=db password=REDACTED dbname=gs"},
+		{"host=db sslpassword=s3cret", "host=db sslpassword=REDACTED"},
+		{"host=db password='s3cret", "host=…"},
+		{"dbname=gs password", "dbname=…"},
+		{"host=db dbname=gs", "host=db dbname=gs"},
 	}
 	for _, tt := range tests {
 		if got := RedactLocation(tt.in); got != tt.want {
@@ -29,6 +42,107 @@ func TestRedactLocation(t *testing.T) {
 	}
 	if got := LocationSecrets("postgres://u:a%2Fb@db/gs?password=c"); len(got) != 2 || got[0] != "a/b" || got[1] != "c" {
 		t.Errorf("LocationSecrets = %q", got)
+	}
+	if got := LocationSecrets(`host=db password='a\'b c' user=u`); len(got) != 1 || got[0] != "a'b c" {
+		t.Errorf("LocationSecrets = %q", got)
+	}
+}
+
+// TestIsPostgres: URLs and libpq connection strings name PostgreSQL; any
+// other location is a file, even one with an equals sign in its name.
+func TestIsPostgres(t *testing.T) {
+	for loc, want := range map[string]bool{
+		"groupsync.db":            false,
+		"/var/lib/gs/state.db":    false,
+		"./host=x":                false,
+		"state=prod.db":           false,
+		"host":                    false,
+		"postgres://db/gs":        true,
+		"PostgreSQL://db/gs":      true,
+		"host=db dbname=gs":       true,
+		" dbname = gs":            true,
+		"service=groupsync":       true,
+		"sslmode=require host=db": true,
+		"hostx=db":                false,
+		"host db":                 false,
+		"user=u;password=p":       true,
+	} {
+		if got := IsPostgres(loc); got != want {
+			t.Errorf("IsPostgres(%q) = %v, want %v", loc, got, want)
+		}
+	}
+}
+
+// FuzzConninfo: a connection string's passwords are the ones pgx reads,
+// and what RedactLocation shows of it holds none of them.
+func FuzzConninfo(f *testing.F) {
+	for _, s := range []string{
+		"host=db password=s3cret", `host=db password='a\'b c'`, `password=x\`, "password = 'x' password=y",
+		"host=db password=", `host='db' sslpassword=\'q`, "host=db\tpassword=p\nuser=u",
+	} {
+		f.Add(s)
+	}
+	f.Setenv("PGPASSWORD", "")
+	f.Setenv("PGPASSFILE", filepath.Join(f.TempDir(), "none"))
+	f.Setenv("PGSERVICEFILE", filepath.Join(f.TempDir(), "none"))
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isConninfo(s) {
+			return
+		}
+		shown := RedactLocation(s)
+		if _, ok := parseConninfo(s); !ok {
+			// Shown by its first keyword alone.
+			if k, _, _ := strings.Cut(strings.TrimSpace(s), "="); shown != strings.TrimSpace(k)+"=…" {
+				t.Errorf("RedactLocation(%q) = %q, want its first keyword alone", s, shown)
+			}
+		} else if pairs, ok := parseConninfo(shown); !ok {
+			t.Errorf("RedactLocation(%q) = %q, which does not parse", s, shown)
+		} else {
+			for _, p := range pairs {
+				if (p.key == "password" || p.key == "sslpassword") && p.value != vendors.Redacted {
+					t.Errorf("RedactLocation(%q) = %q shows a password", s, shown)
+				}
+			}
+		}
+		cfg, err := pgx.ParseConfig(s)
+		if err != nil || cfg.Password == "" {
+			return
+		}
+		if !slices.Contains(LocationSecrets(s), cfg.Password) {
+			t.Errorf("LocationSecrets(%q) = %q, pgx reads the password %q", s, LocationSecrets(s), cfg.Password)
+		}
+		if _, ok := parseConninfo(s); !ok {
+			t.Errorf("pgx reads %q, parseConninfo refuses it", s)
+		}
+	})
+}
+
+// TestOpenConninfo opens a PostgreSQL state named by a connection string:
+// the same state as its URL, named without the password.
+func TestOpenConninfo(t *testing.T) {
+	loc := pgtest.Location(t)
+	ci := pgtest.Conninfo(t, loc)
+	s, err := Open(ci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Bind(ctx, Binding{Key: "k1", Provider: "p", GroupID: "16", Origin: OriginCreated}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if b, ok, err := s.Binding(ctx, "k1"); err != nil || !ok || b.GroupID != "16" {
+		t.Errorf("the URL's state has binding %+v, %v, %v; want the one saved through the connection string", b, ok, err)
+	}
+	for _, p := range LocationSecrets(ci) {
+		if strings.Contains(RedactLocation(ci), p) {
+			t.Errorf("RedactLocation(%q) shows the password", ci)
+		}
 	}
 }
 

@@ -52,8 +52,8 @@ const busyTimeout = 30 * time.Second
 
 // Open opens the state file at path, creating it with mode 0600 if it does
 // not exist, and migrates its schema forward to the current version. A
-// postgres:// URL opens the state kept in that PostgreSQL database instead
-// (see IsPostgres).
+// postgres:// URL or a libpq connection string opens the state kept in
+// that PostgreSQL database instead (see IsPostgres).
 func Open(path string) (*Store, error) {
 	return open(path, true)
 }

@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sort"
+	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -75,4 +77,41 @@ func Location(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Conninfo returns loc, a URL as Location returns, as the libpq key=value
+// connection string that names the same database and schema, every value
+// quoted.
+func Conninfo(t testing.TB, loc string) string {
+	t.Helper()
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quote := func(v string) string {
+		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+	}
+	words := []string{"host=" + quote(u.Hostname())}
+	if p := u.Port(); p != "" {
+		words = append(words, "port="+quote(p))
+	}
+	if u.User != nil {
+		words = append(words, "user="+quote(u.User.Username()))
+		if p, ok := u.User.Password(); ok {
+			words = append(words, "password="+quote(p))
+		}
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		words = append(words, "dbname="+quote(db))
+	}
+	q := u.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		words = append(words, k+"="+quote(q.Get(k)))
+	}
+	return strings.Join(words, " ")
 }

@@ -1,0 +1,150 @@
+package state
+
+import "strings"
+
+// A PostgreSQL state may also be named by a libpq key=value connection
+// string ("host=db dbname=groupsync user=gs"), as psql and pg_dump take
+// one; pgx reads it as libpq does. Without this, such a string would open
+// a SQLite file of that name and print its password wherever the state is
+// named.
+
+// conninfoKeywords are libpq's connection parameter keywords. A state
+// location that begins with one of them and an equals sign is a
+// connection string: a file whose name does (./host=x) is written with a
+// directory.
+var conninfoKeywords = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
+	"passfile": true, "require_auth": true, "channel_binding": true, "connect_timeout": true,
+	"client_encoding": true, "options": true, "application_name": true, "fallback_application_name": true,
+	"keepalives": true, "keepalives_idle": true, "keepalives_interval": true, "keepalives_count": true,
+	"tcp_user_timeout": true, "replication": true, "gssencmode": true, "sslmode": true,
+	"sslnegotiation": true, "sslcompression": true, "sslcert": true, "sslkey": true, "sslpassword": true,
+	"sslcertmode": true, "sslrootcert": true, "sslcrl": true, "sslcrldir": true, "sslsni": true,
+	"requirepeer": true, "ssl_min_protocol_version": true, "ssl_max_protocol_version": true,
+	"krbsrvname": true, "gsslib": true, "gssdelegation": true, "service": true,
+	"target_session_attrs": true, "load_balance_hosts": true,
+}
+
+// isConninfo reports whether loc is a key=value connection string: its
+// first word is a libpq keyword followed by an equals sign.
+func isConninfo(loc string) bool {
+	s := strings.TrimLeft(loc, " \t\n\r\f\v")
+	i := strings.IndexAny(s, "= \t\n\r\f\v")
+	if i <= 0 || !conninfoKeywords[s[:i]] {
+		return false
+	}
+	return strings.HasPrefix(strings.TrimLeft(s[i:], " \t\n\r\f\v"), "=")
+}
+
+// conninfoPair is one keyword and its value (unquoted, unescaped) of a
+// connection string, with where the value is written in it.
+type conninfoPair struct {
+	key, value string
+	start, end int // the value as written, quotes included
+}
+
+// parseConninfo splits a connection string as libpq does: keyword = value,
+// the value bare up to white space or in single quotes, a backslash
+// escaping the next character in either. It reports false for a string
+// libpq would refuse (a missing equals sign, an unterminated quote).
+func parseConninfo(s string) ([]conninfoPair, bool) {
+	var out []conninfoPair
+	i := 0
+	for {
+		for i < len(s) && isConninfoSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			return out, true
+		}
+		k := i
+		for i < len(s) && s[i] != '=' && !isConninfoSpace(s[i]) {
+			i++
+		}
+		key := s[k:i]
+		for i < len(s) && isConninfoSpace(s[i]) {
+			i++
+		}
+		if key == "" || i == len(s) || s[i] != '=' {
+			return nil, false
+		}
+		i++
+		for i < len(s) && isConninfoSpace(s[i]) {
+			i++
+		}
+		p := conninfoPair{key: key, start: i}
+		var v strings.Builder
+		quoted := i < len(s) && s[i] == '\''
+		if quoted {
+			i++
+		}
+		for {
+			if i == len(s) {
+				if quoted {
+					return nil, false
+				}
+				break
+			}
+			c := s[i]
+			if quoted && c == '\'' {
+				i++
+				break
+			}
+			if !quoted && isConninfoSpace(c) {
+				break
+			}
+			if c == '\\' {
+				if i++; i == len(s) {
+					if quoted {
+						return nil, false
+					}
+					break // libpq drops a trailing backslash
+				}
+				c = s[i]
+			}
+			v.WriteByte(c)
+			i++
+		}
+		p.value, p.end = v.String(), i
+		out = append(out, p)
+	}
+}
+
+func isConninfoSpace(c byte) bool { return strings.IndexByte(" \t\n\r\f\v", c) >= 0 }
+
+// redactConninfo returns the connection string with every password value
+// replaced by REDACTED, the rest as written; one that does not parse is
+// shown only by its first keyword.
+func redactConninfo(s, redacted string) string {
+	pairs, ok := parseConninfo(s)
+	if !ok {
+		t := strings.TrimLeft(s, " \t\n\r\f\v")
+		return t[:strings.IndexAny(t, "= \t\n\r\f\v")] + "=…"
+	}
+	var b strings.Builder
+	last := 0
+	for _, p := range pairs {
+		if p.key == "password" || p.key == "sslpassword" {
+			b.WriteString(s[last:p.start])
+			b.WriteString(redacted)
+			if p.end < len(s) && !isConninfoSpace(s[p.end]) {
+				b.WriteByte(' ') // a quoted value may end with no space before the next keyword
+			}
+			last = p.end
+		}
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// conninfoSecrets returns the passwords a connection string holds.
+func conninfoSecrets(s string) []string {
+	pairs, _ := parseConninfo(s)
+	var out []string
+	for _, p := range pairs {
+		if (p.key == "password" || p.key == "sslpassword") && p.value != "" {
+			out = append(out, p.value)
+		}
+	}
+	return out
+}
