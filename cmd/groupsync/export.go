@@ -80,7 +80,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 	if err := a.checkTokens(one, &c); err != nil {
 		return err
 	}
-	bindings, err := readBindings(ctx, c.state, fromState)
+	bindings, err := readBindings(ctx, &c, fromState)
 	if err != nil {
 		return err
 	}
@@ -141,17 +141,24 @@ func (a *app) export(ctx context.Context, args []string) error {
 }
 
 // readBindings returns the state's bindings without writing the state: a
-// missing state file is not created (nil bindings), which --from-state
-// refuses.
-func readBindings(ctx context.Context, path string, fromState bool) (map[string]state.Binding, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+// missing state file is not created, nor an empty PostgreSQL schema made
+// one (nil bindings), which --from-state refuses; nor is an older state
+// migrated.
+func readBindings(ctx context.Context, c *commonFlags, fromState bool) (map[string]state.Binding, error) {
+	loc := c.location()
+	if _, err := os.Stat(loc); !state.IsPostgres(loc) && errors.Is(err, fs.ErrNotExist) {
 		if fromState {
-			return nil, fmt.Errorf("export: --from-state: there is no state file %s\nhint: name the state of earlier applies with --state FILE, or the groups with --group-id", path)
+			return nil, fmt.Errorf("export: --from-state: there is no state file %s\nhint: name the state of earlier applies with --state FILE, or the groups with --group-id", c.state)
 		}
 		return nil, nil
 	}
-	store, err := state.Open(path)
-	if err != nil {
+	store, err := state.OpenCurrent(loc)
+	switch {
+	case errors.Is(err, state.ErrNotCurrent) && state.IsPostgres(loc) && !fromState:
+		return nil, nil // an empty schema: no state yet
+	case errors.Is(err, state.ErrNotCurrent):
+		return nil, fmt.Errorf("export: the state %s is empty or of an older groupsync\nhint: export writes no state; a plan with this --state migrates it", c.state)
+	case err != nil:
 		return nil, err
 	}
 	defer store.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -233,6 +234,53 @@ func TestCLISealedPlanOnPostgres(t *testing.T) {
 			}
 			if n := len(e.sim.Groups()); n != 3 {
 				t.Errorf("%d groups, want 3", n)
+			}
+		})
+	}
+}
+
+// TestCLIExportFromPostgres: export reads the bindings of a PostgreSQL
+// state, named by a URL or by a connection string, and writes nothing to
+// it; an empty schema is no state.
+func TestCLIExportFromPostgres(t *testing.T) {
+	for name, conninfo := range map[string]bool{"url": false, "connection string": true} {
+		t.Run(name, func(t *testing.T) {
+			e := newExportEnv(t)
+			e.state = pgtest.Location(t)
+			if conninfo {
+				e.state = pgtest.Conninfo(t, e.state)
+			}
+			e.cmd("export", "-f", e.providers, "--provider", "coremail", "--from-state").wantCode(t, 1)
+			r := e.cmd("export", "-f", e.providers, "--provider", "coremail", "--member", "alice").wantCode(t, 0)
+			exported := filepath.Join(e.dir, "exported.yaml")
+			if err := os.WriteFile(exported, []byte(r.stdout), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e.cmd("apply", "-f", e.providers, "-f", exported, "--auto-approve").wantCode(t, 0)
+			serial := func() int64 {
+				st, err := state.Open(e.state)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				n, err := st.Serial(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			before := serial()
+			again := e.cmd("export", "-f", e.providers, "--provider", "coremail", "--from-state").wantCode(t, 0)
+			if body(again.stdout) != body(r.stdout) {
+				t.Errorf("export --from-state:\n%s\nwant as exported:\n%s", again.stdout, r.stdout)
+			}
+			if after := serial(); after != before {
+				t.Errorf("export changed the state: serial %d -> %d", before, after)
+			}
+			for _, p := range state.LocationSecrets(e.state) {
+				if strings.Contains(again.stdout+again.stderr, p) {
+					t.Error("export printed the password")
+				}
 			}
 		})
 	}
