@@ -1,6 +1,9 @@
 package state
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // A PostgreSQL state may also be named by a libpq key=value connection
 // string ("host=db dbname=groupsync user=gs"), as psql and pg_dump take
@@ -8,26 +11,40 @@ import "strings"
 // a SQLite file of that name and print its password wherever the state is
 // named.
 
-// conninfoKeywords are libpq's connection parameter keywords. A state
-// location that begins with one of them and an equals sign is a
-// connection string: a file whose name does (./host=x) is written with a
-// directory.
+// conninfoKeywords are libpq's connection parameter keywords (to version
+// 18) and pgx's alias database. A state location that is a key=value list
+// naming one of them, or that begins with one and an equals sign, is a
+// connection string: a file whose name would read as one (./host=x) is
+// written with a directory.
 var conninfoKeywords = map[string]bool{
-	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
-	"passfile": true, "require_auth": true, "channel_binding": true, "connect_timeout": true,
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "database": true, "user": true,
+	"password": true, "passfile": true, "require_auth": true, "channel_binding": true, "connect_timeout": true,
 	"client_encoding": true, "options": true, "application_name": true, "fallback_application_name": true,
 	"keepalives": true, "keepalives_idle": true, "keepalives_interval": true, "keepalives_count": true,
 	"tcp_user_timeout": true, "replication": true, "gssencmode": true, "sslmode": true,
 	"sslnegotiation": true, "sslcompression": true, "sslcert": true, "sslkey": true, "sslpassword": true,
 	"sslcertmode": true, "sslrootcert": true, "sslcrl": true, "sslcrldir": true, "sslsni": true,
-	"requirepeer": true, "ssl_min_protocol_version": true, "ssl_max_protocol_version": true,
-	"krbsrvname": true, "gsslib": true, "gssdelegation": true, "service": true,
-	"target_session_attrs": true, "load_balance_hosts": true,
+	"sslkeylogfile": true, "requirepeer": true, "ssl_min_protocol_version": true, "ssl_max_protocol_version": true,
+	"min_protocol_version": true, "max_protocol_version": true, "krbsrvname": true, "gsslib": true,
+	"gssdelegation": true, "service": true, "servicefile": true, "target_session_attrs": true,
+	"load_balance_hosts": true, "oauth_issuer": true, "oauth_client_id": true, "oauth_client_secret": true,
+	"oauth_scope": true,
 }
 
-// isConninfo reports whether loc is a key=value connection string: its
-// first word is a libpq keyword followed by an equals sign.
+// secretKeywords are the keywords whose values are secrets, in a
+// connection string and in a URL's query alike.
+var secretKeywords = []string{"password", "sslpassword", "oauth_client_secret"}
+
+func isSecretKeyword(k string) bool { return slices.Contains(secretKeywords, k) }
+
+// isConninfo reports whether loc is a key=value connection string: a list
+// of them that names a libpq keyword, or, when it does not parse (an
+// unterminated quote), one whose first word is a keyword and an equals
+// sign, so that it is refused as a connection string and not shown.
 func isConninfo(loc string) bool {
+	if pairs, ok := parseConninfo(loc); ok {
+		return slices.ContainsFunc(pairs, func(p conninfoPair) bool { return conninfoKeywords[p.key] })
+	}
 	s := strings.TrimLeft(loc, " \t\n\r\f\v")
 	i := strings.IndexAny(s, "= \t\n\r\f\v")
 	if i <= 0 || !conninfoKeywords[s[:i]] {
@@ -112,8 +129,8 @@ func parseConninfo(s string) ([]conninfoPair, bool) {
 
 func isConninfoSpace(c byte) bool { return strings.IndexByte(" \t\n\r\f\v", c) >= 0 }
 
-// redactConninfo returns the connection string with every password value
-// replaced by REDACTED, the rest as written; one that does not parse is
+// redactConninfo returns the connection string with every secret value
+// (secretKeywords) replaced by REDACTED, the rest as written; one that does not parse is
 // shown only by its first keyword.
 func redactConninfo(s, redacted string) string {
 	pairs, ok := parseConninfo(s)
@@ -124,7 +141,7 @@ func redactConninfo(s, redacted string) string {
 	var b strings.Builder
 	last := 0
 	for _, p := range pairs {
-		if p.key == "password" || p.key == "sslpassword" {
+		if isSecretKeyword(p.key) {
 			b.WriteString(s[last:p.start])
 			b.WriteString(redacted)
 			if p.end < len(s) && !isConninfoSpace(s[p.end]) {
@@ -137,12 +154,12 @@ func redactConninfo(s, redacted string) string {
 	return b.String()
 }
 
-// conninfoSecrets returns the passwords a connection string holds.
+// conninfoSecrets returns the secrets a connection string holds.
 func conninfoSecrets(s string) []string {
 	pairs, _ := parseConninfo(s)
 	var out []string
 	for _, p := range pairs {
-		if (p.key == "password" || p.key == "sslpassword") && p.value != "" {
+		if isSecretKeyword(p.key) && p.value != "" {
 			out = append(out, p.value)
 		}
 	}

@@ -19,22 +19,25 @@ import (
 // IsPostgres reports whether a state location names a PostgreSQL database
 // (a postgres:// or postgresql:// URL, or a libpq key=value connection
 // string) rather than a file.
-func IsPostgres(loc string) bool {
+func IsPostgres(loc string) bool { return isPostgresURL(loc) || isConninfo(loc) }
+
+func isPostgresURL(loc string) bool {
 	l := strings.ToLower(loc)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") || isConninfo(loc)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
 // RedactLocation returns loc fit to print: a PostgreSQL URL with its
-// password (in the user part or a password= parameter) replaced by
-// REDACTED, a connection string with its password= values replaced; a file
+// password (in the user part or a password= parameter, and sslpassword=
+// and oauth_client_secret=) replaced by REDACTED, a connection string with
+// the values of those keywords replaced; a file
 // path as it is. A URL that does not parse is shown only by its scheme,
 // a connection string only by its first keyword: either may hold a
 // password where a parser would not look.
 func RedactLocation(loc string) string {
-	if isConninfo(loc) {
-		return redactConninfo(loc, vendors.Redacted)
-	}
-	if !IsPostgres(loc) {
+	if !isPostgresURL(loc) {
+		if isConninfo(loc) {
+			return redactConninfo(loc, vendors.Redacted)
+		}
 		return loc
 	}
 	u, err := url.Parse(loc)
@@ -47,20 +50,23 @@ func RedactLocation(loc string) string {
 		}
 	}
 	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", vendors.Redacted)
-		u.RawQuery = q.Encode()
+	for _, k := range secretKeywords {
+		if q.Has(k) {
+			q.Set(k, vendors.Redacted)
+			u.RawQuery = q.Encode()
+		}
 	}
 	return strings.Replace(u.String(), url.QueryEscape(vendors.Redacted), vendors.Redacted, -1)
 }
 
 // LocationSecrets returns the secrets a state location holds (a PostgreSQL
-// password given in the URL), for a redactor of the command's output.
+// password given in the URL or connection string), for a redactor of the
+// command's output.
 func LocationSecrets(loc string) []string {
-	if isConninfo(loc) {
-		return conninfoSecrets(loc)
-	}
-	if !IsPostgres(loc) {
+	if !isPostgresURL(loc) {
+		if isConninfo(loc) {
+			return conninfoSecrets(loc)
+		}
 		return nil
 	}
 	u, err := url.Parse(loc)
@@ -73,8 +79,10 @@ func LocationSecrets(loc string) []string {
 			out = append(out, p)
 		}
 	}
-	if p := u.Query().Get("password"); p != "" {
-		out = append(out, p)
+	for _, k := range secretKeywords {
+		if p := u.Query().Get(k); p != "" {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -31,6 +31,9 @@ func TestRedactLocation(t *testing.T) {
 		{"host=db password='s3cret", "host=…"},
 		{"dbname=gs password", "dbname=…"},
 		{"host=db dbname=gs", "host=db dbname=gs"},
+		{"search_path=gs database=gs password=s3cret", "search_path=gs database=gs password=REDACTED"},
+		{"host=db oauth_client_secret='s3cret'", "host=db oauth_client_secret=REDACTED"},
+		{"postgres://db/gs?sslpassword=s3cret", "postgres://db/gs?sslpassword=REDACTED"},
 	}
 	for _, tt := range tests {
 		if got := RedactLocation(tt.in); got != tt.want {
@@ -66,6 +69,11 @@ func TestIsPostgres(t *testing.T) {
 		"hostx=db":                false,
 		"host db":                 false,
 		"user=u;password=p":       true,
+		"database=gs host=db":     true,
+		"search_path=gs host=db":  true,
+		"a=b c=d":                 false,
+		"host=db password='p":     true,
+		"x=1 host='p":             false,
 	} {
 		if got := IsPostgres(loc); got != want {
 			t.Errorf("IsPostgres(%q) = %v, want %v", loc, got, want)
@@ -73,12 +81,14 @@ func TestIsPostgres(t *testing.T) {
 	}
 }
 
-// FuzzConninfo: a connection string's passwords are the ones pgx reads,
-// and what RedactLocation shows of it holds none of them.
+// FuzzConninfo: every connection string pgx would connect with a password
+// is PostgreSQL to groupsync, its secrets are the ones pgx reads, and what
+// RedactLocation shows of it holds none of them.
 func FuzzConninfo(f *testing.F) {
 	for _, s := range []string{
 		"host=db password=s3cret", `host=db password='a\'b c'`, `password=x\`, "password = 'x' password=y",
 		"host=db password=", `host='db' sslpassword=\'q`, "host=db\tpassword=p\nuser=u",
+		"search_path=gs password=s3cret", "x=1 y=2", "password = ''00=0", "password='",
 	} {
 		f.Add(s)
 	}
@@ -86,21 +96,23 @@ func FuzzConninfo(f *testing.F) {
 	f.Setenv("PGPASSFILE", filepath.Join(f.TempDir(), "none"))
 	f.Setenv("PGSERVICEFILE", filepath.Join(f.TempDir(), "none"))
 	f.Fuzz(func(t *testing.T, s string) {
-		if !isConninfo(s) {
+		if isPostgresURL(s) {
 			return
 		}
 		shown := RedactLocation(s)
-		if _, ok := parseConninfo(s); !ok {
-			// Shown by its first keyword alone.
-			if k, _, _ := strings.Cut(strings.TrimSpace(s), "="); shown != strings.TrimSpace(k)+"=…" {
-				t.Errorf("RedactLocation(%q) = %q, want its first keyword alone", s, shown)
-			}
-		} else if pairs, ok := parseConninfo(shown); !ok {
-			t.Errorf("RedactLocation(%q) = %q, which does not parse", s, shown)
-		} else {
-			for _, p := range pairs {
-				if (p.key == "password" || p.key == "sslpassword") && p.value != vendors.Redacted {
-					t.Errorf("RedactLocation(%q) = %q shows a password", s, shown)
+		if isConninfo(s) {
+			if _, ok := parseConninfo(s); !ok {
+				// Shown by its first keyword alone.
+				if k, _, _ := strings.Cut(strings.TrimSpace(s), "="); shown != strings.TrimSpace(k)+"=…" {
+					t.Errorf("RedactLocation(%q) = %q, want its first keyword alone", s, shown)
+				}
+			} else if pairs, ok := parseConninfo(shown); !ok {
+				t.Errorf("RedactLocation(%q) = %q, which does not parse", s, shown)
+			} else {
+				for _, p := range pairs {
+					if isSecretKeyword(p.key) && p.value != vendors.Redacted {
+						t.Errorf("RedactLocation(%q) = %q shows a secret", s, shown)
+					}
 				}
 			}
 		}
@@ -108,11 +120,14 @@ func FuzzConninfo(f *testing.F) {
 		if err != nil || cfg.Password == "" {
 			return
 		}
+		if !IsPostgres(s) {
+			t.Fatalf("pgx connects with %q and a password, IsPostgres says it is a file", s)
+		}
 		if !slices.Contains(LocationSecrets(s), cfg.Password) {
 			t.Errorf("LocationSecrets(%q) = %q, pgx reads the password %q", s, LocationSecrets(s), cfg.Password)
 		}
-		if _, ok := parseConninfo(s); !ok {
-			t.Errorf("pgx reads %q, parseConninfo refuses it", s)
+		if strings.Count(s, cfg.Password) == 1 && strings.Contains(strings.ReplaceAll(shown, vendors.Redacted, "\x00"), cfg.Password) {
+			t.Errorf("RedactLocation(%q) = %q shows the password %q", s, shown, cfg.Password)
 		}
 	})
 }
