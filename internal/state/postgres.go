@@ -123,7 +123,7 @@ func openPostgres(loc string, write bool) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fail("open", fmt.Errorf("cannot connect to PostgreSQL: %w\nhint: check that the server is up and the host, port, user and database of --state;"+
-			" the password comes from the URL, PGPASSWORD or ~/.pgpass (PGPASSFILE)", err))
+			" the password comes from --state, PGPASSWORD or ~/.pgpass (PGPASSFILE)", err))
 	}
 	if err := schemaStep(write)(ctx, db, postgresDialect, shown); err != nil {
 		db.Close()
