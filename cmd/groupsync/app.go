@@ -234,18 +234,10 @@ func (a *app) addCommon(fs *flag.FlagSet, c *commonFlags) {
 // see the same state and vendors: --sandbox, and --state unless it is the
 // default (or GROUPSYNC_STATE's).
 func (c *commonFlags) applyFlags(getenv func(string) (string, bool)) string {
-	var b strings.Builder
 	if c.sandbox {
-		b.WriteString(" --sandbox")
+		return " --sandbox" + c.stateArg(getenv)
 	}
-	def := "groupsync.db"
-	if v, ok := getenv("GROUPSYNC_STATE"); ok && v != "" {
-		def = v
-	}
-	if c.stateRaw != def {
-		fmt.Fprintf(&b, " --state %s", shellWord(c.state))
-	}
-	return b.String()
+	return c.stateArg(getenv)
 }
 
 func (c *commonFlags) check() error {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -104,7 +103,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if saved != nil && store == nil {
 		// A saved plan is applied to the state it was made from, never to a
 		// new one: Open would create the file.
-		if _, err := os.Stat(f.common.state); !state.IsPostgres(f.common.state) && errors.Is(err, os.ErrNotExist) {
+		if state.FileMissing(f.common.location()) {
 			return fmt.Errorf("state file %s does not exist, and a saved plan is applied only to the state it was made from; nothing was changed\nhint: name that state file with --state (or GROUPSYNC_STATE)", f.common.state)
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -146,7 +144,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 // migrated.
 func readBindings(ctx context.Context, c *commonFlags, fromState bool) (map[string]state.Binding, error) {
 	loc := c.location()
-	if _, err := os.Stat(loc); !state.IsPostgres(loc) && errors.Is(err, fs.ErrNotExist) {
+	if state.FileMissing(loc) {
 		if fromState {
 			return nil, fmt.Errorf("export: --from-state: there is no state file %s\nhint: name the state of earlier applies with --state FILE, or the groups with --group-id", c.state)
 		}

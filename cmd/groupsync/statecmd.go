@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	iofs "io/fs"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -77,7 +75,7 @@ func (a *app) stateCmd(ctx context.Context, args []string) error {
 	if pos[0] != "import" {
 		// Only import may start a state file: a mistyped --state must not
 		// quietly show an empty one.
-		if _, err := os.Stat(c.state); !state.IsPostgres(c.state) && errors.Is(err, iofs.ErrNotExist) {
+		if state.FileMissing(c.location()) {
 			return fmt.Errorf("state file %s does not exist\nhint: check --state (or GROUPSYNC_STATE); the first apply creates it", c.state)
 		}
 	}

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	iofs "io/fs"
-	"os"
 	"time"
 
 	"groupsync/internal/state"
@@ -24,10 +21,8 @@ func (a *app) stateCopy(ctx context.Context, from, to string, force bool, stale 
 	if from == to {
 		return fmt.Errorf("state copy: %s is both the source and the target", fromFlags.state)
 	}
-	if !state.IsPostgres(from) {
-		if _, err := os.Stat(from); errors.Is(err, iofs.ErrNotExist) {
-			return fmt.Errorf("state file %s does not exist: nothing to copy", from)
-		}
+	if state.FileMissing(from) {
+		return fmt.Errorf("state file %s does not exist: nothing to copy", from)
 	}
 	src, err := state.Open(from)
 	if err != nil {

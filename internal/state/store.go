@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,6 +57,17 @@ const busyTimeout = 30 * time.Second
 // that PostgreSQL database instead (see IsPostgres).
 func Open(path string) (*Store, error) {
 	return open(path, true)
+}
+
+// FileMissing reports whether loc names a state file, not a PostgreSQL
+// database, that does not exist: the commands that must not create one
+// (Open would) say so instead.
+func FileMissing(loc string) bool {
+	if IsPostgres(loc) {
+		return false
+	}
+	_, err := os.Stat(loc)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // ErrNotCurrent is OpenCurrent's answer for a state that does not exist,
