@@ -45,12 +45,24 @@ func isConninfo(loc string) bool {
 	if pairs, ok := parseConninfo(loc); ok {
 		return slices.ContainsFunc(pairs, func(p conninfoPair) bool { return conninfoKeywords[p.key] })
 	}
-	s := strings.TrimLeft(loc, " \t\n\r\f\v")
-	i := strings.IndexAny(s, "= \t\n\r\f\v")
-	if i <= 0 || !conninfoKeywords[s[:i]] {
-		return false
+	k, eq := firstKeyword(loc)
+	return eq && conninfoKeywords[k]
+}
+
+// conninfoSpace is white space as libpq reads it.
+const conninfoSpace = " \t\n\r\f\v"
+
+func isConninfoSpace(c byte) bool { return strings.IndexByte(conninfoSpace, c) >= 0 }
+
+// firstKeyword returns the first word of s, and whether an equals sign
+// follows it.
+func firstKeyword(s string) (string, bool) {
+	s = strings.TrimLeft(s, conninfoSpace)
+	i := strings.IndexAny(s, "="+conninfoSpace)
+	if i <= 0 {
+		return "", false
 	}
-	return strings.HasPrefix(strings.TrimLeft(s[i:], " \t\n\r\f\v"), "=")
+	return s[:i], strings.HasPrefix(strings.TrimLeft(s[i:], conninfoSpace), "=")
 }
 
 // conninfoPair is one keyword and its value (unquoted, unescaped) of a
@@ -127,16 +139,15 @@ func parseConninfo(s string) ([]conninfoPair, bool) {
 	}
 }
 
-func isConninfoSpace(c byte) bool { return strings.IndexByte(" \t\n\r\f\v", c) >= 0 }
-
 // redactConninfo returns the connection string with every secret value
-// (secretKeywords) replaced by REDACTED, the rest as written; one that does not parse is
-// shown only by its first keyword.
+// (secretKeywords) replaced by REDACTED, the rest as written; one that does
+// not parse (isConninfo took it by its first keyword) is shown only by that
+// keyword.
 func redactConninfo(s, redacted string) string {
 	pairs, ok := parseConninfo(s)
 	if !ok {
-		t := strings.TrimLeft(s, " \t\n\r\f\v")
-		return t[:strings.IndexAny(t, "= \t\n\r\f\v")] + "=…"
+		k, _ := firstKeyword(s)
+		return k + "=…"
 	}
 	var b strings.Builder
 	last := 0

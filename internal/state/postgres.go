@@ -29,10 +29,10 @@ func isPostgresURL(loc string) bool {
 // RedactLocation returns loc fit to print: a PostgreSQL URL with its
 // password (in the user part or a password= parameter, and sslpassword=
 // and oauth_client_secret=) replaced by REDACTED, a connection string with
-// the values of those keywords replaced; a file
-// path as it is. A URL that does not parse is shown only by its scheme,
-// a connection string only by its first keyword: either may hold a
-// password where a parser would not look.
+// the values of those keywords replaced; a file path as it is. A URL that
+// does not parse is shown only by its scheme, a connection string only by
+// its first keyword: either may hold a password where a parser would not
+// look.
 func RedactLocation(loc string) string {
 	if !isPostgresURL(loc) {
 		if isConninfo(loc) {
