@@ -45,11 +45,11 @@ func decimalEnd(s string) int {
 
 // IsEmail reports whether s has the shape of a Lunkr account's email (at
 // most 254 characters).
-func IsEmail(s string) bool { return len(s) <= 254 && emailEnd(s) == len(s) }
+func IsEmail(s string) bool { return emailEnd(s) == len(s) }
 
-// emailEnd returns the length of the email address s begins with, or -1;
-// the length is unchecked. The grammar reads one way, so the longest
-// address is the only one.
+// emailEnd returns the length of the email address s begins with, or -1
+// (for one of more than 254 characters too). The grammar reads one way, so
+// the longest address is the only one.
 func emailEnd(s string) int {
 	i := 0
 	for i < len(s) && localByte[s[i]] {
@@ -68,8 +68,8 @@ func emailEnd(s string) int {
 			return -1 // an empty label (a trailing dot too), or a hyphen at its edge
 		}
 		if i == len(s) || s[i] != '.' {
-			if labels == 0 {
-				return -1 // one label: no dot in the domain
+			if labels == 0 || i > 254 {
+				return -1 // one label (no dot in the domain), or too long
 			}
 			return i
 		}

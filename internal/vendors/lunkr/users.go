@@ -301,7 +301,7 @@ func (s *userScanner) field(u *vendors.LiveMember, uid, email *bool) {
 		s.OK = false // more than a literal (Literal stops at white space)
 	case lit == "null":
 		// null leaves a field as it was; role is not kept.
-		if !isKnown(key) {
+		if !slices.Contains(userFields, key) {
 			s.unknown(key, userFields)
 		}
 	case key == "userId" && isNumber(lit):
@@ -310,7 +310,7 @@ func (s *userScanner) field(u *vendors.LiveMember, uid, email *bool) {
 		if _, err := strconv.ParseInt(lit, 10, 64); err != nil {
 			s.OK = false
 		}
-	case isKnown(key):
+	case slices.Contains(userFields, key):
 		s.OK = false // a type encoding/json refuses: its error
 	default:
 		s.unknown(key, userFields)
@@ -324,16 +324,12 @@ func (s *userScanner) field(u *vendors.LiveMember, uid, email *bool) {
 func (s *userScanner) checkedStr(end func(string) int) (string, bool) {
 	if s.peek() == '"' {
 		start := s.I + 1
-		if n := end(s.B[start:]); n > 0 && n <= 254 && start+n < len(s.B) && s.B[start+n] == '"' {
+		if n := end(s.B[start:]); n > 0 && start+n < len(s.B) && s.B[start+n] == '"' {
 			s.I = start + n + 1
 			return s.B[start : start+n], true
 		}
 	}
 	return s.Str(), false
-}
-
-func isKnown(key string) bool {
-	return key == "userId" || key == "email" || key == "userName" || key == "role"
 }
 
 // unknown accepts a field encoding/json ignores, unless its name matches
