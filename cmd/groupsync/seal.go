@@ -17,7 +17,7 @@ import (
 // file it read, made at the plan's serial, by the same executable, knows
 // that the file is unaltered and was made from a manifest Load found valid
 // at the plan's digest. It then checks the manifest's digest and reads only
-// its providers (spec.LoadHeads), instead of loading and checking every
+// its providers (spec.Heads), instead of loading and checking every
 // group and checking the plan against them again. Any other plan (edited,
 // made by another groupsync or from a copy of the state) is checked in
 // full, as before.

@@ -50,7 +50,7 @@ type Planner struct {
 // else the state's cached reads with no network.
 func (p *Planner) Plan(ctx context.Context, m *spec.Manifest, refresh bool) (*reconcile.Plan, error) {
 	if m.HeadsOnly {
-		return nil, errors.New("plan: the manifest's groups were not loaded (spec.LoadHeads)")
+		return nil, errors.New("plan: the manifest's groups were not loaded (spec.Heads)")
 	}
 	o := reconcile.PlanOptions{Caps: Capabilities(), Parallelism: p.Parallelism, Refresh: refresh, Settle: p.Settle, Now: p.Now}
 	down := p.authorize(ctx)
@@ -151,7 +151,7 @@ var ErrStateMoved = errors.New("the state changed since the plan was saved (an a
 // its manifest m (at the plan's digest, loaded once for both) does not ask
 // for, removals included (reconcile.CheckRemovals). A sealed plan (see state.SealPlan) is the one this groupsync made
 // from m at that serial: only its lineage and serial are checked, and m
-// may hold only its heads (spec.LoadHeads).
+// may hold only its heads (spec.Heads).
 func CheckSavedPlan(ctx context.Context, store *state.Store, m *spec.Manifest, p *reconcile.Plan, path string, sealed bool) error {
 	lineage, err := store.Lineage(ctx)
 	if err != nil {

@@ -41,19 +41,9 @@ func Load(paths ...string) (*Manifest, error) {
 	return loadSequential(files, errs)
 }
 
-// LoadHeads reads the manifest in paths as Load does, with the same Files
-// and Digest, but checks and returns only the documents' versions,
-// providers and people: the groups are not read (HeadsOnly). It is for
-// applying a saved plan that was sealed in its state when it was made
-// from a manifest of the same digest, which Load found valid then: the
-// plan needs the providers' tokens and endpoints, not its groups again.
-func LoadHeads(paths ...string) (*Manifest, error) {
-	return ReadHeads(paths...).Manifest()
-}
-
-// Heads is a manifest's files read and split, with their digest: what
-// LoadHeads reads, which Load can then finish without reading or parsing
-// the files again.
+// Heads is a manifest's files read and split, with their digest: enough
+// for its heads (Manifest), which Load can then finish without reading or
+// parsing the files again.
 type Heads struct {
 	files      []string
 	expandErrs ErrorList
@@ -74,7 +64,12 @@ func ReadHeads(paths ...string) *Heads {
 	return h
 }
 
-// Manifest is LoadHeads's answer: the heads checked, the groups not read.
+// Manifest is the manifest with the same Files and Digest as Load's, but
+// only the documents' versions, providers and people checked and returned:
+// the groups are not read (HeadsOnly). It is for applying a saved plan
+// that was sealed in its state when it was made from a manifest of the
+// same digest, which Load found valid then: the plan needs the providers'
+// tokens and endpoints, not its groups again.
 func (h *Heads) Manifest() (*Manifest, error) {
 	errs := slices.Clone(h.errs)
 	b := newBuilder(&errs)

@@ -35,7 +35,7 @@ type Manifest struct {
 	// Digest is a hex SHA-256 over the files' names and bytes in merge order;
 	// a saved plan records it to detect a changed manifest.
 	Digest string
-	// HeadsOnly: LoadHeads made it, so Groups is empty whatever the files
+	// HeadsOnly: Heads.Manifest made it, so Groups is empty whatever the files
 	// hold. It names the providers of a sealed saved plan, and nothing can
 	// be planned from it.
 	HeadsOnly bool

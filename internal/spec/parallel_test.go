@@ -178,14 +178,14 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// TestLoadHeads: LoadHeads gives Load's providers, people, files and
+// TestReadHeads: the heads (ReadHeads, Manifest) give Load's providers, people, files and
 // digest, without the groups, and still refuses a bad head; a bad group
 // is Load's to find.
-func TestLoadHeads(t *testing.T) {
+func TestReadHeads(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		dir     string
-		wantErr string // LoadHeads's; "" for none
+		wantErr string // the heads'; "" for none
 	}{
 		{"valid", parallelManifest(t, 4, 60, 700, false), ""},
 		{"bad groups", parallelManifest(t, 2, 60, 0, true), ""},
@@ -203,10 +203,10 @@ func TestLoadHeads(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			heads, err := LoadHeads(c.dir)
+			heads, err := ReadHeads(c.dir).Manifest()
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("LoadHeads: %v, want an error with %q", err, c.wantErr)
+					t.Fatalf("heads: %v, want an error with %q", err, c.wantErr)
 				}
 				return
 			}
@@ -233,7 +233,7 @@ func TestLoadHeads(t *testing.T) {
 			}
 			full.Groups, full.HeadsOnly = nil, true
 			if diff := cmp.Diff(full, heads); diff != "" {
-				t.Errorf("LoadHeads differs from Load's heads (-Load +LoadHeads):\n%s", diff)
+				t.Errorf("the heads differ from Load's heads (-Load +heads):\n%s", diff)
 			}
 		})
 	}
